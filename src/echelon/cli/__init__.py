@@ -1,0 +1,1 @@
+"""The ``echelon`` console command: a thin Typer + Rich layer over the service functions."""

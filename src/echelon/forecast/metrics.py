@@ -1,0 +1,121 @@
+"""Accuracy metrics for point, quantile and lead-time forecasts.
+
+Conventions: ``y`` actual demand (units), ``q`` a quantile forecast at level ``tau``.
+pinball(y, q; tau) = max(tau·(y − q), (tau − 1)·(y − q)) (units).
+WAPE = Σ|y − ŷ| / Σ|y|. bias = Σ(ŷ − y) / Σy (positive = over-forecast).
+MASE / RMSSE scale by the in-sample (seasonal) naive error of the training series
+(utilsforecast). Coverage of a central interval = share of actuals inside [q_lo, q_hi].
+CRPS is approximated by 2 × the mean pinball loss over the quantile levels used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from utilsforecast import losses
+
+
+def qcol(q: float) -> str:
+    """Column name of quantile level ``q`` (``q0.5``, ``q0.95``)."""
+    return f"q{float(q):g}"
+
+
+def pinball(y: np.ndarray, q: np.ndarray, tau: float) -> np.ndarray:
+    """Elementwise pinball (quantile) loss at level ``tau``; always >= 0."""
+    d = np.asarray(y, float) - np.asarray(q, float)
+    return np.maximum(tau * d, (tau - 1.0) * d)
+
+
+def mean_pinball(y: np.ndarray, qmat: np.ndarray, taus: Sequence[float]) -> np.ndarray:
+    """Per-row pinball averaged over levels: ``y`` (n,), ``qmat`` (n, K) → (n,)."""
+    t = np.asarray(taus, float)
+    d = np.asarray(y, float)[:, None] - np.asarray(qmat, float)
+    return np.mean(np.maximum(t * d, (t - 1.0) * d), axis=1)
+
+
+def point_metrics(
+    df: pd.DataFrame, models: list[str], train_df: pd.DataFrame, season: int
+) -> pd.DataFrame:
+    """Per-series MASE, RMSSE (utilsforecast), WAPE numerator/denominator and bias terms.
+
+    ``df`` holds unique_id, ds, y and one column per model. Returns long rows
+    (unique_id, model, mase, rmsse, abs_err, abs_y, err).
+    """
+    ids = df["unique_id"].unique()
+    tr = train_df[train_df["unique_id"].isin(ids)][["unique_id", "ds", "y"]]
+    mase = losses.mase(df, models, season, tr).melt("unique_id", var_name="model", value_name="mase")
+    rmsse = losses.rmsse(df, models, season, tr).melt(
+        "unique_id", var_name="model", value_name="rmsse"
+    )
+    parts = []
+    for m in models:
+        e = df[m].to_numpy(float) - df["y"].to_numpy(float)
+        g = pd.DataFrame(
+            {"unique_id": df["unique_id"], "abs_err": np.abs(e), "abs_y": df["y"].abs(), "err": e}
+        )
+        a = g.groupby("unique_id", sort=False).sum().reset_index()
+        a["model"] = m
+        parts.append(a)
+    out = mase.merge(rmsse, on=["unique_id", "model"]).merge(
+        pd.concat(parts), on=["unique_id", "model"]
+    )
+    return out
+
+
+def summarize_point(per_series: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """WAPE, bias, mean MASE and mean RMSSE from :func:`point_metrics` rows."""
+    g = per_series.replace([np.inf, -np.inf], np.nan).groupby(list(by))
+    out = pd.DataFrame(
+        {
+            "wape": g["abs_err"].sum() / g["abs_y"].sum(),
+            "bias": g["err"].sum() / g["abs_y"].sum(),
+            "mase": g["mase"].mean(),
+            "rmsse": g["rmsse"].mean(),
+        }
+    )
+    return out.reset_index()
+
+
+def quantile_scores(
+    df: pd.DataFrame, taus: Sequence[float], prefix: str = ""
+) -> pd.DataFrame:
+    """Per-row mean pinball over ``taus`` using columns ``{prefix}q{tau}``; adds ``pinball``."""
+    cols = [prefix + qcol(t) for t in taus]
+    out = df.copy()
+    out["pinball"] = mean_pinball(df["y"].to_numpy(), df[cols].to_numpy(), taus)
+    return out
+
+
+def coverage(df: pd.DataFrame, lo: str, hi: str) -> float:
+    """Share of rows with lo <= y <= hi."""
+    y = df["y"].to_numpy(float)
+    return float(np.mean((y >= df[lo].to_numpy(float)) & (y <= df[hi].to_numpy(float))))
+
+
+def calibration_table(df: pd.DataFrame, taus: Sequence[float]) -> pd.DataFrame:
+    """Nominal vs observed: share of actuals <= q_tau, and central-interval coverage."""
+    rows = []
+    y = df["y"].to_numpy(float)
+    for t in sorted(taus):
+        rows.append(
+            {
+                "kind": "quantile",
+                "nominal": float(t),
+                "observed": float(np.mean(y <= df[qcol(t)].to_numpy(float))),
+            }
+        )
+    for t in sorted(taus):
+        if t < 0.5 and (1 - t) in [round(x, 10) for x in taus]:
+            lo, hi = qcol(t), qcol(1 - t)
+            rows.append(
+                {"kind": "interval", "nominal": round(1 - 2 * t, 10), "observed": coverage(df, lo, hi)}
+            )
+    return pd.DataFrame(rows)
+
+
+def scale_of(train_df: pd.DataFrame) -> pd.Series:
+    """Per-series scale (units): mean absolute demand of the training history (min 1e-9)."""
+    s = train_df["y"].abs().groupby(train_df["unique_id"]).mean()
+    return s.clip(lower=1e-9)

@@ -1,0 +1,1 @@
+"""The simulation digital twin: numba batch engine and step engine over one sequence of events."""

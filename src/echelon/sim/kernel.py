@@ -1,0 +1,453 @@
+"""Numba kernels of the simulator: one period, one replication, a batch of replications.
+
+The sequence of events in period ``t`` (docs/model.md, "Sequence of events"):
+
+1. **receive** — shipments due in ``t`` arrive; each node turns complete input sets into its item
+   (``quantity`` units of every input per unit), limited by what it has on order;
+2. **observe demand** — external demand joins the node's backlog of external demand;
+3. **ship / backorder / lose** — each node ships what its customers require (backlog first),
+   rationing when short; what it cannot ship is backordered or, in lost-sales mode, lost
+   (an internal order that is lost is cancelled at the customer);
+4. **order** — each node orders by its policy; a customer's order is demand at its supplier in
+   the same period, so nodes are processed from downstream to upstream. Shipping does not change
+   an inventory position, so orders are computed (downstream first) before the shipments of
+   step 3 are made; the result is the same as shipping first;
+5. **costs** — zero-lead-time shipments are received, then holding (on hand and in the pipeline),
+   penalty and ordering costs and the KPIs of the period are counted (after the warm-up only).
+
+All quantities are float64 units; periods are int64. State layouts are the constants below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from echelon.sim.compiled import (
+    LF_HSRC,
+    LF_QTY,
+    LI_DST,
+    LI_LTCOL,
+    LI_LTFIX,
+    LI_SRC,
+    NI_DEMCOL,
+    NI_LOST,
+    NI_POL,
+    NI_PRIORITY,
+    NI_RCCOL,
+    NP_CAP,
+    NP_H,
+    NP_K,
+    NP_LOT,
+    NP_MOQ,
+    NP_P,
+    NP_POL1,
+    NP_POL2,
+    NP_RCPROB,
+)
+
+# node state NS[n, :]
+S_OH, S_OO, S_BO, S_DNEW, S_EIP, S_Q, S_SHORT, S_CYC, S_LOST, S_CLOSED, S_SEXT, S_EFILL = range(12)
+N_S = 12
+# lane state LS[m, :]
+L_BL, L_BUF, L_TRANSIT, L_NEWQ, L_LAST, L_SHIP, L_FILL = range(7)
+N_L = 7
+# per-node KPI sums ACC[n, :] (post warm-up)
+(
+    K_HOLD,
+    K_PIPE,
+    K_PEN,
+    K_ORD,
+    K_OH,
+    K_BO,
+    K_EXTDEM,
+    K_EXTFILL,
+    K_LOST,
+    K_SHORT,
+    K_DEM,
+    K_FILL,
+    K_SHIP,
+    K_CYC,
+    K_CYCBAD,
+    K_NORD,
+    K_QORD,
+    K_TRANSIT,
+    K_INTBO,
+) = range(19)
+N_K = 19
+# trace TR[t, n, :]
+T_OH, T_BO, T_OO, T_Q, T_COST, T_SHIPPED = range(6)
+N_T = 6
+
+EPS = 1e-9
+
+
+@njit(cache=True)
+def init_state(init_oh, NS, LS, PIPE, closed_until):
+    NS[:, :] = 0.0
+    LS[:, :] = 0.0
+    PIPE[:, :] = 0.0
+    closed_until[:] = 0
+    for j in range(NS.shape[0]):
+        NS[j, S_OH] = init_oh[j]
+    for e in range(LS.shape[0]):
+        LS[e, L_LAST] = -1.0
+
+
+@njit(cache=True)
+def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
+    """Move arrivals of ring slot ``slot`` into input buffers, then assemble complete sets."""
+    m = LS.shape[0]
+    for e in range(m):
+        x = PIPE[e, slot]
+        if x != 0.0:
+            PIPE[e, slot] = 0.0
+            LS[e, L_BUF] += x
+            LS[e, L_TRANSIT] -= x
+    n = NS.shape[0]
+    for j in range(n):
+        oo = NS[j, S_OO]
+        if oo <= 0.0:
+            continue
+        y = oo
+        for k in range(in_ptr[j], in_ptr[j + 1]):
+            e = in_lane[k]
+            v = LS[e, L_BUF] / LF[e, LF_QTY]
+            if v < y:
+                y = v
+        if y > 0.0:
+            for k in range(in_ptr[j], in_ptr[j + 1]):
+                e = in_lane[k]
+                b = LS[e, L_BUF] - LF[e, LF_QTY] * y
+                LS[e, L_BUF] = b if b > 0.0 else 0.0
+            NS[j, S_OH] += y
+            NS[j, S_OO] = oo - y
+
+
+@njit(cache=True)
+def begin_period(
+    t, NP, NI, LF, in_ptr, in_lane, closures, spikes_i, spikes_f, demand_t, onset_t,
+    duration_t, NS, LS, PIPE, closed_until,
+):
+    """Steps 1-2: disruptions in force, receive, observe external demand."""
+    n = NS.shape[0]
+    for j in range(n):
+        c = NI[j, NI_RCCOL]
+        if c >= 0 and closed_until[j] <= t and onset_t[c] < NP[j, NP_RCPROB]:
+            closed_until[j] = t + duration_t[c]
+        NS[j, S_CLOSED] = 1.0 if closed_until[j] > t else 0.0
+    for w in range(closures.shape[0]):
+        if closures[w, 1] <= t < closures[w, 2]:
+            NS[closures[w, 0], S_CLOSED] = 1.0
+    receive(t % PIPE.shape[1], LF, in_ptr, in_lane, NS, LS, PIPE)
+    for j in range(n):
+        c = NI[j, NI_DEMCOL]
+        if c < 0:
+            NS[j, S_DNEW] = 0.0
+            continue
+        d = demand_t[c]
+        for w in range(spikes_i.shape[0]):
+            if (spikes_i[w, 0] == j or spikes_i[w, 0] < 0) and spikes_i[w, 1] <= t < spikes_i[w, 2]:
+                d *= spikes_f[w]
+        NS[j, S_DNEW] = d
+        NS[j, S_BO] += d
+
+
+@njit(cache=True)
+def policy_quantity(code, position, p1, p2):
+    """Order quantity of a policy given the (local or echelon) inventory position."""
+    if code == 0 or code == 1:  # base stock / echelon base stock: order up to p1
+        q = p1 - position
+        return q if q > 0.0 else 0.0
+    if code == 2:  # (s, S)
+        return p2 - position if position <= p1 else 0.0
+    # (r, Q)
+    if position > p1:
+        return 0.0
+    return (np.floor((p1 - position) / p2) + 1.0) * p2
+
+
+@njit(cache=True)
+def constrain(q, moq, lot, cap):
+    """Order rules: MOQ, then round up to the lot multiple, then cap (down to a lot multiple)."""
+    if q <= EPS:
+        return 0.0
+    if q < moq:
+        q = moq
+    if lot > 0.0:
+        q = np.ceil(q / lot - EPS) * lot
+    if q > cap:
+        q = np.floor(cap / lot + EPS) * lot if lot > 0.0 else cap
+        if q < moq:
+            q = 0.0
+    return q
+
+
+@njit(cache=True)
+def ship_on_lane(e, x, t, LI, delays, lead_t, LS, PIPE):
+    """Send ``x`` units on lane ``e`` in period ``t``; shipments on a lane never overtake."""
+    L = LI[e, LI_LTFIX]
+    if L < 0:
+        L = lead_t[LI[e, LI_LTCOL]]
+    dst = LI[e, LI_DST]
+    for w in range(delays.shape[0]):
+        if delays[w, 0] == dst and delays[w, 1] <= t < delays[w, 2]:
+            L += delays[w, 3]
+    arrival = float(t + L)
+    if arrival < LS[e, L_LAST]:
+        arrival = LS[e, L_LAST]
+    LS[e, L_LAST] = arrival
+    PIPE[e, int(arrival) % PIPE.shape[1]] += x
+    LS[e, L_TRANSIT] += x
+
+
+@njit(cache=True)
+def order_step(
+    t, use_policy, action, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead_t,
+    NS, LS, PIPE,
+):
+    """Step 4 for every node, downstream first: policy (or ``action``) -> order rules -> place."""
+    n = NS.shape[0]
+    for j in range(n - 1, -1, -1):
+        ip = NS[j, S_OH] + NS[j, S_OO] - NS[j, S_BO]
+        down = 0.0
+        for k in range(out_ptr[j], out_ptr[j + 1]):
+            e = out_lane[k]
+            ip -= LS[e, L_BL]
+            down += LF[e, LF_QTY] * NS[LI[e, LI_DST], S_EIP]
+        eip = ip + down
+        if use_policy:
+            code = NI[j, NI_POL]
+            pos = eip if code == 1 else ip
+            q = policy_quantity(code, pos, NP[j, NP_POL1], NP[j, NP_POL2])
+        else:
+            q = action[j]
+        q = constrain(q, NP[j, NP_MOQ], NP[j, NP_LOT], NP[j, NP_CAP])
+        NS[j, S_Q] = q
+        NS[j, S_EIP] = eip + q
+        for k in range(in_ptr[j], in_ptr[j + 1]):
+            LS[in_lane[k], L_NEWQ] = 0.0
+        if q > 0.0:
+            NS[j, S_OO] += q
+            for k in range(in_ptr[j], in_ptr[j + 1]):
+                e = in_lane[k]
+                amt = LF[e, LF_QTY] * q
+                if LI[e, LI_SRC] < 0:
+                    ship_on_lane(e, amt, t, LI, delays, lead_t, LS, PIPE)
+                else:
+                    LS[e, L_BL] += amt
+                    LS[e, L_NEWQ] = amt
+
+
+@njit(cache=True)
+def _new_filled(shipped, requirement, new):
+    """Units of this period's new demand shipped this period (the backlog is served first)."""
+    f = shipped - (requirement - new)
+    if f < 0.0:
+        return 0.0
+    return f if f < new else new
+
+
+@njit(cache=True)
+def ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE):
+    """Step 3 for every node: ship backlog + new requirements; ration, backorder or lose.
+
+    Rationing when short: *proportional* gives every customer (external demand as one customer,
+    each outbound lane as one) the same fraction of its requirement; *priority* serves external
+    demand first, then lanes by the customer's ``priority`` (then file order).
+    """
+    n = NS.shape[0]
+    for j in range(n):
+        req_ext = NS[j, S_BO]
+        total = req_ext
+        for k in range(out_ptr[j], out_ptr[j + 1]):
+            e = out_lane[k]
+            LS[e, L_SHIP] = 0.0
+            LS[e, L_FILL] = 0.0
+            total += LS[e, L_BL]
+        NS[j, S_LOST] = 0.0
+        NS[j, S_SHORT] = 0.0
+        NS[j, S_SEXT] = 0.0
+        NS[j, S_EFILL] = 0.0
+        if total <= 0.0:
+            continue
+        closed = NS[j, S_CLOSED] > 0.0
+        avail = 0.0 if closed else NS[j, S_OH]
+        if avail >= total:
+            f = 1.0
+            NS[j, S_OH] = avail - total
+        else:
+            f = avail / total
+            if not closed:
+                NS[j, S_OH] = 0.0
+            NS[j, S_SHORT] = 1.0
+        lost_mode = NI[j, NI_LOST] == 1
+        priority = NI[j, NI_PRIORITY] == 1 and f < 1.0
+        rem = avail
+        if req_ext > 0.0:
+            s = req_ext * f
+            if priority:
+                s = req_ext if req_ext < rem else rem
+                rem -= s
+            NS[j, S_SEXT] = s
+            NS[j, S_EFILL] = _new_filled(s, req_ext, NS[j, S_DNEW])
+            left = req_ext - s
+            if lost_mode:
+                NS[j, S_LOST] = left
+                NS[j, S_BO] = 0.0
+            else:
+                NS[j, S_BO] = left
+        for k in range(out_ptr[j], out_ptr[j + 1]):
+            e = out_lane[k]
+            r = LS[e, L_BL]
+            if r <= 0.0:
+                continue
+            s = r * f
+            if priority:
+                s = r if r < rem else rem
+                rem -= s
+            if s > 0.0:
+                ship_on_lane(e, s, t, LI, delays, lead_t, LS, PIPE)
+                LS[e, L_SHIP] = s
+                LS[e, L_FILL] = _new_filled(s, r, LS[e, L_NEWQ])
+            left = r - s
+            if lost_mode and left > 0.0:
+                LS[e, L_BL] = 0.0
+                dst = LI[e, LI_DST]
+                oo = NS[dst, S_OO] - left / LF[e, LF_QTY]
+                NS[dst, S_OO] = oo if oo > 0.0 else 0.0
+            else:
+                LS[e, L_BL] = left
+
+
+@njit(cache=True)
+def end_period(
+    t, count, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, has_zero, NS, LS, PIPE, ACC,
+    cost_out,
+):
+    """Step 5: receive zero-lead-time shipments, count costs and KPIs (if ``count``).
+
+    ``cost_out[j]`` receives node j's cost of the period (holding + pipeline + penalty + order).
+    """
+    if has_zero:
+        receive(t % PIPE.shape[1], LF, in_ptr, in_lane, NS, LS, PIPE)
+    n = NS.shape[0]
+    for j in range(n):
+        oh = NS[j, S_OH]
+        hold = NP[j, NP_H] * oh
+        pipe = 0.0
+        transit = 0.0
+        for k in range(in_ptr[j], in_ptr[j + 1]):
+            e = in_lane[k]
+            units = LS[e, L_TRANSIT] + LS[e, L_BUF]
+            pipe += LF[e, LF_HSRC] * units
+            transit += LS[e, L_TRANSIT]
+        lost_mode = NI[j, NI_LOST] == 1
+        pen = NP[j, NP_P] * (NS[j, S_LOST] if lost_mode else NS[j, S_BO])
+        q = NS[j, S_Q]
+        ordc = NP[j, NP_K] if q > 0.0 else 0.0
+        cost_out[j] = hold + pipe + pen + ordc
+        short = NS[j, S_SHORT] > 0.0
+        if short:
+            NS[j, S_CYC] = 1.0
+        if not count:
+            if q > 0.0:
+                NS[j, S_CYC] = 0.0
+            continue
+        dnew = NS[j, S_DNEW]
+        ext_fill = NS[j, S_EFILL]
+        dem = dnew
+        fill = ext_fill
+        shipped = NS[j, S_SEXT]
+        intbo = 0.0
+        for k in range(out_ptr[j], out_ptr[j + 1]):
+            e = out_lane[k]
+            dem += LS[e, L_NEWQ]
+            shipped += LS[e, L_SHIP]
+            fill += LS[e, L_FILL]
+            intbo += LS[e, L_BL]
+        ACC[j, K_HOLD] += hold
+        ACC[j, K_PIPE] += pipe
+        ACC[j, K_PEN] += pen
+        ACC[j, K_ORD] += ordc
+        ACC[j, K_OH] += oh
+        ACC[j, K_BO] += NS[j, S_BO]
+        ACC[j, K_EXTDEM] += dnew
+        ACC[j, K_EXTFILL] += ext_fill
+        ACC[j, K_LOST] += NS[j, S_LOST]
+        ACC[j, K_SHORT] += 1.0 if short else 0.0
+        ACC[j, K_DEM] += dem
+        ACC[j, K_FILL] += fill
+        ACC[j, K_SHIP] += shipped
+        ACC[j, K_TRANSIT] += transit
+        ACC[j, K_INTBO] += intbo
+        if q > 0.0:
+            ACC[j, K_NORD] += 1.0
+            ACC[j, K_QORD] += q
+            ACC[j, K_CYC] += 1.0
+            ACC[j, K_CYCBAD] += NS[j, S_CYC]
+            NS[j, S_CYC] = 0.0
+
+
+@njit(cache=True)
+def run_one(
+    NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, horizon, has_zero, closures,
+    spikes_i, spikes_f, delays, demand, lead, onset, duration, warmup, ACC, TR,
+):
+    """Simulate one replication over ``demand.shape[0]`` periods with the policies in NP/NI.
+
+    KPIs of periods ``t >= warmup`` are added to ``ACC``; when ``TR`` has rows, the state of every
+    period is recorded in it (``TR[t, j, T_*]``).
+    """
+    n = NP.shape[0]
+    m = LF.shape[0]
+    NS = np.zeros((n, N_S))
+    LS = np.zeros((m, N_L))
+    PIPE = np.zeros((m, horizon))
+    closed_until = np.zeros(n, dtype=np.int64)
+    cost = np.zeros(n)
+    noaction = np.zeros(0)
+    init_state(init_oh, NS, LS, PIPE, closed_until)
+    trace = TR.shape[0] > 0
+    for t in range(demand.shape[0]):
+        begin_period(
+            t, NP, NI, LF, in_ptr, in_lane, closures, spikes_i, spikes_f, demand[t], onset[t],
+            duration[t], NS, LS, PIPE, closed_until,
+        )
+        order_step(
+            t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
+            lead[t], NS, LS, PIPE,
+        )
+        ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead[t], NS, LS, PIPE)
+        end_period(
+            t, t >= warmup, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, has_zero, NS,
+            LS, PIPE, ACC, cost,
+        )
+        if trace:
+            record(t, NS, cost, TR)
+
+
+@njit(cache=True)
+def record(t, NS, cost, TR):
+    for j in range(NS.shape[0]):
+        TR[t, j, T_OH] = NS[j, S_OH]
+        TR[t, j, T_BO] = NS[j, S_BO]
+        TR[t, j, T_OO] = NS[j, S_OO]
+        TR[t, j, T_Q] = NS[j, S_Q]
+        TR[t, j, T_COST] = cost[j]
+        TR[t, j, T_SHIPPED] = NS[j, S_SEXT]
+
+
+@njit(cache=True, parallel=True)
+def run_batch(
+    NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, horizon, has_zero, closures,
+    spikes_i, spikes_f, delays, demand, lead, onset, duration, warmup, ACC,
+):
+    """Replications in parallel: ``ACC[r]`` gets replication r's KPI sums."""
+    notrace = np.zeros((0, 0, N_T))
+    for r in prange(demand.shape[0]):
+        run_one(
+            NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, horizon, has_zero,
+            closures, spikes_i, spikes_f, delays, demand[r], lead[r], onset[r], duration[r],
+            warmup, ACC[r], notrace,
+        )
