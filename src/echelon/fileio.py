@@ -90,12 +90,18 @@ def pydantic_error(
     where = None
     if describe is not None:
         where, loc = describe(loc, data)
-    field = ".".join(str(p) for p in loc) if loc else None
+    tags = _union_tags()
+    field = ".".join(str(p) for p in loc if p not in tags) if loc else None
     msg = str(first.get("msg", "invalid value"))
     msg = msg.removeprefix("Value error, ")
     kind = first.get("type", "")
     found: str | None
-    if kind == "missing":
+    ctx = first.get("ctx") or {}
+    if kind == "union_tag_invalid":
+        found = repr(ctx.get("tag"))
+        allowed = ", ".join(sorted(t for t in tags if f"'{t}'" in str(ctx.get("expected_tags"))))
+        msg = f"unknown kind (expected one of: {allowed})"
+    elif kind == "missing":
         found = "nothing"
         msg = "required field is missing"
     elif kind == "extra_forbidden":
@@ -116,3 +122,14 @@ def pydantic_error(
 def _short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _union_tags() -> frozenset[str]:
+    """The ``kind`` values of every discriminated union in the file formats."""
+    from echelon.network.distributions import DemandKind, LeadTimeKind
+    from echelon.policies.model import PolicyKind
+    from echelon.sim.scenario import DisruptionKind
+
+    return frozenset(
+        k.value for enum in (DemandKind, LeadTimeKind, PolicyKind, DisruptionKind) for k in enum
+    )

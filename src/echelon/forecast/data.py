@@ -43,8 +43,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
         raise DataError(
-            "file not found", source=str(p), expected="an existing CSV or Parquet file",
-            found="no such file", fix="check the path",
+            "file not found",
+            source=str(p),
+            expected="an existing CSV or Parquet file",
+            found="no such file",
+            fix="check the path",
         )
     name = p.name.lower()
     try:
@@ -54,12 +57,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
             return pd.read_csv(p, low_memory=False)
     except (ValueError, OSError) as exc:
         raise DataError(
-            "cannot read the file", source=str(p), expected="a readable CSV or Parquet table",
-            found=str(exc).splitlines()[0][:120], fix="check the file format",
+            "cannot read the file",
+            source=str(p),
+            expected="a readable CSV or Parquet table",
+            found=str(exc).splitlines()[0][:120],
+            fix="check the file format",
         ) from exc
     raise DataError(
-        "unknown file type", source=str(p), expected=".csv, .csv.gz or .parquet",
-        found=p.suffix or "no extension", fix="rename or convert the file",
+        "unknown file type",
+        source=str(p),
+        expected=".csv, .csv.gz or .parquet",
+        found=p.suffix or "no extension",
+        fix="rename or convert the file",
     )
 
 
@@ -101,8 +110,12 @@ def validate_demand(
     for col in needed + ([stockout_col] if stockout_col else []) + list(exog or []):
         if col not in raw.columns:
             raise DataError(
-                "missing column", source=source, where="header", field=col,
-                expected=f"a column named '{col}'", found=", ".join(map(str, raw.columns[:8])),
+                "missing column",
+                source=source,
+                where="header",
+                field=col,
+                expected=f"a column named '{col}'",
+                found=", ".join(map(str, raw.columns[:8])),
                 fix="rename the column or map it with --id-col/--ds-col/--y-col",
             )
     if raw.empty:
@@ -117,8 +130,12 @@ def validate_demand(
     if bad.any():
         i = bad.idxmax()
         raise DataError(
-            "unparseable date", source=source, where=_row(df, i), field=ds_col,
-            expected="a date such as 2024-01-31", found=repr(df.at[i, ds_col]),
+            "unparseable date",
+            source=source,
+            where=_row(df, i),
+            field=ds_col,
+            expected="a date such as 2024-01-31",
+            found=repr(df.at[i, ds_col]),
             fix="write dates as YYYY-MM-DD",
         )
     y = pd.to_numeric(df[y_col], errors="coerce")
@@ -126,15 +143,23 @@ def validate_demand(
     if bad.any():
         i = bad.idxmax()
         raise DataError(
-            "non-numeric quantity", source=source, where=_row(df, i), field=y_col,
-            expected="a number >= 0", found=repr(df.at[i, y_col]),
+            "non-numeric quantity",
+            source=source,
+            where=_row(df, i),
+            field=y_col,
+            expected="a number >= 0",
+            found=repr(df.at[i, y_col]),
             fix="write the quantity as a number (0 for no demand)",
         )
     if (y < 0).any():
         i = (y < 0).idxmax()
         raise DataError(
-            "negative quantity", source=source, where=_row(df, i), field=y_col,
-            expected="a number >= 0", found=str(df.at[i, y_col]),
+            "negative quantity",
+            source=source,
+            where=_row(df, i),
+            field=y_col,
+            expected="a number >= 0",
+            found=str(df.at[i, y_col]),
             fix="record returns separately; demand must be >= 0",
         )
     df[DS] = ds
@@ -143,7 +168,10 @@ def validate_demand(
     if dup.any():
         i = dup.idxmax()
         raise DataError(
-            "duplicate key", source=source, where=_row(df, i), field=f"{'+'.join(ids)}, {ds_col}",
+            "duplicate key",
+            source=source,
+            where=_row(df, i),
+            field=f"{'+'.join(ids)}, {ds_col}",
             expected="one row per series and date",
             found=f"{df.at[i, ID]} on {df.at[i, DS].date()} twice",
             fix="sum duplicate rows before loading",
@@ -153,8 +181,13 @@ def validate_demand(
         if so.isna().any() or not so.isin([0, 1]).all():
             i = (so.isna() | ~so.isin([0, 1])).idxmax()
             raise DataError(
-                "bad stockout flag", source=source, where=_row(df, i), field=stockout_col,
-                expected="0 or 1", found=repr(df.at[i, stockout_col]), fix="use 0/1 flags",
+                "bad stockout flag",
+                source=source,
+                where=_row(df, i),
+                field=stockout_col,
+                expected="0 or 1",
+                found=repr(df.at[i, stockout_col]),
+                fix="use 0/1 flags",
             )
         df[STOCKOUT] = so.astype(int)
     exog_l = list(exog or [])
@@ -163,8 +196,12 @@ def validate_demand(
     freq = _check_freq(df, freq, source, ds_col)
     df = _check_gaps(df, freq, source, ds_col, fill_gaps)
     return DemandData(
-        df=df, freq=freq, exog=exog_l, statics=list(statics or []),
-        has_stockout=bool(stockout_col), source=source,
+        df=df,
+        freq=freq,
+        exog=exog_l,
+        statics=list(statics or []),
+        has_stockout=bool(stockout_col),
+        source=source,
     )
 
 
@@ -174,8 +211,11 @@ def _check_freq(df: pd.DataFrame, freq: str | None, source: str, ds_col: str) ->
             pd.tseries.frequencies.to_offset(freq)
         except ValueError as exc:
             raise DataError(
-                "unknown frequency", source=source, field="freq",
-                expected="a pandas alias such as D, W-SUN, MS", found=repr(freq),
+                "unknown frequency",
+                source=source,
+                field="freq",
+                expected="a pandas alias such as D, W-SUN, MS",
+                found=repr(freq),
                 fix="pass --freq D, W or MS",
             ) from exc
         return freq
@@ -194,9 +234,13 @@ def _check_freq(df: pd.DataFrame, freq: str | None, source: str, ds_col: str) ->
             inferred = "MS"
     if inferred is None:
         raise DataError(
-            "unknown frequency", source=source, where=f"series {longest}", field=ds_col,
+            "unknown frequency",
+            source=source,
+            where=f"series {longest}",
+            field=ds_col,
             expected="regular daily, weekly or monthly dates",
-            found=f"{len(dates)} irregular dates", fix="pass --freq (D, W-SUN, MS, ...)",
+            found=f"{len(dates)} irregular dates",
+            fix="pass --freq (D, W-SUN, MS, ...)",
         )
     return inferred
 
@@ -219,8 +263,12 @@ def _check_gaps(
     if not on_grid.all():
         i = (~on_grid).idxmax()
         raise DataError(
-            "date off the frequency grid", source=source, where=_row(df, i), field=ds_col,
-            expected=f"dates of frequency {freq}", found=str(df.at[i, DS].date()),
+            "date off the frequency grid",
+            source=source,
+            where=_row(df, i),
+            field=ds_col,
+            expected=f"dates of frequency {freq}",
+            found=str(df.at[i, DS].date()),
             fix="align dates to period starts or pass the right --freq",
         )
     if bad_uid is None:
@@ -228,8 +276,12 @@ def _check_gaps(
     if not fill_gaps:
         uid, expect, k = bad_uid
         raise DataError(
-            "gap in the series", source=source, where=f"series {uid}", field=ds_col,
-            expected=f"{expect} consecutive periods", found=f"{k} periods",
+            "gap in the series",
+            source=source,
+            where=f"series {uid}",
+            field=ds_col,
+            expected=f"{expect} consecutive periods",
+            found=f"{k} periods",
             fix="add the missing periods with y = 0 or pass --fill-gaps",
         )
     parts = []

@@ -27,9 +27,9 @@ from scipy import stats
 from echelon.forecast.metrics import qcol
 
 
-def size_pools(histories: Sequence[np.ndarray], window: int | None = None) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray
-]:
+def size_pools(
+    histories: Sequence[np.ndarray], window: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Concatenate the non-zero demand sizes of each history (the last ``window`` of them).
 
     Returns (values, start offsets, counts); a series with no non-zero demand has count 0.

@@ -95,8 +95,10 @@ class LGBMQuantileModel:
         res = (fv["y"] - fv["mean"]).to_numpy()
         fr = pd.DataFrame({"unique_id": fv["unique_id"].to_numpy(), "r": res})
         fr["r1"] = fr.groupby("unique_id")["r"].shift(1)
-        self.rho = fr.dropna().groupby("unique_id")[["r", "r1"]].apply(
-            lambda g: float(np.corrcoef(g["r"], g["r1"])[0, 1]) if len(g) > 2 else 0.0
+        self.rho = (
+            fr.dropna()
+            .groupby("unique_id")[["r", "r1"]]
+            .apply(lambda g: float(np.corrcoef(g["r"], g["r1"])[0, 1]) if len(g) > 2 else 0.0)
         )
         self.horizon = h
         return self

@@ -45,7 +45,9 @@ def point_metrics(
     """
     ids = df["unique_id"].unique()
     tr = train_df[train_df["unique_id"].isin(ids)][["unique_id", "ds", "y"]]
-    mase = losses.mase(df, models, season, tr).melt("unique_id", var_name="model", value_name="mase")
+    mase = losses.mase(df, models, season, tr).melt(
+        "unique_id", var_name="model", value_name="mase"
+    )
     rmsse = losses.rmsse(df, models, season, tr).melt(
         "unique_id", var_name="model", value_name="rmsse"
     )
@@ -78,9 +80,7 @@ def summarize_point(per_series: pd.DataFrame, by: Sequence[str] = ("model",)) ->
     return out.reset_index()
 
 
-def quantile_scores(
-    df: pd.DataFrame, taus: Sequence[float], prefix: str = ""
-) -> pd.DataFrame:
+def quantile_scores(df: pd.DataFrame, taus: Sequence[float], prefix: str = "") -> pd.DataFrame:
     """Per-row mean pinball over ``taus`` using columns ``{prefix}q{tau}``; adds ``pinball``."""
     cols = [prefix + qcol(t) for t in taus]
     out = df.copy()
@@ -110,12 +110,19 @@ def calibration_table(df: pd.DataFrame, taus: Sequence[float]) -> pd.DataFrame:
         if t < 0.5 and (1 - t) in [round(x, 10) for x in taus]:
             lo, hi = qcol(t), qcol(1 - t)
             rows.append(
-                {"kind": "interval", "nominal": round(1 - 2 * t, 10), "observed": coverage(df, lo, hi)}
+                {
+                    "kind": "interval",
+                    "nominal": round(1 - 2 * t, 10),
+                    "observed": coverage(df, lo, hi),
+                }
             )
     return pd.DataFrame(rows)
 
 
 def scale_of(train_df: pd.DataFrame) -> pd.Series:
-    """Per-series scale (units): mean absolute demand of the training history (min 1e-9)."""
+    """Per-series scale (units): mean absolute demand of the training history.
+
+    A series without any demand gets scale 1 (its scaled losses are then in units).
+    """
     s = train_df["y"].abs().groupby(train_df["unique_id"]).mean()
-    return s.clip(lower=1e-9)
+    return s.where(s > 0, 1.0)

@@ -180,7 +180,9 @@ class ScenarioDemand(_Strict):
             raise ValueError("needs at least one non-empty path")
         lengths = {len(p) for p in self.paths}
         if len(lengths) != 1:
-            raise ValueError(f"all paths must have the same length, found lengths {sorted(lengths)}")
+            raise ValueError(
+                f"all paths must have the same length, found lengths {sorted(lengths)}"
+            )
         return self
 
     @property
@@ -298,7 +300,9 @@ LeadTimeDistribution = Annotated[
 ]
 
 
-def is_stochastic(lead_time: DeterministicLeadTime | NormalLeadTime | GammaLeadTime | EmpiricalLeadTime) -> bool:
+def is_stochastic(
+    lead_time: DeterministicLeadTime | NormalLeadTime | GammaLeadTime | EmpiricalLeadTime,
+) -> bool:
     """True when the lead time has to be sampled (it can take more than one integer value)."""
     if isinstance(lead_time, DeterministicLeadTime):
         return False

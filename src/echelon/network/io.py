@@ -89,7 +89,7 @@ def load_network(path: str | Path) -> Network:
 
 
 def network_to_dict(net: Network) -> dict[str, Any]:
-    """A plain dict in the file format (aliases ``from``/``to``/``mean``/``std``; defaults omitted)."""
+    """A plain dict in the file format (aliases from/to/mean/std; defaults left out)."""
     return net.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
 

@@ -85,7 +85,7 @@ class SS(_Policy):
 
     @model_validator(mode="after")
     def _order(self) -> SS:
-        if self.S < self.s:
+        if self.s > self.S:
             raise ValueError(f"S ({self.S:g}) must be >= s ({self.s:g})")
         return self
 

@@ -32,6 +32,13 @@ def _check_run(periods: int, reps: int, warmup: int) -> None:
             )
 
 
+def chunk_size(cn: CompiledNetwork, periods: int, reps: int) -> int:
+    """Replications per chunk: their draws fit in ``DRAW_BUDGET_BYTES``."""
+    cols = len(cn.demand_nodes) + len(cn.stochastic_lanes) + 2 * len(cn.random_closures) + 1
+    per_rep = periods * 8 * cols
+    return int(max(1, min(reps, DRAW_BUDGET_BYTES // per_rep)))
+
+
 def run_kernel(cn: CompiledNetwork, draws: Draws, warmup: int) -> np.ndarray:
     """Run the batch kernel on prepared draws; return KPI sums ``[R, n, N_K]``."""
     R = draws.demand.shape[0]
@@ -78,8 +85,7 @@ def simulate(
     start = time.perf_counter()
     cn = compile_network(net, policy, scenario, warmup)
     total = warmup + periods
-    per_rep = total * 8 * (len(cn.demand_nodes) + len(cn.stochastic_lanes) + 2 * len(cn.random_closures) + 1)
-    chunk = int(max(1, min(reps, DRAW_BUDGET_BYTES // per_rep)))
+    chunk = chunk_size(cn, total, reps)
     parts = []
     for lo in range(0, reps, chunk):
         hi = min(reps, lo + chunk)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from echelon.errors import PolicyError
+from echelon.errors import PolicyError, ScenarioError
 from echelon.network.distributions import (
     DeterministicLeadTime,
     EmpiricalLeadTime,
@@ -241,7 +241,9 @@ def _apply_scenario(
         if isinstance(d, Closure):
             closures.append((pos[d.node], d.start + warmup, d.end + warmup))
         elif isinstance(d, DemandSpike):
-            spikes_i.append((-1 if d.node is None else pos[d.node], d.start + warmup, d.end + warmup))
+            spikes_i.append(
+                (-1 if d.node is None else pos[d.node], d.start + warmup, d.end + warmup)
+            )
             spikes_f.append(d.multiplier)
         elif isinstance(d, SupplierDelay):
             delays.append((pos[d.node], d.start + warmup, d.end + warmup, d.extra_periods))
@@ -249,8 +251,11 @@ def _apply_scenario(
         elif isinstance(d, RandomClosure):
             j = pos[d.node]
             if cn.NI[j, NI_RCCOL] >= 0:
-                # two random closures on one node: keep the more frequent one's column
-                continue
+                raise ScenarioError(
+                    "a node can have only one random_closure",
+                    where=f"node '{d.node}'",
+                    fix="merge the two random closures into one",
+                )
             cn.NI[j, NI_RCCOL] = len(cn.random_closures)
             cn.NP[j, NP_RCPROB] = d.probability
             cn.random_closures.append((j, d))

@@ -174,9 +174,7 @@ def summarize(
                 penalty_cost=Estimate.of(per[:, j, K.K_PEN]),
                 order_cost=Estimate.of(per[:, j, K.K_ORD]),
                 fill_rate=Estimate.of(_ratio(a[:, K.K_FILL], a[:, K.K_DEM])),
-                cycle_service_level=Estimate.of(
-                    1.0 - _ratio(a[:, K.K_CYCBAD], a[:, K.K_CYC])
-                ),
+                cycle_service_level=Estimate.of(1.0 - _ratio(a[:, K.K_CYCBAD], a[:, K.K_CYC])),
                 stockout_frequency=Estimate.of(per[:, j, K.K_SHORT]),
                 avg_on_hand=Estimate.of(per[:, j, K.K_OH]),
                 avg_backorders=Estimate.of(per[:, j, K.K_BO]),
@@ -186,7 +184,9 @@ def summarize(
                 demand_per_period=dem,
                 inventory_turns=(ship * 365.0 / period_days / oh) if oh > 0 else None,
                 days_of_supply=(oh / dem * period_days) if dem > 0 else None,
-                inventory_value=(oh * float(unit_value[j])) if not np.isnan(unit_value[j]) else None,
+                inventory_value=(oh * float(unit_value[j]))
+                if not np.isnan(unit_value[j])
+                else None,
                 is_demand_node=bool(is_demand[j]),
             )
         )

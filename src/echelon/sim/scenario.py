@@ -94,6 +94,7 @@ class Scenario(BaseModel):
 
     def check(self, net: Network, source: str | None = None) -> None:
         ids = set(net.node_ids())
+        random_nodes: set[str] = set()
         for i, d in enumerate(self.disruptions):
             node = getattr(d, "node", None)
             where = f"disruptions[{i}] ({d.kind.value})"
@@ -107,6 +108,17 @@ class Scenario(BaseModel):
                     found=f"'{node}'",
                     fix="correct the id",
                 )
+            if isinstance(d, RandomClosure):
+                if d.node in random_nodes:
+                    raise ScenarioError(
+                        "a node can have only one random_closure",
+                        source=source,
+                        where=where,
+                        field="node",
+                        found=f"a second random_closure for '{d.node}'",
+                        fix="merge them into one (combine probabilities and durations)",
+                    )
+                random_nodes.add(d.node)
             if isinstance(d, DemandSpike) and node is not None and net.node(node).demand is None:
                 raise ScenarioError(
                     "a demand spike needs a node with external demand",

@@ -1,0 +1,184 @@
+"""Walk-forward backtesting, scoring and champion–challenger selection.
+
+Cutoffs: the last ``n_windows`` origins spaced ``step`` periods apart, the last one H periods
+before the end of the history. At every cutoff each candidate is refitted on the data up to
+the cutoff and scored on the next H periods. Scores per series and model:
+``pinball`` (mean over quantile levels and periods, units), ``spinball`` (pinball / series
+scale, the mean |y| of the training data), ``ltd_pinball_L`` and ``ltd_spinball_L`` (pinball
+of demand summed over the first L periods), plus MASE/RMSSE/WAPE/bias terms.
+The champion of a segment minimises the mean scaled lead-time pinball (or the scaled
+per-period pinball when no lead time is asked); MASE never decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from echelon.forecast import metrics as mt
+from echelon.forecast.models import ModelOutput
+
+
+def cutoffs(
+    df: pd.DataFrame, h: int, n_windows: int, step: int | None, freq: str
+) -> list[pd.Timestamp]:
+    """Forecast origins (last training date) of a walk-forward backtest, oldest first."""
+    off = pd.tseries.frequencies.to_offset(freq)
+    end = df["ds"].max()
+    st = step or h
+    return [end - off * (h + st * k) for k in reversed(range(n_windows))]
+
+
+def score_outputs(
+    outputs: dict[str, ModelOutput],
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    taus: Sequence[float],
+    lead_times: Sequence[int],
+    season: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-series scores of every model and the long forecast frame merged with actuals."""
+    scale = mt.scale_of(train)
+    rows, frames = [], []
+    for name, out in outputs.items():
+        f = out.frame(taus).merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
+        if f.empty:
+            continue
+        f = mt.quantile_scores(f, taus)
+        frames.append(f)
+        per = f.groupby("unique_id", sort=False).agg(pinball=("pinball", "mean")).reset_index()
+        per["model"] = name
+        pm = mt.point_metrics(
+            f[["unique_id", "ds", "y", "mean"]].rename(columns={"mean": name}),
+            [name],
+            train,
+            season,
+        )
+        per = per.merge(pm.drop(columns="model"), on="unique_id", how="left")
+        for L in lead_times:
+            if int(L) not in out.leadtime:
+                continue
+            act = (
+                test.sort_values("ds")
+                .groupby("unique_id")
+                .head(int(L))
+                .groupby("unique_id")["y"]
+                .agg(["sum", "size"])
+            )
+            _, _, q = out.leadtime[int(L)]
+            a = act.reindex(out.uids)
+            ok = (a["size"] == int(L)).to_numpy()
+            loss = np.full(len(out.uids), np.nan)
+            loss[ok] = mt.mean_pinball(a["sum"].to_numpy()[ok], q[ok], taus)
+            per = per.merge(
+                pd.DataFrame({"unique_id": out.uids, f"ltd_pinball_{int(L)}": loss}),
+                on="unique_id",
+                how="left",
+            )
+        s = per["unique_id"].map(scale).to_numpy()
+        per["spinball"] = per["pinball"] / s
+        for L in lead_times:
+            c = f"ltd_pinball_{int(L)}"
+            if c in per:
+                per[f"ltd_spinball_{int(L)}"] = per[c] / (s * int(L))
+        rows.append(per)
+    return pd.concat(rows, ignore_index=True), pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class BacktestResult:
+    """Scores (one row per cutoff × series × model), forecasts with actuals, champions."""
+
+    scores: pd.DataFrame
+    forecasts: pd.DataFrame
+    champions: pd.DataFrame
+    criterion: str
+
+    def summary(self, by: Sequence[str] = ("model",)) -> pd.DataFrame:
+        """Mean scores and WAPE/bias by ``by`` (e.g. ("demand_class", "model"))."""
+        s = self.scores
+        num = [c for c in s.columns if "pinball" in c] + ["mase", "rmsse"]
+        g = s.replace([np.inf, -np.inf], np.nan).groupby(list(by))
+        out = g[num].mean()
+        out["wape"] = g["abs_err"].sum() / g["abs_y"].sum()
+        out["bias"] = g["err"].sum() / g["abs_y"].sum()
+        out["n_series"] = g["unique_id"].nunique()
+        return out.reset_index()
+
+
+def choose_champions(
+    scores: pd.DataFrame,
+    criterion: str,
+    segment: str = "demand_class",
+    exclude: Sequence[str] = ("EmpiricalQuantile",),
+) -> pd.DataFrame:
+    """Champion per segment: lowest mean ``criterion``; explains the choice.
+
+    Returns segment, champion, its score, the runner-up and its score, the MASE winner and
+    a one-line reason.
+    """
+    s = scores[~scores["model"].isin(exclude)].replace([np.inf, -np.inf], np.nan)
+    rows = []
+    for seg, g in s.groupby(segment):
+        m = g.groupby("model")[[criterion, "mase"]].mean().dropna(subset=[criterion])
+        if m.empty:
+            continue
+        ranked = m.sort_values(criterion)
+        champ = str(ranked.index[0])
+        runner = str(ranked.index[1]) if len(ranked) > 1 else ""
+        mase_best = str(m["mase"].idxmin()) if m["mase"].notna().any() else ""
+        gap = (
+            100 * (ranked[criterion].iloc[1] / ranked[criterion].iloc[0] - 1)
+            if len(ranked) > 1 and ranked[criterion].iloc[0] > 0
+            else 0.0
+        )
+        why = (
+            f"lowest {criterion} ({ranked[criterion].iloc[0]:.4g}); {gap:.1f}% better than {runner}"
+        )
+        if mase_best and mase_best != champ:
+            why += f"; {mase_best} wins MASE but loses on {criterion}"
+        rows.append(
+            {
+                segment: seg,
+                "champion": champ,
+                "score": float(ranked[criterion].iloc[0]),
+                "runner_up": runner,
+                "runner_up_score": float(ranked[criterion].iloc[1]) if runner else np.nan,
+                "mase_winner": mase_best,
+                "n_series": int(g["unique_id"].nunique()),
+                "reason": why,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def walk_forward(
+    df: pd.DataFrame,
+    h: int,
+    origins: Sequence[pd.Timestamp],
+    run: Callable[[pd.DataFrame, pd.DataFrame], tuple[dict[str, ModelOutput], pd.DataFrame]],
+    *,
+    taus: Sequence[float],
+    lead_times: Sequence[int],
+    season: int,
+    on_window: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Refit with ``run(train, test)`` at each origin → (outputs, classes); score them."""
+    all_scores, all_fc = [], []
+    for k, c in enumerate(origins):
+        train = df[df["ds"] <= c]
+        test = df[(df["ds"] > c)]
+        test = test[test.groupby("unique_id").cumcount() < h]
+        outputs, classes = run(train, test)
+        sc, fc = score_outputs(outputs, train, test, taus, lead_times, season)
+        sc = sc.merge(classes[["unique_id", "demand_class"]], on="unique_id", how="left")
+        sc["cutoff"] = c
+        fc["cutoff"] = c
+        all_scores.append(sc)
+        all_fc.append(fc)
+        if on_window is not None:
+            on_window(k)
+    return pd.concat(all_scores, ignore_index=True), pd.concat(all_fc, ignore_index=True)

@@ -1,0 +1,297 @@
+"""Candidate models, per-class candidate sets and group borrowing for short histories.
+
+Every candidate yields a :class:`ModelOutput`: mean forecasts (units per period),
+per-period quantiles and lead-time demand, all derived from joint sample paths
+(see :mod:`echelon.forecast.leadtime`). Intermittent-demand models (Croston, SBA, TSB,
+ADIDA, IMAPA, the zero forecast) and every model on an intermittent/lumpy series use
+compound Bernoulli × bootstrapped-size paths around the model's mean; AutoETS,
+(Seasonal)Naive and HistoricAverage on smooth/erratic series use statsforecast's
+``simulate`` with bootstrapped residuals.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import (
+    ADIDA,
+    IMAPA,
+    TSB,
+    AutoETS,
+    CrostonClassic,
+    CrostonSBA,
+    HistoricAverage,
+    Naive,
+    SeasonalNaive,
+)
+
+from echelon.forecast import leadtime as ltd
+
+TSB_ALPHA_D, TSB_ALPHA_P = 0.1, 0.1
+INTERMITTENT_MODELS = ("CrostonClassic", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
+SIMULATABLE = ("AutoETS", "SeasonalNaive", "Naive", "HistoricAverage")
+COUNT_CLASSES = ("intermittent", "lumpy", "zero")
+
+#: Candidates per Syntetos–Boylan class (the zero forecast competes on intermittent data
+#: so that it is visibly rejected when it only wins on MASE).
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "smooth": ("AutoETS", "SeasonalNaive", "HistoricAverage", "Naive"),
+    "erratic": ("AutoETS", "SeasonalNaive", "HistoricAverage", "TSB", "ADIDA"),
+    "intermittent": ("CrostonSBA", "TSB", "ADIDA", "IMAPA", "HistoricAverage", "Zero"),
+    "lumpy": ("CrostonSBA", "TSB", "ADIDA", "IMAPA", "HistoricAverage", "Zero"),
+    "zero": ("Zero", "HistoricAverage"),
+}
+ALL_MODELS = (*SIMULATABLE, *INTERMITTENT_MODELS, "Zero", "EmpiricalQuantile", "LightGBM")
+
+
+def make_sf_model(name: str, season: int) -> object:
+    """A statsforecast model instance for a candidate name."""
+    factories: dict[str, Callable[[], object]] = {
+        "AutoETS": lambda: AutoETS(season_length=season if season > 1 else 1),
+        "SeasonalNaive": lambda: SeasonalNaive(season_length=max(season, 1)),
+        "Naive": Naive,
+        "HistoricAverage": HistoricAverage,
+        "CrostonClassic": CrostonClassic,
+        "CrostonSBA": CrostonSBA,
+        "TSB": lambda: TSB(alpha_d=TSB_ALPHA_D, alpha_p=TSB_ALPHA_P),
+        "ADIDA": ADIDA,
+        "IMAPA": IMAPA,
+    }
+    if name not in factories:
+        raise KeyError(name)
+    return factories[name]()
+
+
+@dataclass
+class ModelOutput:
+    """Forecasts of one model for a set of series (arrays in the order of ``uids``)."""
+
+    model: str
+    uids: list[str]
+    ds: np.ndarray  # (n, H) forecast dates
+    mean: np.ndarray  # (n, H) units per period
+    quantiles: np.ndarray  # (n, H, K)
+    leadtime: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    paths: np.ndarray | None = None  # (n, P, H), kept only on request
+
+    def frame(self, taus: Sequence[float]) -> pd.DataFrame:
+        """Long frame: unique_id, ds, model, mean, q… ."""
+        h = self.mean.shape[1]
+        f = pd.DataFrame(
+            {
+                "unique_id": np.repeat(self.uids, h),
+                "ds": self.ds.ravel(),
+                "model": self.model,
+                "mean": self.mean.ravel(),
+            }
+        )
+        for k, t in enumerate(taus):
+            f[f"q{float(t):g}"] = self.quantiles[:, :, k].ravel()
+        return f
+
+
+def future_dates(train: pd.DataFrame, uids: Sequence[str], h: int, freq: str) -> np.ndarray:
+    """(n, H) forecast dates following each series' last date."""
+    last = train.groupby("unique_id")["ds"].max().loc[list(uids)]
+    off = pd.tseries.frequencies.to_offset(freq)
+    steps = [last + off * (s + 1) for s in range(h)]
+    return np.stack([s.to_numpy() for s in steps], axis=1)
+
+
+def histories(train: pd.DataFrame, uids: Sequence[str]) -> list[np.ndarray]:
+    """Demand history arrays in the order of ``uids``."""
+    g = dict(tuple(train.groupby("unique_id", sort=False)["y"]))
+    return [g[u].to_numpy(float) for u in uids]
+
+
+def _finish(
+    name: str,
+    uids: list[str],
+    ds: np.ndarray,
+    mean: np.ndarray,
+    paths: np.ndarray,
+    taus: Sequence[float],
+    lead_times: Sequence[int],
+    keep_paths: bool,
+) -> ModelOutput:
+    lt = {int(L): ltd.leadtime_stats(paths, int(L), taus) for L in lead_times}
+    return ModelOutput(
+        model=name,
+        uids=uids,
+        ds=ds,
+        mean=mean,
+        quantiles=ltd.path_quantiles(paths, taus),
+        leadtime=lt,
+        paths=paths if keep_paths else None,
+    )
+
+
+def run_statsforecast(
+    train: pd.DataFrame,
+    h: int,
+    assignments: dict[str, dict[str, list[str]]],
+    *,
+    freq: str,
+    season: int,
+    taus: Sequence[float],
+    lead_times: Sequence[int] = (),
+    n_paths: int = 500,
+    seed: int = 0,
+    keep_paths: bool = False,
+    pools: dict[str, np.ndarray] | None = None,
+) -> dict[str, ModelOutput]:
+    """Run candidates. ``assignments[model]`` = {"compound": uids, "simulate": uids}.
+
+    ``pools`` optionally overrides the size pool (non-zero sizes) of a series (group borrowing).
+    """
+    rng = np.random.default_rng(seed)
+    out: dict[str, ModelOutput] = {}
+    # 1) mean forecasts for everything needing compound paths, one statsforecast call
+    comp_models = sorted(m for m, a in assignments.items() if a.get("compound"))
+    comp_ids = sorted({u for m in comp_models for u in assignments[m]["compound"]})
+    means: pd.DataFrame | None = None
+    sf_comp = [m for m in comp_models if m != "Zero"]
+    if comp_ids and sf_comp:
+        sub = train[train["unique_id"].isin(comp_ids)][["unique_id", "ds", "y"]]
+        sf = StatsForecast(models=[make_sf_model(m, season) for m in sf_comp], freq=freq, n_jobs=1)
+        means = sf.forecast(df=sub, h=h).set_index("unique_id")
+    for m in comp_models:
+        uids = sorted(assignments[m]["compound"])
+        hist = histories(train, uids)
+        if pools:
+            hist = [pools.get(u, hh) for u, hh in zip(uids, hist, strict=True)]
+        if m == "Zero":
+            mu = np.zeros((len(uids), h))
+        else:
+            assert means is not None
+            mu = means.loc[uids, m].to_numpy(float).reshape(len(uids), h)
+        mu = np.clip(np.nan_to_num(mu), 0.0, None)
+        paths = ltd.compound_paths(mu, ltd.size_pools(hist), n_paths, rng)
+        ds = future_dates(train, uids, h, freq)
+        out[m] = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
+    # 2) simulated paths (bootstrapped residuals) for smooth/erratic series
+    sim_models = sorted(m for m, a in assignments.items() if a.get("simulate"))
+    for m in sim_models:
+        uids = sorted(assignments[m]["simulate"])
+        sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]]
+        sf = StatsForecast(models=[make_sf_model(m, season)], freq=freq, n_jobs=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sim = sf.simulate(
+                h=h, df=sub, n_paths=n_paths, seed=seed, error_distribution="bootstrap"
+            )
+        sim = sim.sort_values(["unique_id", "sample_id", "ds"])
+        paths = np.clip(sim[m].to_numpy(float).reshape(len(uids), n_paths, h), 0.0, None)
+        mu = paths.mean(axis=1)  # mean of the (non-negative) simulated demand
+        ds = future_dates(train, uids, h, freq)
+        res = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
+        if m in out:  # same model also ran with compound paths on other series
+            out[m] = merge_outputs(out[m], res)
+        else:
+            out[m] = res
+    return out
+
+
+def merge_outputs(a: ModelOutput, b: ModelOutput) -> ModelOutput:
+    """Concatenate two outputs of the same model over disjoint series."""
+    lt = {
+        L: tuple(np.concatenate([x, y]) for x, y in zip(a.leadtime[L], b.leadtime[L], strict=True))
+        for L in a.leadtime
+    }
+    paths = (
+        np.concatenate([a.paths, b.paths]) if a.paths is not None and b.paths is not None else None
+    )
+    return ModelOutput(
+        model=a.model,
+        uids=a.uids + b.uids,
+        ds=np.concatenate([a.ds, b.ds]),
+        mean=np.concatenate([a.mean, b.mean]),
+        quantiles=np.concatenate([a.quantiles, b.quantiles]),
+        leadtime=lt,  # type: ignore[arg-type]
+        paths=paths,
+    )
+
+
+def assign(
+    classes: pd.DataFrame, candidates: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """Map each candidate model to the series it must run on, split by path method."""
+    cand = candidates or CANDIDATES
+    out: dict[str, dict[str, list[str]]] = {}
+    for cls, grp in classes.groupby("demand_class"):
+        uids = grp["unique_id"].tolist()
+        for m in cand.get(str(cls), ()):
+            if m in ("LightGBM", "EmpiricalQuantile"):
+                continue
+            method = "simulate" if (m in SIMULATABLE and cls not in COUNT_CLASSES) else "compound"
+            out.setdefault(m, {}).setdefault(method, []).extend(uids)
+    return out
+
+
+def empirical_quantile(
+    train: pd.DataFrame,
+    uids: Sequence[str],
+    h: int,
+    *,
+    freq: str,
+    taus: Sequence[float],
+    lead_times: Sequence[int] = (),
+) -> ModelOutput:
+    """Baseline: per-period quantiles of the history; lead-time quantiles of its L-sums."""
+    hist = histories(train, uids)
+    q = np.stack([np.quantile(x, list(taus)) for x in hist])
+    mean = np.array([x.mean() for x in hist])
+    lt = {}
+    for L in lead_times:
+        qs = ltd.empirical_leadtime_quantiles(hist, int(L), taus)
+        sd = np.array(
+            [np.std(np.convolve(x, np.ones(int(L)), "valid")) if len(x) >= L else 0.0 for x in hist]
+        )
+        lt[int(L)] = (mean * L, sd, qs)
+    return ModelOutput(
+        model="EmpiricalQuantile",
+        uids=list(uids),
+        ds=future_dates(train, uids, h, freq),
+        mean=np.repeat(mean[:, None], h, axis=1),
+        quantiles=np.repeat(q[:, None, :], h, axis=1),
+        leadtime=lt,
+    )
+
+
+def group_borrow(
+    train: pd.DataFrame,
+    short: Sequence[str],
+    groups: pd.Series | None,
+    *,
+    recent: int,
+    k: float = 6.0,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Shrink short/new series towards their group (department, store).
+
+    Mean rate μ = (n·own + k·group) / (n + k), where ``own`` is the series' mean over its
+    n periods and ``group`` the mean over the last ``recent`` periods of the other members;
+    the size pool of a series is its own non-zero sizes plus the group's. Returns a frame
+    (unique_id, rate) and the pools. ``groups`` maps unique_id → group label (None: one group).
+    """
+    g = groups if groups is not None else pd.Series("all", index=train["unique_id"].unique())
+    t = train.assign(group=train["unique_id"].map(g).fillna("all"))
+    short_set = set(short)
+    rows, pools = [], {}
+    for grp, members in t.groupby("group"):
+        long_m = members[~members["unique_id"].isin(short_set)]
+        recent_m = long_m.groupby("unique_id").tail(recent) if len(long_m) else members
+        g_rate = float(recent_m["y"].mean()) if len(recent_m) else 0.0
+        g_sizes = recent_m["y"].to_numpy(float)
+        g_sizes = g_sizes[g_sizes > 0]
+        for uid, s in members[members["unique_id"].isin(short_set)].groupby("unique_id"):
+            y = s["y"].to_numpy(float)
+            n = len(y)
+            rate = (n * y.mean() + k * g_rate) / (n + k) if n else g_rate
+            rows.append({"unique_id": uid, "group": grp, "rate": rate})
+            pools[str(uid)] = np.concatenate([y[y > 0], g_sizes])
+    return pd.DataFrame(rows, columns=["unique_id", "group", "rate"]), pools

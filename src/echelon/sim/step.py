@@ -1,0 +1,317 @@
+"""The step engine: ``reset(seed)`` / ``step(orders)`` over a batch of environments.
+
+It runs the same kernel functions as the batch engine (docs/model.md). The decision epoch of
+period t is after steps 1–2 (receive, observe demand): ``reset`` and ``step`` return there, and
+``step(orders)`` then applies the orders of period t (order rules included), ships, counts the
+costs and moves on to period t + 1. Environment b of a reset with seed s uses replication b's
+random stream (or the replication indices given), so driving the step engine with the policy's
+own orders (:meth:`StepEngine.policy_orders`) reproduces the batch engine's trajectory exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from echelon.network.model import Network
+from echelon.policies.model import BaseStock, PolicySet
+from echelon.sim import kernel as K
+from echelon.sim.compiled import CompiledNetwork, compile_network
+from echelon.sim.draws import Draws, make_draws
+from echelon.sim.scenario import Scenario
+
+
+@njit(cache=True)
+def _reset_batch(
+    NP,
+    NI,
+    LF,
+    in_ptr,
+    in_lane,
+    init_oh,
+    closures,
+    spikes_i,
+    spikes_f,
+    demand,
+    onset,
+    duration,
+    NS,
+    LS,
+    PIPE,
+    closed_until,
+):
+    for b in range(NS.shape[0]):
+        K.init_state(init_oh, NS[b], LS[b], PIPE[b], closed_until[b])
+        K.begin_period(
+            0,
+            NP,
+            NI,
+            LF,
+            in_ptr,
+            in_lane,
+            closures,
+            spikes_i,
+            spikes_f,
+            demand[b, 0],
+            onset[b, 0],
+            duration[b, 0],
+            NS[b],
+            LS[b],
+            PIPE[b],
+            closed_until[b],
+        )
+
+
+@njit(cache=True)
+def _step_batch(
+    t,
+    count,
+    orders,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    demand,
+    lead,
+    onset,
+    duration,
+    NS,
+    LS,
+    PIPE,
+    closed_until,
+    ACC,
+    cost,
+):
+    T = demand.shape[1]
+    for b in range(NS.shape[0]):
+        K.order_step(
+            t,
+            False,
+            orders[b],
+            NP,
+            NI,
+            LF,
+            LI,
+            in_ptr,
+            in_lane,
+            out_ptr,
+            out_lane,
+            delays,
+            lead[b, t],
+            NS[b],
+            LS[b],
+            PIPE[b],
+        )
+        K.ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead[b, t], NS[b], LS[b], PIPE[b])
+        K.end_period(
+            t,
+            count,
+            NP,
+            NI,
+            LF,
+            LI,
+            in_ptr,
+            in_lane,
+            out_ptr,
+            out_lane,
+            has_zero,
+            NS[b],
+            LS[b],
+            PIPE[b],
+            ACC[b],
+            cost[b],
+        )
+        if t + 1 < T:
+            K.begin_period(
+                t + 1,
+                NP,
+                NI,
+                LF,
+                in_ptr,
+                in_lane,
+                closures,
+                spikes_i,
+                spikes_f,
+                demand[b, t + 1],
+                onset[b, t + 1],
+                duration[b, t + 1],
+                NS[b],
+                LS[b],
+                PIPE[b],
+                closed_until[b],
+            )
+
+
+@njit(cache=True)
+def _policy_orders_batch(
+    t, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead, NS, LS, PIPE, out
+):
+    noaction = np.zeros(0)
+    for b in range(NS.shape[0]):
+        ns = NS[b].copy()
+        ls = LS[b].copy()
+        pipe = PIPE[b].copy()
+        K.order_step(
+            t,
+            True,
+            noaction,
+            NP,
+            NI,
+            LF,
+            LI,
+            in_ptr,
+            in_lane,
+            out_ptr,
+            out_lane,
+            delays,
+            lead[b, t],
+            ns,
+            ls,
+            pipe,
+        )
+        for j in range(ns.shape[0]):
+            out[b, j] = ns[j, K.S_Q]
+
+
+class StepEngine:
+    """A batch of ``n_envs`` simulated networks advanced one period at a time.
+
+    ``orders`` are quantities per node (in topological order, :attr:`ids`), units of the node's
+    item; the node's order rules (MOQ, lot multiple, capacity) are applied to them. ``policy``
+    sets the initial on-hand and is what :meth:`policy_orders` evaluates; without one, nodes
+    start with their ``initial_on_hand`` (or 0).
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        horizon: int,
+        n_envs: int = 1,
+        policy: PolicySet | None = None,
+        scenario: Scenario | None = None,
+        warmup: int = 0,
+    ) -> None:
+        if policy is None:
+            policy = PolicySet(policies={n.id: BaseStock(level=0.0) for n in net.nodes})
+        self.net = net
+        self.policy = policy
+        self.horizon = horizon
+        self.n_envs = n_envs
+        self.warmup = warmup
+        self.cn: CompiledNetwork = compile_network(net, policy, scenario, warmup)
+        cn = self.cn
+        B = n_envs
+        self.NS = np.zeros((B, cn.n, K.N_S))
+        self.LS = np.zeros((B, cn.m, K.N_L))
+        self.PIPE = np.zeros((B, cn.m, cn.horizon))
+        self.closed_until = np.zeros((B, cn.n), dtype=np.int64)
+        self.ACC = np.zeros((B, cn.n, K.N_K))
+        self.t = 0
+        self.draws: Draws | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return self.cn.ids
+
+    def reset(self, seed: int, reps: list[int] | None = None) -> None:
+        """Start period 0 of every environment (env b uses replication ``reps[b]``, default b)."""
+        reps = list(range(self.n_envs)) if reps is None else list(reps)
+        if len(reps) != self.n_envs:
+            raise ValueError(f"reps has {len(reps)} entries for {self.n_envs} environments")
+        self.draws = make_draws(self.cn, self.net, seed, reps, self.horizon)
+        self.ACC[:] = 0.0
+        self.t = 0
+        d, cn = self.draws, self.cn
+        _reset_batch(
+            cn.NP, cn.NI, cn.LF, cn.in_ptr, cn.in_lane, cn.init_on_hand, cn.closures, cn.spikes_i,
+            cn.spikes_f, d.demand, d.onset, d.duration, self.NS, self.LS, self.PIPE,
+            self.closed_until,
+        )  # fmt: skip
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.horizon
+
+    def step(self, orders: np.ndarray) -> np.ndarray:
+        """Apply period t's orders ``[n_envs, n_nodes]``; return each node's cost of period t."""
+        if self.draws is None:
+            raise RuntimeError("call reset(seed) before step()")
+        if self.done:
+            raise RuntimeError(f"the horizon of {self.horizon} periods is over; call reset()")
+        orders = np.ascontiguousarray(orders, dtype=np.float64).reshape(self.n_envs, self.cn.n)
+        cost = np.zeros((self.n_envs, self.cn.n))
+        d, cn = self.draws, self.cn
+        _step_batch(
+            self.t, self.t >= self.warmup, orders, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr,
+            cn.in_lane, cn.out_ptr, cn.out_lane, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
+            cn.spikes_f, cn.delays, d.demand, d.lead, d.onset, d.duration, self.NS, self.LS,
+            self.PIPE, self.closed_until, self.ACC, cost,
+        )  # fmt: skip
+        self.t += 1
+        return cost
+
+    def policy_orders(self) -> np.ndarray:
+        """The orders ``[n_envs, n_nodes]`` the policy would place now (after order rules)."""
+        if self.draws is None:
+            raise RuntimeError("call reset(seed) before policy_orders()")
+        if self.done:
+            raise RuntimeError(f"the horizon of {self.horizon} periods is over; call reset()")
+        out = np.zeros((self.n_envs, self.cn.n))
+        cn = self.cn
+        _policy_orders_batch(
+            self.t, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
+            cn.delays, self.draws.lead, self.NS, self.LS, self.PIPE, out,
+        )  # fmt: skip
+        return out
+
+    # ----------------------------------------------------------------- observation
+    @property
+    def on_hand(self) -> np.ndarray:
+        return self.NS[:, :, K.S_OH]
+
+    @property
+    def on_order(self) -> np.ndarray:
+        return self.NS[:, :, K.S_OO]
+
+    @property
+    def backorders(self) -> np.ndarray:
+        """External demand not yet shipped, this period's demand included (before shipping)."""
+        return self.NS[:, :, K.S_BO]
+
+    @property
+    def demand(self) -> np.ndarray:
+        """External demand observed in the current period."""
+        return self.NS[:, :, K.S_DNEW]
+
+    @property
+    def lane_backlog(self) -> np.ndarray:
+        return self.LS[:, :, K.L_BL]
+
+    @property
+    def in_transit(self) -> np.ndarray:
+        return self.LS[:, :, K.L_TRANSIT]
+
+    def pipeline(self) -> np.ndarray:
+        """Units due per lane ``k`` periods from now, ``[n_envs, n_lanes, horizon]`` (k = 0..)."""
+        H = self.PIPE.shape[2]
+        idx = (self.t + np.arange(H)) % H
+        return self.PIPE[:, :, idx]
+
+    def inventory_position(self) -> np.ndarray:
+        """Local inventory position per node (docs/model.md), before this period's orders."""
+        ip = self.on_hand + self.on_order - self.backorders
+        cn = self.cn
+        for e in range(cn.m):
+            src = cn.LI[e, 0]
+            if src >= 0:
+                ip[:, src] -= self.LS[:, e, K.L_BL]
+        return ip
