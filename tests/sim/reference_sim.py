@@ -106,6 +106,8 @@ class _Node:
     d_new: float = 0.0
     q: float = 0.0
     lost: float = 0.0
+    cancelled: float = 0.0  # internal orders lost this period (lost-sales mode)
+    ip_before_ship: float = 0.0
     short: bool = False
     shipped_ext: float = 0.0
     filled_ext: float = 0.0
@@ -297,12 +299,18 @@ class ReferenceSimulator:
 
     def _ship(self, node: _Node, t: int, lead: np.ndarray) -> None:
         node.lost = 0.0
+        node.cancelled = 0.0
         node.short = False
         node.shipped_ext = 0.0
         node.filled_ext = 0.0
         for ln in node.outbound:
             ln.shipped = 0.0
             ln.filled = 0.0
+        # shipping moves units between terms of the inventory position without changing it
+        # (docs/model.md, step 4), so the position the node orders on is the one before
+        # shipping plus what it loses or cancels; computing it that way keeps the float
+        # rounding of rationed shipments out of the policies' thresholds (s, r, floor of r_Q)
+        node.ip_before_ship = self._ip(node)
         req_ext = node.BO
         total = req_ext + sum(ln.backlog for ln in node.outbound)
         if total <= 0.0:
@@ -347,6 +355,7 @@ class ReferenceSimulator:
             left = req - s
             if node.lost_mode and left > 0.0:
                 ln.backlog = 0.0  # the customer's order is cancelled
+                node.cancelled += left
                 cust = self.nodes[ln.dst]
                 cust.OO = max(0.0, cust.OO - left / ln.a)
             else:
@@ -367,15 +376,17 @@ class ReferenceSimulator:
     def _order(self, j: int, t: int, lead: np.ndarray) -> None:
         node = self.nodes[j]
         pol = node.policy
+        # IP_j after shipping: equal to self._ip(node) up to float rounding
+        ip = node.ip_before_ship + node.lost + node.cancelled
+        assert abs(ip - self._ip(node)) <= 1e-7 * (1.0 + abs(ip))
         if isinstance(pol, EchelonBaseStock):
-            q = max(0.0, pol.level - self._eip(j))
+            down = sum(ln.a * self._eip(ln.dst) for ln in node.outbound)
+            q = max(0.0, pol.level - (ip + down))
         elif isinstance(pol, BaseStock):
-            q = max(0.0, pol.level - self._ip(node))
+            q = max(0.0, pol.level - ip)
         elif isinstance(pol, SS):
-            ip = self._ip(node)
             q = pol.S - ip if ip <= pol.s else 0.0
         else:
-            ip = self._ip(node)
             q = 0.0
             if ip <= pol.r:
                 n = math.floor((pol.r - ip) / pol.Q) + 1

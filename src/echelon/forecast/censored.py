@@ -50,7 +50,8 @@ def _impute_series(y: np.ndarray, cens: np.ndarray, window: int, season: int) ->
     c_cnt = np.concatenate([[0], np.cumsum(ok.astype(int))])
     out = y.astype(float).copy()
     half = window // 2
-    for t in np.flatnonzero(cens):
+    for t_ in np.flatnonzero(cens):
+        t = int(t_)
         w = half
         while True:
             a, b = max(0, t - w), min(n, t + w + 1)

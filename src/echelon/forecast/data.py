@@ -82,8 +82,8 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _row(df: pd.DataFrame, idx: object) -> str:
-    pos = int(np.flatnonzero(df.index == idx)[0]) if idx in df.index else 0
-    return f"row {pos + 2}"  # header is line 1 of a CSV
+    """CSV line of index label ``idx`` (labels are input positions; line 1 is the header)."""
+    return f"row {int(idx) + 2}" if isinstance(idx, int | np.integer) else f"row {idx}"
 
 
 def validate_demand(
@@ -120,7 +120,7 @@ def validate_demand(
             )
     if raw.empty:
         raise DataError("the table has no rows", source=source, expected="demand rows", found="0")
-    df = raw.copy()
+    df = raw.reset_index(drop=True)  # index labels = input row positions
     if len(ids) == 1:
         df[ID] = df[ids[0]].astype(str)
     else:
@@ -173,7 +173,7 @@ def validate_demand(
             where=_row(df, i),
             field=f"{'+'.join(ids)}, {ds_col}",
             expected="one row per series and date",
-            found=f"{df.at[i, ID]} on {df.at[i, DS].date()} twice",
+            found=f"{df.at[i, ID]!s} on {str(df.at[i, DS])[:10]} twice",
             fix="sum duplicate rows before loading",
         )
     if stockout_col:
@@ -192,9 +192,9 @@ def validate_demand(
         df[STOCKOUT] = so.astype(int)
     exog_l = list(exog or [])
     keep = [ID, DS, Y] + ([STOCKOUT] if stockout_col else []) + exog_l + list(statics or [])
-    df = df[list(dict.fromkeys(keep))].sort_values([ID, DS], kind="stable").reset_index(drop=True)
+    df = df[list(dict.fromkeys(keep))].sort_values([ID, DS], kind="stable")
     freq = _check_freq(df, freq, source, ds_col)
-    df = _check_gaps(df, freq, source, ds_col, fill_gaps)
+    df = _check_gaps(df, freq, source, ds_col, fill_gaps).reset_index(drop=True)
     return DemandData(
         df=df,
         freq=freq,
@@ -268,7 +268,7 @@ def _check_gaps(
             where=_row(df, i),
             field=ds_col,
             expected=f"dates of frequency {freq}",
-            found=str(df.at[i, DS].date()),
+            found=str(df.at[i, DS])[:10],
             fix="align dates to period starts or pass the right --freq",
         )
     if bad_uid is None:

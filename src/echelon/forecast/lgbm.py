@@ -103,14 +103,20 @@ class LGBMQuantileModel:
         self.horizon = h
         return self
 
+    def _future(self, X_df: pd.DataFrame | None) -> pd.DataFrame | None:
+        if not self.exog:
+            return None
+        if X_df is None:
+            raise ValueError(f"future values of {list(self.exog)} are needed (X_df)")
+        return X_df[["unique_id", "ds", *self.exog]]
+
     def predict(self, h: int, X_df: pd.DataFrame | None = None) -> pd.DataFrame:
         """unique_id, ds, mean and sorted (non-crossing) quantile columns, floored at 0."""
         if self.mlf is None:
             raise RuntimeError("fit the model first")
         if h > self.horizon:
             raise ValueError(f"horizon {h} > fitted horizon {self.horizon}")
-        kw = {"X_df": X_df[["unique_id", "ds", *self.exog]]} if self.exog else {}
-        p = self.mlf.predict(h, **kw)
+        p = self.mlf.predict(h, X_df=self._future(X_df))
         qc = [qcol(t) for t in self.taus]
         order = np.argsort(self.taus)
         q = p[qc].to_numpy()
@@ -124,8 +130,9 @@ class LGBMQuantileModel:
     ) -> pd.DataFrame:
         """Per-forecast SHAP contributions (LightGBM ``pred_contrib``) of model ``model``.
 
-        Returns unique_id, ds, one column per feature and ``bias`` (expected value); they sum
-        to the raw prediction in the standardized target scale (divide by the series std).
+        Returns unique_id, ds, one column per feature, ``bias`` (expected value) and
+        ``prediction``; features + bias sum to the prediction, which is in the per-series
+        standardized target scale (forecast = prediction × series std + series mean).
         """
         if self.mlf is None:
             raise RuntimeError("fit the model first")
@@ -136,15 +143,15 @@ class LGBMQuantileModel:
                 captured.append(x.copy())
             return x
 
-        kw = {"X_df": X_df[["unique_id", "ds", *self.exog]]} if self.exog else {}
-        preds = self.mlf.predict(h, before_predict_callback=grab, **kw)
-        booster = self.mlf.models_[model]
+        preds = self.mlf.predict(h, before_predict_callback=grab, X_df=self._future(X_df))
+        booster: Any = self.mlf.models_[model]
         frames = []
         uids = preds["unique_id"].drop_duplicates().tolist()
         by_uid = preds.groupby("unique_id", sort=False)["ds"].apply(list).to_dict()
         for step, x in enumerate(captured):
             contrib = booster.predict(x, pred_contrib=True)
             f = pd.DataFrame(contrib, columns=[*list(x.columns), "bias"])
+            f["prediction"] = booster.predict(x)
             f.insert(0, "ds", [by_uid[u][step] for u in uids])
             f.insert(0, "unique_id", uids)
             frames.append(f)

@@ -218,15 +218,24 @@ def merge_outputs(a: ModelOutput, b: ModelOutput) -> ModelOutput:
 
 
 def assign(
-    classes: pd.DataFrame, candidates: dict[str, tuple[str, ...]] | None = None
+    classes: pd.DataFrame,
+    candidates: dict[str, tuple[str, ...]] | None = None,
+    season: int = 1,
 ) -> dict[str, dict[str, list[str]]]:
-    """Map each candidate model to the series it must run on, split by path method."""
+    """Map each candidate model to the series it must run on, split by path method.
+
+    SeasonalNaive is skipped for series shorter than two seasons (``n_obs`` column).
+    """
     cand = candidates or CANDIDATES
     out: dict[str, dict[str, list[str]]] = {}
     for cls, grp in classes.groupby("demand_class"):
-        uids = grp["unique_id"].tolist()
         for m in cand.get(str(cls), ()):
             if m in ("LightGBM", "EmpiricalQuantile"):
+                continue
+            uids = grp["unique_id"].tolist()
+            if m == "SeasonalNaive" and "n_obs" in grp:
+                uids = grp.loc[grp["n_obs"] >= 2 * season, "unique_id"].tolist()
+            if not uids:
                 continue
             method = "simulate" if (m in SIMULATABLE and cls not in COUNT_CLASSES) else "compound"
             out.setdefault(m, {}).setdefault(method, []).extend(uids)

@@ -30,6 +30,7 @@ from echelon.forecast.models import (
     empirical_quantile,
     future_dates,
     group_borrow,
+    merge_outputs,
     run_statsforecast,
 )
 
@@ -108,7 +109,7 @@ def _prepare(data: DemandData, st: Settings) -> tuple[pd.DataFrame, int, int]:
     df = data.df
     if data.has_stockout and st.unconstrain:
         df = unconstrain(df, window=4 * max(season, 7), season=season)
-    min_hist = st.min_history or max(8, 2 * season if season > 1 else 8)
+    min_hist = st.min_history or max(8, min(2 * season, 24))
     return df, season, min_hist
 
 
@@ -130,7 +131,9 @@ def run_candidates(
     n_obs = train.groupby("unique_id").size()
     short = n_obs[n_obs < min_hist].index.tolist()
     classes.loc[classes["unique_id"].isin(short), "demand_class"] = "short"
-    cand = {c: (m,) for c, m in champions.items()} if champions is not None else dict(st.candidates)
+    cand: dict[str, tuple[str, ...]] = (
+        {c: (m,) for c, m in champions.items()} if champions is not None else dict(st.candidates)
+    )
     if st.lgbm and champions is None:
         for c in ("smooth", "erratic"):
             cand[c] = (*cand.get(c, ()), "LightGBM")
@@ -138,7 +141,7 @@ def run_candidates(
     outputs = run_statsforecast(
         train,
         h,
-        assign(regular, cand),
+        assign(regular, cand, season),
         freq=data.freq,
         season=season,
         taus=st.taus,
@@ -147,6 +150,28 @@ def run_candidates(
         seed=st.seed,
         keep_paths=keep_paths,
     )
+    if champions is not None:  # a champion that cannot run on a series: HistoricAverage
+        covered = {u for o in outputs.values() for u in o.uids}
+        lgbm_c = {c for c, ms in cand.items() if "LightGBM" in ms}
+        missing = regular.loc[
+            ~regular["unique_id"].isin(covered) & ~regular["demand_class"].isin(lgbm_c),
+            "unique_id",
+        ].tolist()
+        if missing:
+            extra = run_statsforecast(
+                train,
+                h,
+                {"HistoricAverage": {"compound": missing}},
+                freq=data.freq,
+                season=season,
+                taus=st.taus,
+                lead_times=st.lead_times,
+                n_paths=st.n_paths,
+                seed=st.seed,
+                keep_paths=keep_paths,
+            )["HistoricAverage"]
+            ha = outputs.get("HistoricAverage")
+            outputs["HistoricAverage"] = merge_outputs(ha, extra) if ha is not None else extra
     model = None
     lgbm_cls = [c for c, ms in cand.items() if "LightGBM" in ms]
     lgbm_ids = regular.loc[regular["demand_class"].isin(lgbm_cls), "unique_id"].tolist()

@@ -324,7 +324,11 @@ def _read_nodes_table(path: Path) -> dict[str, tuple[dict[str, Any], int]]:
             )
         if raw.get("demand_mean"):
             mean = _number(source, rownum, "demand_mean", raw["demand_mean"])
-            std = _number(source, rownum, "demand_std", raw["demand_std"]) if raw.get("demand_std") else 0.0
+            std = (
+                _number(source, rownum, "demand_std", raw["demand_std"])
+                if raw.get("demand_std")
+                else 0.0
+            )
             data["demand"] = {"kind": "normal", "mean": mean, "std": std}
         if raw.get("service_target"):
             sl = _number(source, rownum, "service_target", raw["service_target"])

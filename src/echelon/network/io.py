@@ -89,8 +89,27 @@ def load_network(path: str | Path) -> Network:
 
 
 def network_to_dict(net: Network) -> dict[str, Any]:
-    """A plain dict in the file format (aliases from/to/mean/std; defaults left out)."""
-    return net.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    """A plain dict in the file format: aliases from/to/mean/std, defaults left out.
+
+    Distribution ``kind`` tags are kept even where they equal the class default, so the
+    result loads back to the same network.
+    """
+    slim = net.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    full = net.model_dump(mode="json", by_alias=True)
+    _keep_kinds(slim, full)
+    return slim
+
+
+def _keep_kinds(slim: Any, full: Any) -> None:
+    if isinstance(slim, dict) and isinstance(full, dict):
+        if "kind" in full and "kind" not in slim:
+            slim["kind"] = full["kind"]
+        for key, value in slim.items():
+            if key in full:
+                _keep_kinds(value, full[key])
+    elif isinstance(slim, list) and isinstance(full, list):
+        for a, b in zip(slim, full, strict=False):
+            _keep_kinds(a, b)
 
 
 def save_network(net: Network, path: str | Path) -> None:
@@ -106,7 +125,6 @@ def save_network(net: Network, path: str | Path) -> None:
 
 def network_json_schema() -> dict[str, Any]:
     """The JSON schema of the network file format, generated from the typed model."""
-    schema = Network.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "echelon network"
-    return schema
+    from echelon.schemas import all_schemas
+
+    return all_schemas()["network"]

@@ -58,7 +58,10 @@ def _lead_time_shorthand(value: Any) -> Any:
     return value
 
 
-LeadTime = Annotated[LeadTimeDistribution, BeforeValidator(_lead_time_shorthand)]
+LeadTime = Annotated[
+    LeadTimeDistribution,
+    BeforeValidator(_lead_time_shorthand, json_schema_input_type=float | LeadTimeDistribution),
+]
 
 
 class ServiceTarget(BaseModel):

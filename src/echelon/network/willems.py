@@ -15,7 +15,7 @@ file's money units per unit):
 
 - ``holding_cost`` = ``unit_value`` = the cumulative cost ``cumcost_j = stageCost_j +
   Σ_{i ∈ pred(j)} cumcost_i`` (recursive, one term per arc, unit bill of materials), money per
-  unit per period — the convention of ``/work/shared/docs/gsm-willems-benchmark.md``;
+  unit per period — the benchmark convention of the guaranteed-service model on these chains;
 - ``lead_time``: the ``StageTime_k`` distribution when the stage has one (an empirical lead
   time; probabilities are normalized when they sum to 1 within 1e-6, otherwise the file is
   rejected), else ``NormalLeadTime(stageTime, stDevStageTime)`` when the standard deviation is
@@ -272,7 +272,7 @@ def _lead_time(
             )
         return EmpiricalLeadTime(values=values, probabilities=[p / total for p in probs])
     if std is not None and std > 0:
-        return NormalLeadTime(mean=mean, std=std)
+        return NormalLeadTime.model_validate({"mean": mean, "std": std})
     return DeterministicLeadTime(value=mean)
 
 
@@ -513,7 +513,7 @@ def _make_node(st: _Stage, cumcost: float, is_source: bool, source: str) -> Node
         assert sl is not None
         data["service"] = ServiceTarget(measure=ServiceMeasure.CYCLE_SERVICE_LEVEL, target=sl)
     if st.is_demand:
-        data["demand"] = NormalDemand(mean=st.avg_demand, std=st.std_demand)
+        data["demand"] = NormalDemand.model_validate({"mean": st.avg_demand, "std": st.std_demand})
         data["max_service_time"] = st.max_service_time if st.max_service_time is not None else 0.0
         if valid_sl:
             assert sl is not None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from echelon.errors import PolicyError, ScenarioError
+from echelon.errors import NetworkError, PolicyError, ScenarioError
 from echelon.network.distributions import (
     DeterministicLeadTime,
     EmpiricalLeadTime,
@@ -42,6 +42,8 @@ N_LF = 2
 # lane int parameters LI[m, :]
 LI_SRC, LI_DST, LI_LTFIX, LI_LTCOL = range(4)
 N_LI = 4
+
+MAX_LEAD_TIME = 100_000  # periods; the pipeline ring holds one slot per period
 
 
 @dataclass
@@ -154,6 +156,17 @@ def compile_network(
                 lt.value if isinstance(lt, DeterministicLeadTime) else _single(lt)
             )
             LI[e, LI_LTCOL] = -1
+    if max_lt > MAX_LEAD_TIME:
+        worst = max(range(m), key=lambda e: lead_times[e].max_periods())
+        s_, d_ = lanes[worst][0], lanes[worst][1]
+        raise NetworkError(
+            "lead time too long to simulate",
+            where=f"lane {order[s_] if s_ >= 0 else 'supplier'} -> {order[d_]}",
+            field="lead_time",
+            expected=f"at most {MAX_LEAD_TIME} periods",
+            found=f"{lead_times[worst].max_periods()} periods",
+            fix="check the units (lead times are in periods) or use a longer period_days",
+        )
     has_zero = any(lt.max_periods() == 0 or _min_periods(lt) == 0 for lt in lead_times)
 
     # CSR adjacency; out-lanes sorted by (customer priority, file order) for priority rationing

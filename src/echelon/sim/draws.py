@@ -9,8 +9,10 @@ run, on the chunking, or on the engine: the batch and step engines consume the s
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from echelon.errors import InputError
@@ -27,6 +29,7 @@ from echelon.network.distributions import (
 )
 from echelon.network.model import Network
 from echelon.sim.compiled import CompiledNetwork
+from echelon.sim.scenario import RandomClosure
 
 
 @dataclass
@@ -52,7 +55,13 @@ def replication_rng(seed: int, rep: int) -> np.random.Generator:
 def make_draws(
     cn: CompiledNetwork, net: Network, seed: int, reps: range | list[int], periods: int
 ) -> Draws:
-    """Draw demand, lead times and disruptions for the given replication indices."""
+    """Draw demand, lead times and disruptions for the given replication indices.
+
+    The parameters of every distribution are prepared once; replications are then filled
+    independently (each from its own stream, into its own rows), on up to
+    ``numba.get_num_threads()`` threads for large batches. NumPy releases the GIL while it
+    fills arrays, and a replication's values do not depend on which thread draws them.
+    """
     reps = list(reps)
     R, T = len(reps), periods
     nd, ns, nr = len(cn.demand_nodes), len(cn.stochastic_lanes), len(cn.random_closures)
@@ -60,7 +69,8 @@ def make_draws(
     lead = np.empty((R, T, ns), dtype=np.int64)
     onset = np.empty((R, T, nr))
     duration = np.empty((R, T, nr), dtype=np.int64)
-    dists = [net.node(cn.ids[j]).demand for j in cn.demand_nodes]
+    by_id = {node.id: node for node in net.nodes}
+    dists = [by_id[cn.ids[j]].demand for j in cn.demand_nodes]
     groups: dict[type, list[int]] = {}
     for col, d in enumerate(dists):
         groups.setdefault(type(d), []).append(col)
@@ -74,74 +84,193 @@ def make_draws(
                 found=f"{d.length} periods",
                 fix="give longer paths, or simulate fewer periods / a shorter warm-up",
             )
-    for i, r in enumerate(reps):
+    demand_plan = [
+        _DemandGroup.of(kind, groups[kind], [dists[c] for c in groups[kind]], nd)
+        for kind in _DEMAND_ORDER
+        if groups.get(kind)
+    ]
+    lead_plan = _lead_plan([cn.lane_lead_times[e] for e in cn.stochastic_lanes])
+    closure_plan = [_closure_params(rc) for _j, rc in cn.random_closures]
+
+    def fill(i: int) -> None:
+        r = reps[i]
         rng = replication_rng(seed, r)
         out = demand[i]
-        for kind in (
-            ConstantDemand,
-            NormalDemand,
-            PoissonDemand,
-            NegativeBinomialDemand,
-            EmpiricalDemand,
-            ScenarioDemand,
-        ):
-            cols = groups.get(kind)
-            if not cols:
-                continue
-            ds = [dists[c] for c in cols]
-            out[:, cols] = _draw_demand(kind, ds, rng, T, r)
-        for c, e in enumerate(cn.stochastic_lanes):
-            lead[i, :, c] = _draw_lead(cn.lane_lead_times[e], rng, T)
-        for c, (_j, rc) in enumerate(cn.random_closures):
+        for g in demand_plan:
+            g.draw(rng, T, r, out)
+        for lp in lead_plan:
+            lp.draw(rng, T, lead[i])
+        for c, (values, weights, mean_duration) in enumerate(closure_plan):
             onset[i, :, c] = rng.random(T)
-            if rc.duration is not None:
-                w = rc.duration.weights()
-                idx = rng.choice(len(w), size=T, p=w)
-                duration[i, :, c] = np.ceil(np.asarray(rc.duration.values)[idx] - 1e-9)
+            if values is not None:
+                idx = rng.choice(len(weights), size=T, p=weights)
+                duration[i, :, c] = np.ceil(values[idx] - 1e-9)
             else:
-                assert rc.mean_duration is not None
-                duration[i, :, c] = rng.geometric(1.0 / rc.mean_duration, size=T)
+                duration[i, :, c] = rng.geometric(1.0 / mean_duration, size=T)
+
+    workers = min(numba.get_num_threads(), R)
+    if workers > 1 and R * T * (nd + ns + nr) >= PARALLEL_MIN_DRAWS:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(fill, range(R)):
+                pass
+    else:
+        for i in range(R):
+            fill(i)
     return Draws(demand, lead, onset, duration)
 
 
-def _draw_demand(kind: type, ds: list, rng: np.random.Generator, T: int, rep: int) -> np.ndarray:
-    k = len(ds)
-    if kind is ConstantDemand:
-        return np.broadcast_to(np.array([d.value for d in ds]), (T, k))
-    if kind is NormalDemand:
-        mu = np.array([d.mean() for d in ds])
-        sd = np.array([d.std() for d in ds])
-        return np.maximum(0.0, mu + sd * rng.standard_normal((T, k)))
-    if kind is PoissonDemand:
-        return rng.poisson(np.array([d.mean() for d in ds]), size=(T, k)).astype(np.float64)
-    if kind is NegativeBinomialDemand:
-        params = np.array([d.numpy_params() for d in ds])
-        return rng.negative_binomial(params[:, 0], params[:, 1], size=(T, k)).astype(np.float64)
-    if kind is EmpiricalDemand:
-        cols = []
-        for d in ds:
-            idx = rng.choice(len(d.values), size=T, p=d.weights())
-            cols.append(np.asarray(d.values, dtype=np.float64)[idx])
-        return np.stack(cols, axis=1)
-    if kind is ScenarioDemand:
-        return np.stack(
-            [np.asarray(d.paths[rep % len(d.paths)][:T], dtype=np.float64) for d in ds], axis=1
+PARALLEL_MIN_DRAWS = 200_000  # draws in a batch below which one thread is faster
+
+_DEMAND_ORDER: tuple[type, ...] = (
+    ConstantDemand,
+    NormalDemand,
+    PoissonDemand,
+    NegativeBinomialDemand,
+    EmpiricalDemand,
+    ScenarioDemand,
+)
+
+
+@dataclass
+class _DemandGroup:
+    """The demand nodes of one distribution kind: their columns and prepared parameters."""
+
+    kind: type
+    cols: slice | np.ndarray
+    full: bool  # the group covers every demand column (draw straight into the output)
+    ds: list
+    a: np.ndarray
+    b: np.ndarray
+    values: list[np.ndarray]
+    weights: list[np.ndarray]
+
+    @staticmethod
+    def of(kind: type, cols: list[int], ds: list, nd: int) -> _DemandGroup:
+        contiguous = cols == list(range(cols[0], cols[0] + len(cols)))
+        where: slice | np.ndarray = (
+            slice(cols[0], cols[0] + len(cols)) if contiguous else np.array(cols, dtype=np.int64)
         )
-    raise TypeError(kind)  # pragma: no cover
+        a = b = np.zeros(0)
+        values: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        if kind is ConstantDemand:
+            a = np.array([d.value for d in ds], dtype=np.float64)
+        elif kind is NormalDemand:
+            a = np.array([d.mean() for d in ds])
+            b = np.array([d.std() for d in ds])
+        elif kind is PoissonDemand:
+            a = np.array([d.mean() for d in ds])
+        elif kind is NegativeBinomialDemand:
+            params = np.array([d.numpy_params() for d in ds])
+            a, b = params[:, 0], params[:, 1]
+        elif kind is EmpiricalDemand:
+            values = [np.asarray(d.values, dtype=np.float64) for d in ds]
+            weights = [d.weights() for d in ds]
+        return _DemandGroup(kind, where, contiguous and len(cols) == nd, ds, a, b, values, weights)
+
+    def draw(self, rng: np.random.Generator, T: int, rep: int, out: np.ndarray) -> None:
+        """Fill this group's columns of ``out[T, nd]`` (same values as drawing column by column
+        in the documented order)."""
+        kind = self.kind
+        k = len(self.ds)
+        if kind is ConstantDemand:
+            out[:, self.cols] = self.a
+        elif kind is NormalDemand:
+            z = out if self.full else np.empty((T, k))
+            rng.standard_normal((T, k), out=z)
+            # max(0, mu + sd*z), computed in place: the same IEEE operations
+            np.multiply(z, self.b, out=z)
+            np.add(z, self.a, out=z)
+            np.maximum(z, 0.0, out=z)
+            if not self.full:
+                out[:, self.cols] = z
+        elif kind is PoissonDemand:
+            out[:, self.cols] = rng.poisson(self.a, size=(T, k))
+        elif kind is NegativeBinomialDemand:
+            out[:, self.cols] = rng.negative_binomial(self.a, self.b, size=(T, k))
+        elif kind is EmpiricalDemand:
+            cols = []
+            for v, w in zip(self.values, self.weights, strict=True):
+                idx = rng.choice(len(v), size=T, p=w)
+                cols.append(v[idx])
+            out[:, self.cols] = np.stack(cols, axis=1)
+        elif kind is ScenarioDemand:
+            out[:, self.cols] = np.stack(
+                [
+                    np.asarray(d.paths[rep % len(d.paths)][:T], dtype=np.float64)
+                    for d in self.ds
+                ],
+                axis=1,
+            )
+        else:  # pragma: no cover
+            raise TypeError(kind)
 
 
-def _draw_lead(lt: object, rng: np.random.Generator, T: int) -> np.ndarray:
-    if isinstance(lt, NormalLeadTime):
-        x = lt.mean() + lt.std() * rng.standard_normal(T)
-        cap = lt.max_periods()
-    elif isinstance(lt, GammaLeadTime):
-        shape, scale = lt.shape_scale()
-        x = rng.gamma(shape, scale, size=T)
-        cap = lt.max_periods()
-    elif isinstance(lt, EmpiricalLeadTime):
-        idx = rng.choice(len(lt.values), size=T, p=lt.weights())
-        x = np.asarray(lt.values, dtype=np.float64)[idx]
-        cap = lt.max_periods()
-    else:  # pragma: no cover - deterministic lanes are not sampled
-        raise TypeError(type(lt))
-    return np.clip(np.ceil(x - 1e-9), 0, cap).astype(np.int64)
+@dataclass
+class _LeadRun:
+    """Consecutive stochastic lanes (columns ``lo:hi``) drawn with one NumPy call.
+
+    Lanes draw one after the other, T values each; for normal and gamma lead times, one call
+    of shape ``(lanes, T)`` consumes the stream in exactly that order.
+    """
+
+    kind: type
+    lo: int
+    hi: int
+    a: np.ndarray  # normal: mean; gamma: shape; empirical: values
+    b: np.ndarray  # normal: std; gamma: scale; empirical: weights
+    cap: np.ndarray
+
+    def draw(self, rng: np.random.Generator, T: int, out: np.ndarray) -> None:
+        if self.kind is NormalLeadTime:
+            x = self.a[:, None] + self.b[:, None] * rng.standard_normal((self.hi - self.lo, T))
+        elif self.kind is GammaLeadTime:
+            x = rng.gamma(self.a[:, None], self.b[:, None], size=(self.hi - self.lo, T))
+        else:  # one empirical lane
+            idx = rng.choice(len(self.a), size=T, p=self.b)
+            x = self.a[idx][None, :]
+        out[:, self.lo : self.hi] = np.clip(np.ceil(x - 1e-9), 0, self.cap[:, None]).T
+
+
+def _lead_plan(lts: list) -> list[_LeadRun]:
+    runs: list[_LeadRun] = []
+    lo = 0
+    while lo < len(lts):
+        kind = type(lts[lo])
+        if kind is EmpiricalLeadTime:
+            lt = lts[lo]
+            runs.append(
+                _LeadRun(
+                    kind,
+                    lo,
+                    lo + 1,
+                    np.asarray(lt.values, dtype=np.float64),
+                    lt.weights(),
+                    np.array([lt.max_periods()], dtype=np.float64),
+                )
+            )
+            lo += 1
+            continue
+        if kind not in (NormalLeadTime, GammaLeadTime):  # pragma: no cover
+            raise TypeError(kind)
+        hi = lo
+        while hi < len(lts) and type(lts[hi]) is kind:
+            hi += 1
+        grp = lts[lo:hi]
+        if kind is NormalLeadTime:
+            a = np.array([lt.mean() for lt in grp])
+            b = np.array([lt.std() for lt in grp])
+        else:
+            ss = np.array([lt.shape_scale() for lt in grp])
+            a, b = ss[:, 0], ss[:, 1]
+        cap = np.array([lt.max_periods() for lt in grp], dtype=np.float64)
+        runs.append(_LeadRun(kind, lo, hi, a, b, cap))
+        lo = hi
+    return runs
+
+
+def _closure_params(rc: RandomClosure) -> tuple[np.ndarray | None, np.ndarray, float]:
+    if rc.duration is not None:
+        return np.asarray(rc.duration.values), rc.duration.weights(), 0.0
+    assert rc.mean_duration is not None
+    return None, np.zeros(0), rc.mean_duration

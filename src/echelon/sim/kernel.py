@@ -82,7 +82,7 @@ N_T = 6
 EPS = 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def init_state(init_oh, NS, LS, PIPE, closed_until):
     NS[:, :] = 0.0
     LS[:, :] = 0.0
@@ -94,7 +94,7 @@ def init_state(init_oh, NS, LS, PIPE, closed_until):
         LS[e, L_LAST] = -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
     """Move arrivals of ring slot ``slot`` into input buffers, then assemble complete sets."""
     m = LS.shape[0]
@@ -124,7 +124,7 @@ def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
             NS[j, S_OO] = oo - y
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def begin_period(
     t, NP, NI, LF, in_ptr, in_lane, closures, spikes_i, spikes_f, demand_t, onset_t,
     duration_t, NS, LS, PIPE, closed_until,
@@ -153,7 +153,7 @@ def begin_period(
         NS[j, S_BO] += d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_quantity(code, position, p1, p2):
     """Order quantity of a policy given the (local or echelon) inventory position."""
     if code == 0 or code == 1:  # base stock / echelon base stock: order up to p1
@@ -167,7 +167,7 @@ def policy_quantity(code, position, p1, p2):
     return (np.floor((p1 - position) / p2) + 1.0) * p2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def constrain(q, moq, lot, cap):
     """Order rules: MOQ, then round up to the lot multiple, then cap (down to a lot multiple)."""
     if q <= EPS:
@@ -183,7 +183,7 @@ def constrain(q, moq, lot, cap):
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ship_on_lane(e, x, t, LI, delays, lead_t, LS, PIPE):
     """Send ``x`` units on lane ``e`` in period ``t``; shipments on a lane never overtake."""
     L = LI[e, LI_LTFIX]
@@ -201,7 +201,7 @@ def ship_on_lane(e, x, t, LI, delays, lead_t, LS, PIPE):
     LS[e, L_TRANSIT] += x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def order_step(
     t, use_policy, action, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead_t,
     NS, LS, PIPE,
@@ -239,7 +239,7 @@ def order_step(
                     LS[e, L_NEWQ] = amt
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _new_filled(shipped, requirement, new):
     """Units of this period's new demand shipped this period (the backlog is served first)."""
     f = shipped - (requirement - new)
@@ -248,7 +248,7 @@ def _new_filled(shipped, requirement, new):
     return f if f < new else new
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE):
     """Step 3 for every node: ship backlog + new requirements; ration, backorder or lose.
 
@@ -320,7 +320,7 @@ def ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE):
                 LS[e, L_BL] = left
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def end_period(
     t, count, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, has_zero, NS, LS, PIPE, ACC,
     cost_out,
@@ -427,7 +427,7 @@ def run_one(
             record(t, NS, cost, TR)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record(t, NS, cost, TR):
     for j in range(NS.shape[0]):
         TR[t, j, T_OH] = NS[j, S_OH]
