@@ -72,7 +72,7 @@ def test_copula_recovers_marginals_and_dependence_widens_sum() -> None:
 
 
 @given(
-    rate=st.floats(0.05, 20.0),
+    rate=st.floats(0.2, 20.0),
     seed=st.integers(0, 10_000),
     levels=st.lists(st.floats(0.01, 0.99), min_size=2, max_size=6, unique=True),
 )

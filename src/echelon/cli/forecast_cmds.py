@@ -255,13 +255,18 @@ def register(app: typer.Typer) -> None:
         console.print(t)
         for r in bt.champions.itertuples():
             console.print(f"{r.demand_class}: [bold]{r.champion}[/] — {r.reason}")
-        cal = Table(title="calibration (all models): nominal vs observed")
-        for c in ("model", "kind", "nominal", "observed"):
-            cal.add_column(c)
+        cal = Table(title="calibration: observed share of actuals <= q (nominal in header)")
+        cal.add_column("model")
+        for t_ in sorted(taus):
+            cal.add_column(f"{t_:g}")
+        intervals = [t_ for t_ in sorted(taus) if t_ < 0.5 and round(1 - t_, 10) in taus]
+        for t_ in intervals:
+            cal.add_column(f"cover {1 - 2 * t_:.0%}")
         for m, g in bt.forecasts.groupby("model"):
-            for r in mt.calibration_table(g, taus).itertuples():
-                if r.kind == "interval":
-                    cal.add_row(str(m), str(r.kind), f"{r.nominal:.2f}", f"{r.observed:.3f}")
+            tab = mt.calibration_table(g, taus)
+            obs = [f"{v:.3f}" for v in tab.loc[tab["kind"] == "quantile", "observed"]]
+            cov = tab.loc[tab["kind"] == "interval"].sort_values("nominal", ascending=False)
+            cal.add_row(str(m), *obs, *[f"{v:.3f}" for v in cov["observed"]])
         console.print(cal)
         if out is not None:
             write_table(bt.scores, out)

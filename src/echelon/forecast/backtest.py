@@ -117,12 +117,21 @@ def choose_champions(
 ) -> pd.DataFrame:
     """Champion per segment: lowest mean ``criterion``; explains the choice.
 
-    Returns segment, champion, its score, the runner-up and its score, the MASE winner and
-    a one-line reason.
+    Models are compared on the (cutoff, series) pairs they all cover (a model covering less
+    than 90% of the segment is left out). Returns segment, champion, its score, the
+    runner-up and its score, the MASE winner and a one-line reason.
     """
     s = scores[~scores["model"].isin(exclude)].replace([np.inf, -np.inf], np.nan)
     rows = []
-    for seg, g in s.groupby(segment):
+    for seg, g0 in s.groupby(segment):
+        # compare models on the same (cutoff, series) pairs: keep models that cover at least
+        # 90% of the segment's pairs, then the pairs that all kept models cover
+        key = ["cutoff", "unique_id"] if "cutoff" in g0 else ["unique_id"]
+        wide = g0.pivot_table(index=key, columns="model", values=criterion, aggfunc="mean")
+        keep = wide.columns[wide.notna().mean() >= 0.9]
+        pairs = wide[keep].dropna().index
+        g = g0[g0["model"].isin(keep)].set_index(key)
+        g = g[g.index.isin(pairs)].reset_index()
         m = g.groupby("model")[[criterion, "mase"]].mean().dropna(subset=[criterion])
         if m.empty:
             continue

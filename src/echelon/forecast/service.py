@@ -40,7 +40,11 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class Settings:
-    """Pipeline options. ``taus``: quantile levels; ``lead_times`` in periods."""
+    """Pipeline options. ``taus``: quantile levels; ``lead_times`` in periods.
+
+    ``lgbm_window`` / ``sf_window``: periods of history given to LightGBM / the statsforecast
+    models (None = all); ``min_history``: shorter series borrow from their ``group_col``.
+    """
 
     horizon: int
     taus: Sequence[float] = DEFAULT_TAUS
@@ -50,6 +54,7 @@ class Settings:
     seed: int = 0
     lgbm: bool = False
     lgbm_window: int | None = None
+    sf_window: int | None = None
     min_history: int | None = None
     group_col: str | None = None
     candidates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(CANDIDATES))
@@ -138,8 +143,9 @@ def run_candidates(
         for c in ("smooth", "erratic"):
             cand[c] = (*cand.get(c, ()), "LightGBM")
     regular = classes[classes["demand_class"] != "short"]
+    sf_train = train if st.sf_window is None else train.groupby("unique_id").tail(st.sf_window)
     outputs = run_statsforecast(
-        train,
+        sf_train,
         h,
         assign(regular, cand, season),
         freq=data.freq,
@@ -159,7 +165,7 @@ def run_candidates(
         ].tolist()
         if missing:
             extra = run_statsforecast(
-                train,
+                sf_train,
                 h,
                 {"HistoricAverage": {"compound": missing}},
                 freq=data.freq,
