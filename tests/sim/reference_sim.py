@@ -12,6 +12,14 @@ sequence of events
 ``compile_network`` is used only to learn the node order, the lane numbering and which draw
 column belongs to which node / lane / random closure; everything else comes from the network,
 the policy set and the scenario objects.
+
+Numerical conventions (not semantics): the position a node orders on is its position before
+shipping plus what it lost or cancelled (shipping does not change it, docs/model.md step 4), and
+a customer's echelon position is taken as it stood after its own order (less later cancellations):
+both are the documented quantities, computed so that float rounding of rationed shipments does not
+flip the policies' threshold tests differently from the engine. An order of at most 1e-9 units is
+no order. The stockout flag of a period where on hand equals the requirement up to 1e-9 is
+reported as a tie (``kpi["ties"]``).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from echelon.sim.scenario import Closure, DemandSpike, Scenario, SupplierDelay
 # an order of at most this many units is no order (float noise of inventory positions)
 ORDER_TOL = 1e-9
 ROUND_TOL = 1e-9
+TIE_TOL = 1e-9
 
 # names of the KPI sums, in the spirit of docs/model.md "KPIs"
 KPI_NAMES = (
@@ -56,6 +65,7 @@ KPI_NAMES = (
     "qord",  # units ordered
     "cyc",  # replenishment cycles completed (= orders placed)
     "cycbad",  # of those, cycles with a stockout
+    "ties",  # periods whose stockout flag is a float-rounding tie (not a KPI)
 )
 
 
@@ -108,7 +118,9 @@ class _Node:
     lost: float = 0.0
     cancelled: float = 0.0  # internal orders lost this period (lost-sales mode)
     ip_before_ship: float = 0.0
+    eip: float = 0.0  # echelon inventory position after the node's order of this period
     short: bool = False
+    near_tie: bool = False  # on hand equal to the requirement up to float rounding
     shipped_ext: float = 0.0
     filled_ext: float = 0.0
     stockout_in_cycle: bool = False
@@ -230,7 +242,10 @@ class ReferenceSimulator:
         for j, nid in enumerate(self.ids):
             node = net.node(nid)
             inbound = [ln for ln in self.lanes if ln.dst == j]
-            outbound = [ln for ln in self.lanes if ln.src == j]
+            # customers in priority order (lower first), then file order
+            outbound = sorted(
+                (ln for ln in self.lanes if ln.src == j), key=lambda ln: (ln.priority, ln.index)
+            )
             self.nodes.append(
                 _Node(
                     id=nid,
@@ -299,6 +314,7 @@ class ReferenceSimulator:
 
     def _ship(self, node: _Node, t: int, lead: np.ndarray) -> None:
         node.lost = 0.0
+        node.near_tie = False
         node.cancelled = 0.0
         node.short = False
         node.shipped_ext = 0.0
@@ -312,10 +328,14 @@ class ReferenceSimulator:
         # rounding of rationed shipments out of the policies' thresholds (s, r, floor of r_Q)
         node.ip_before_ship = self._ip(node)
         req_ext = node.BO
-        total = req_ext + sum(ln.backlog for ln in node.outbound)
+        total = req_ext
+        for ln in node.outbound:
+            total += ln.backlog
         if total <= 0.0:
             return
         avail = 0.0 if node.closed else node.OH
+        # a shortage within float rounding of a tie: the stockout flag is ill-defined there
+        node.near_tie = abs(avail - total) <= TIE_TOL * (1.0 + total)
         if avail >= total:
             ext_ship = req_ext
             lane_ship = [ln.backlog for ln in node.outbound]
@@ -326,13 +346,10 @@ class ReferenceSimulator:
                 ext_ship = min(req_ext, rem)
                 rem -= ext_ship
                 lane_ship = []
-                order = sorted(node.outbound, key=lambda ln: (ln.priority, ln.index))
-                got = {}
-                for ln in order:
+                for ln in node.outbound:  # already in priority order
                     s = min(ln.backlog, rem)
                     rem -= s
-                    got[ln.index] = s
-                lane_ship = [got[ln.index] for ln in node.outbound]
+                    lane_ship.append(s)
             else:
                 frac = avail / total
                 ext_ship = req_ext * frac
@@ -358,6 +375,7 @@ class ReferenceSimulator:
                 node.cancelled += left
                 cust = self.nodes[ln.dst]
                 cust.OO = max(0.0, cust.OO - left / ln.a)
+                cust.eip -= left / ln.a
             else:
                 ln.backlog = left
         if node.short:
@@ -367,11 +385,10 @@ class ReferenceSimulator:
             node.OH = avail - total
 
     def _ip(self, node: _Node) -> float:
-        return node.OH + node.OO - node.BO - sum(ln.backlog for ln in node.outbound)
-
-    def _eip(self, j: int) -> float:
-        node = self.nodes[j]
-        return self._ip(node) + sum(ln.a * self._eip(ln.dst) for ln in node.outbound)
+        ip = node.OH + node.OO - node.BO
+        for ln in node.outbound:  # left to right, as the formula reads
+            ip -= ln.backlog
+        return ip
 
     def _order(self, j: int, t: int, lead: np.ndarray) -> None:
         node = self.nodes[j]
@@ -379,9 +396,12 @@ class ReferenceSimulator:
         # IP_j after shipping: equal to self._ip(node) up to float rounding
         ip = node.ip_before_ship + node.lost + node.cancelled
         assert abs(ip - self._ip(node)) <= 1e-7 * (1.0 + abs(ip))
+        # EIP_j = IP_j + sum of a_e * EIP_k over customers k, which have ordered already
+        eip = ip
+        for ln in node.outbound:
+            eip += ln.a * self.nodes[ln.dst].eip
         if isinstance(pol, EchelonBaseStock):
-            down = sum(ln.a * self._eip(ln.dst) for ln in node.outbound)
-            q = max(0.0, pol.level - (ip + down))
+            q = max(0.0, pol.level - eip)
         elif isinstance(pol, BaseStock):
             q = max(0.0, pol.level - ip)
         elif isinstance(pol, SS):
@@ -393,6 +413,7 @@ class ReferenceSimulator:
                 q = n * pol.Q
         q = _apply_order_rules(q, node)
         node.q = q
+        node.eip = eip + q  # the order joins OO_j
         if q <= 0.0:
             return
         node.OO += q
@@ -413,7 +434,11 @@ class ReferenceSimulator:
         onset: np.ndarray | None = None,
         duration: np.ndarray | None = None,
     ) -> ReferenceResult:
-        """Simulate one replication; ``demand[T, nd]``, ``lead[T, ns]``, ``onset/duration[T, nr]``."""
+        """Simulate one replication.
+
+        ``demand[T, nd]``, ``lead[T, ns]``, ``onset[T, nr]``, ``duration[T, nr]``: the draws of
+        one replication (``echelon.sim.draws.make_draws``).
+        """
         T = demand.shape[0]
         n = len(self.nodes)
         traj = {k: np.zeros((T, n)) for k in ("oh", "bo", "oo", "q", "cost", "ship", "lost")}
@@ -475,6 +500,7 @@ class ReferenceSimulator:
                     kpi["extfill"][j] += node.filled_ext
                     kpi["lost"][j] += node.lost
                     kpi["short"][j] += 1.0 if node.short else 0.0
+                    kpi["ties"][j] += 1.0 if node.near_tie else 0.0
                     kpi["dem"][j] += node.d_new + sum(ln.new_order for ln in node.outbound)
                     kpi["fill"][j] += node.filled_ext + sum(ln.filled for ln in node.outbound)
                     kpi["ship"][j] += node.shipped_ext + sum(ln.shipped for ln in node.outbound)

@@ -27,11 +27,12 @@ class Case:
     seed: int
 
     def __repr__(self) -> str:  # readable falsifying examples
+        scen = None if self.scenario is None else self.scenario.model_dump(mode="json")
         return (
             f"Case(periods={self.periods}, warmup={self.warmup}, seed={self.seed},\n"
-            f"  net={self.net.model_dump(by_alias=True, exclude_defaults=True)},\n"
-            f"  policy={self.policy.model_dump(exclude_defaults=True)},\n"
-            f"  scenario={None if self.scenario is None else self.scenario.model_dump()})"
+            f"  net={self.net.model_dump(mode='json', by_alias=True, exclude_unset=True)},\n"
+            f"  policy={self.policy.model_dump(mode='json', exclude_unset=True)},\n"
+            f"  scenario={scen})"
         )
 
 
@@ -154,7 +155,9 @@ def scenarios(draw, ids: list[str], demand_ids: list[str], periods: int) -> Scen
         kind = draw(st.sampled_from(["closure", "demand_spike", "supplier_delay"]))
         start, end = draw(window)
         if kind == "closure":
-            dis.append({"kind": kind, "node": draw(st.sampled_from(ids)), "start": start, "end": end})
+            dis.append(
+                {"kind": kind, "node": draw(st.sampled_from(ids)), "start": start, "end": end}
+            )
         elif kind == "demand_spike":
             node = draw(st.one_of(st.none(), st.sampled_from(demand_ids)))
             dis.append(
@@ -194,6 +197,7 @@ def cases(
     lost_sales: bool = True,
     with_scenarios: bool = True,
     overlapping_delays: bool = True,
+    exact_ties: bool = False,
 ) -> Case:
     n, edges = draw(topologies(max_nodes))
     ids = [f"n{i}" for i in range(n)]
@@ -201,8 +205,16 @@ def cases(
     has_out = {a for a, _ in edges}
     demand_at = {i for i in range(n) if i not in has_out}  # every sink has demand
     demand_at |= {i for i in range(n) if draw(st.integers(0, 3)) == 0}
+    # a lost-sales node may not supply an assembly node (several inputs): see docs/model.md
+    in_degree = {i: sum(1 for _, b in edges if b == i) for i in range(n)}
+    feeds_assembly = {a for a, b in edges if in_degree[b] > 1}
     nodes = [
-        draw(node_dicts(ids[i], i not in has_in, i in demand_at, lost_sales)) for i in range(n)
+        draw(
+            node_dicts(
+                ids[i], i not in has_in, i in demand_at, lost_sales and i not in feeds_assembly
+            )
+        )
+        for i in range(n)
     ]
     lanes = []
     for a, b in edges:
@@ -216,8 +228,28 @@ def cases(
     # file order need not be topological
     nodes = draw(st.permutations(nodes))
     lanes = draw(st.permutations(lanes))
+    pols = {nid: draw(policies_for(nid)) for nid in ids}
+    # (s, S) and (r, Q) started at their default target keep IP - s (or r - IP) on the grid of
+    # the demands and orders: "IP <= s" and the floor of r_Q then meet exact ties that the float
+    # rounding of rationed shipments decides either way in either engine. Unless exact_ties,
+    # avoid them with a generic initial on hand, or a generic S - s (resp. Q) with the default
+    # initial on hand.
+    for node in nodes:
+        pol = pols[node["id"]]
+        if pol["kind"] not in ("s_S", "r_Q") or exact_ties:
+            continue
+        generic = draw(st.floats(0.01, 0.49, allow_nan=False))
+        if draw(st.booleans()):
+            node["initial_on_hand"] = draw(st.integers(0, 30)) + generic
+        elif pol["kind"] == "s_S":
+            pol["S"] += generic
+            node.pop("initial_on_hand", None)
+        else:
+            pol["Q"] = draw(st.sampled_from([1.0, 3.0, 5.0])) + generic
+            node.pop("initial_on_hand", None)
+            node.pop("lot_multiple", None)  # a lot multiple would put orders back on the grid
+    policy = PolicySet.model_validate({"policies": pols})
     net = Network.model_validate({"name": "random", "nodes": nodes, "lanes": lanes})
-    policy = PolicySet.model_validate({"policies": {nid: draw(policies_for(nid)) for nid in ids}})
     periods = draw(st.integers(8, 40))
     warmup = draw(st.integers(0, min(5, periods - 1)))
     scenario = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from reference_sim import reference_run
 from strategies import Case, cases
 
@@ -39,7 +39,7 @@ KPI_COLUMNS = {
     "cycbad": K.K_CYCBAD,
 }
 SETTINGS = settings(
-    max_examples=120,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -70,27 +70,14 @@ def check_agreement(case: Case, rep: int = 0) -> None:
                 f"numba {tr[t, j, col]!r}, reference {want[t, j]!r}"
             )
     acc = run_kernel(cn, draws, case.warmup)[0]
+    # "could not ship all that was required" when on hand equals the requirement up to float
+    # rounding is decided by the last bit: allow one flip per such period, and no more
+    ties = ref.kpi["ties"]
     for name, col in KPI_COLUMNS.items():
         ok = _close(acc[:, col], ref.kpi[name])
+        if name in ("short", "cycbad"):
+            ok |= np.abs(acc[:, col] - ref.kpi[name]) <= ties
         assert ok.all(), f"KPI sum {name}: numba {acc[:, col]}, reference {ref.kpi[name]}"
-
-
-@SETTINGS
-@given(cases(lost_sales=False, overlapping_delays=False))
-def test_backorder_networks_agree(case: Case) -> None:
-    check_agreement(case)
-
-
-@SETTINGS
-@given(cases(lost_sales=True, overlapping_delays=False))
-def test_all_networks_agree(case: Case) -> None:
-    check_agreement(case)
-
-
-@SETTINGS
-@given(cases(lost_sales=False, overlapping_delays=True))
-def test_overlapping_supplier_delays_agree(case: Case) -> None:
-    check_agreement(case)
 
 
 def _single_node_case(node: dict, policy: dict, periods: int, scenario: dict | None = None) -> Case:
@@ -100,36 +87,61 @@ def _single_node_case(node: dict, policy: dict, periods: int, scenario: dict | N
     return Case(net, pol, scen, periods, 0, 0)
 
 
-def test_lost_sales_orders_after_losing_minimal() -> None:
-    """One lost-sales node, L=1, base stock 5, demand 10 then 0: spec ships 5, loses 5, then
-    orders up to 5 on IP = 0 -> q = 5 and on hand never exceeds the level 5."""
-    case = _single_node_case(
-        {
-            "lead_time": 1,
-            "stockout": "lost_sales",
-            "demand": {"kind": "scenarios", "paths": [[10.0, 0.0, 0.0]]},
-        },
-        {"kind": "base_stock", "level": 5.0},
-        3,
-    )
+# One lost-sales node, L = 1, base stock 5, demand 10 in period 0. docs/model.md: ship 5, lose 5,
+# then order up to 5 on IP = OH + OO = 0, so q = 5 and on hand never exceeds 5. The kernel orders
+# on the position before the loss (IP = 5 - 10 = -5, q = 10) and starts period 1 with 10 on hand.
+LOST_SALES_MINIMAL = _single_node_case(
+    {
+        "lead_time": 1,
+        "stockout": "lost_sales",
+        "demand": {"kind": "scenarios", "paths": [[10.0, 0.0, 0.0]]},
+    },
+    {"kind": "base_stock", "level": 5.0},
+    3,
+)
+# Lead time 0 and two overlapping supplier delays of 1 period: a shipment leaving in period 0
+# takes 0 + 1 + 1 = 2 periods. The kernel sizes its pipeline ring with the largest single delay
+# (horizon 0 + 1 + 1 = 2), so the shipment lands in slot (0 + 2) mod 2 = 0 and is received at the
+# end of period 0.
+OVERLAPPING_DELAYS_MINIMAL = _single_node_case(
+    {"lead_time": 0, "demand": {"kind": "constant", "value": 1.0}, "holding_cost": 1.0},
+    {"kind": "base_stock", "level": 3.0},
+    4,
+    {
+        "disruptions": [
+            {"kind": "supplier_delay", "node": "a", "start": 0, "end": 1, "extra_periods": 1},
+            {"kind": "supplier_delay", "node": "a", "start": 0, "end": 1, "extra_periods": 1},
+        ]
+    },
+)
+
+
+@SETTINGS
+@given(cases(lost_sales=False, overlapping_delays=False))
+def test_backorder_networks_agree(case: Case) -> None:
     check_agreement(case)
+
+
+@example(LOST_SALES_MINIMAL)
+@SETTINGS
+@given(cases(lost_sales=True, overlapping_delays=False))
+def test_all_networks_agree(case: Case) -> None:
+    check_agreement(case)
+
+
+@example(OVERLAPPING_DELAYS_MINIMAL)
+@SETTINGS
+@given(cases(lost_sales=False, overlapping_delays=True))
+def test_overlapping_supplier_delays_agree(case: Case) -> None:
+    check_agreement(case)
+
+
+def test_lost_sales_orders_after_losing_minimal() -> None:
+    check_agreement(LOST_SALES_MINIMAL)
 
 
 def test_overlapping_supplier_delays_minimal() -> None:
-    """Lead time 0 and two overlapping supplier delays of 1 period: shipments leaving in period 0
-    take 2 periods (both delays apply)."""
-    case = _single_node_case(
-        {"lead_time": 0, "demand": {"kind": "constant", "value": 1.0}, "holding_cost": 1.0},
-        {"kind": "base_stock", "level": 3.0},
-        4,
-        {
-            "disruptions": [
-                {"kind": "supplier_delay", "node": "a", "start": 0, "end": 1, "extra_periods": 1},
-                {"kind": "supplier_delay", "node": "a", "start": 0, "end": 1, "extra_periods": 1},
-            ]
-        },
-    )
-    check_agreement(case)
+    check_agreement(OVERLAPPING_DELAYS_MINIMAL)
 
 
 @pytest.mark.parametrize("rep", [0, 3])

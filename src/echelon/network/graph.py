@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 
 from echelon.errors import NetworkError
-from echelon.network.model import Network
+from echelon.network.model import Network, StockoutMode
 
 
 def validate_graph(net: Network, source: str | None = None) -> None:
@@ -71,6 +71,19 @@ def validate_graph(net: Network, source: str | None = None) -> None:
             fix="remove one lane of the cycle",
         )
     preds = predecessors(net)
+    lost = {n.id for n in net.nodes if n.stockout is StockoutMode.LOST_SALES}
+    for k, lane in enumerate(net.lanes):
+        if lane.source in lost and len(preds[lane.target]) > 1:
+            raise NetworkError(
+                "a lost-sales node cannot supply an assembly node (a node with several inputs): "
+                "its cancelled orders would leave unmatched input sets",
+                source=source,
+                where=f"lane {lane.source} -> {lane.target} (lanes[{k}])",
+                field="stockout",
+                found=f"'{lane.source}' is lost_sales and '{lane.target}' has "
+                f"{len(preds[lane.target])} inputs",
+                fix=f"set stockout: backorder on '{lane.source}'",
+            )
     for i, node in enumerate(net.nodes):
         where = f"node '{node.id}' (nodes[{i}])"
         if not preds[node.id] and not node.external_supplier:

@@ -39,10 +39,15 @@ def chunk_size(cn: CompiledNetwork, periods: int, reps: int) -> int:
     return int(max(1, min(reps, DRAW_BUDGET_BYTES // per_rep)))
 
 
-def run_kernel(cn: CompiledNetwork, draws: Draws, warmup: int) -> np.ndarray:
-    """Run the batch kernel on prepared draws; return KPI sums ``[R, n, N_K]``."""
+def run_kernel(
+    cn: CompiledNetwork, draws: Draws, warmup: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Run the batch kernel on prepared draws; return KPI sums ``[R, n, N_K]``.
+
+    ``out``, if given, is a zeroed ``[R, n, N_K]`` array that receives them (and is returned).
+    """
     R = draws.demand.shape[0]
-    acc = np.zeros((R, cn.n, K.N_K))
+    acc = np.zeros((R, cn.n, K.N_K)) if out is None else out
     K.run_batch(
         cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
         cn.init_on_hand, cn.horizon, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
@@ -86,16 +91,24 @@ def simulate(
     cn = compile_network(net, policy, scenario, warmup)
     total = warmup + periods
     chunk = chunk_size(cn, total, reps)
-    parts = []
+    acc = np.zeros((reps, cn.n, K.N_K))
     for lo in range(0, reps, chunk):
         hi = min(reps, lo + chunk)
         draws = make_draws(cn, net, seed, range(lo, hi), total)
-        parts.append(run_kernel(cn, draws, warmup))
+        run_kernel(cn, draws, warmup, out=acc[lo:hi])
+        del draws
         if progress is not None:
             progress(hi, reps)
-    acc = np.concatenate(parts, axis=0)
     result = summarize(
-        acc, cn.ids, cn.demand_nodes, cn.unit_value, periods, net.period_days, net.name, warmup, seed
+        acc,
+        cn.ids,
+        cn.demand_nodes,
+        cn.unit_value,
+        periods,
+        net.period_days,
+        net.name,
+        warmup,
+        seed,
     )
     result.seconds = time.perf_counter() - start
     result.node_periods = reps * total * cn.n

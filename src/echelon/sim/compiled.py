@@ -249,7 +249,7 @@ def _apply_scenario(
     cn: CompiledNetwork, scenario: Scenario, pos: dict[str, int], warmup: int
 ) -> None:
     closures, spikes_i, spikes_f, delays = [], [], [], []
-    max_extra = 0
+    extra_by_node: dict[int, int] = {}
     for d in scenario.disruptions:
         if isinstance(d, Closure):
             closures.append((pos[d.node], d.start + warmup, d.end + warmup))
@@ -260,7 +260,8 @@ def _apply_scenario(
             spikes_f.append(d.multiplier)
         elif isinstance(d, SupplierDelay):
             delays.append((pos[d.node], d.start + warmup, d.end + warmup, d.extra_periods))
-            max_extra = max(max_extra, d.extra_periods)
+            # overlapping windows on one node add up, so the ring must hold their sum
+            extra_by_node[pos[d.node]] = extra_by_node.get(pos[d.node], 0) + d.extra_periods
         elif isinstance(d, RandomClosure):
             j = pos[d.node]
             if cn.NI[j, NI_RCCOL] >= 0:
@@ -276,4 +277,4 @@ def _apply_scenario(
     cn.spikes_i = np.array(spikes_i, dtype=np.int64).reshape(-1, 3)
     cn.spikes_f = np.array(spikes_f, dtype=np.float64)
     cn.delays = np.array(delays, dtype=np.int64).reshape(-1, 4)
-    cn.horizon += max_extra
+    cn.horizon += max(extra_by_node.values(), default=0)

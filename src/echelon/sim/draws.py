@@ -108,18 +108,24 @@ def make_draws(
             else:
                 duration[i, :, c] = rng.geometric(1.0 / mean_duration, size=T)
 
+    def fill_block(bounds: tuple[int, int]) -> None:
+        for i in range(*bounds):
+            fill(i)
+
     workers = min(numba.get_num_threads(), R)
-    if workers > 1 and R * T * (nd + ns + nr) >= PARALLEL_MIN_DRAWS:
+    if workers > 1 and T * (nd + ns + nr) >= PARALLEL_MIN_DRAWS:
+        blocks = min(R, 4 * workers)
+        bounds = [(b * R // blocks, (b + 1) * R // blocks) for b in range(blocks)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(fill, range(R)):
+            for _ in pool.map(fill_block, bounds):
                 pass
     else:
-        for i in range(R):
-            fill(i)
+        fill_block((0, R))
     return Draws(demand, lead, onset, duration)
 
 
-PARALLEL_MIN_DRAWS = 200_000  # draws in a batch below which one thread is faster
+# draws per replication below which threads do not pay (Python overhead holds the GIL)
+PARALLEL_MIN_DRAWS = 20_000
 
 _DEMAND_ORDER: tuple[type, ...] = (
     ConstantDemand,
@@ -196,10 +202,7 @@ class _DemandGroup:
             out[:, self.cols] = np.stack(cols, axis=1)
         elif kind is ScenarioDemand:
             out[:, self.cols] = np.stack(
-                [
-                    np.asarray(d.paths[rep % len(d.paths)][:T], dtype=np.float64)
-                    for d in self.ds
-                ],
+                [np.asarray(d.paths[rep % len(d.paths)][:T], dtype=np.float64) for d in self.ds],
                 axis=1,
             )
         else:  # pragma: no cover

@@ -9,9 +9,8 @@ The sequence of events in period ``t`` (docs/model.md, "Sequence of events"):
    rationing when short; what it cannot ship is backordered or, in lost-sales mode, lost
    (an internal order that is lost is cancelled at the customer);
 4. **order** — each node orders by its policy; a customer's order is demand at its supplier in
-   the same period, so nodes are processed from downstream to upstream. Shipping does not change
-   an inventory position, so orders are computed (downstream first) before the shipments of
-   step 3 are made; the result is the same as shipping first;
+   the same period. Steps 3-4 run node by node from downstream to upstream (ship, then order),
+   so a node's order sees what it lost or had cancelled this period;
 5. **costs** — zero-lead-time shipments are received, then holding (on hand and in the pipeline),
    penalty and ordering costs and the KPIs of the period are counted (after the warm-up only).
 
@@ -80,6 +79,7 @@ T_OH, T_BO, T_OO, T_Q, T_COST, T_SHIPPED = range(6)
 N_T = 6
 
 EPS = 1e-9
+BLOCKS = 256  # replication blocks of run_batch (>= the threads of any machine it runs on)
 
 
 @njit(cache=True, inline="always")
@@ -126,8 +126,22 @@ def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
 
 @njit(cache=True, inline="always")
 def begin_period(
-    t, NP, NI, LF, in_ptr, in_lane, closures, spikes_i, spikes_f, demand_t, onset_t,
-    duration_t, NS, LS, PIPE, closed_until,
+    t,
+    NP,
+    NI,
+    LF,
+    in_ptr,
+    in_lane,
+    closures,
+    spikes_i,
+    spikes_f,
+    demand_t,
+    onset_t,
+    duration_t,
+    NS,
+    LS,
+    PIPE,
+    closed_until,
 ):
     """Steps 1-2: disruptions in force, receive, observe external demand."""
     n = NS.shape[0]
@@ -202,44 +216,6 @@ def ship_on_lane(e, x, t, LI, delays, lead_t, LS, PIPE):
 
 
 @njit(cache=True, inline="always")
-def order_step(
-    t, use_policy, action, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead_t,
-    NS, LS, PIPE,
-):
-    """Step 4 for every node, downstream first: policy (or ``action``) -> order rules -> place."""
-    n = NS.shape[0]
-    for j in range(n - 1, -1, -1):
-        ip = NS[j, S_OH] + NS[j, S_OO] - NS[j, S_BO]
-        down = 0.0
-        for k in range(out_ptr[j], out_ptr[j + 1]):
-            e = out_lane[k]
-            ip -= LS[e, L_BL]
-            down += LF[e, LF_QTY] * NS[LI[e, LI_DST], S_EIP]
-        eip = ip + down
-        if use_policy:
-            code = NI[j, NI_POL]
-            pos = eip if code == 1 else ip
-            q = policy_quantity(code, pos, NP[j, NP_POL1], NP[j, NP_POL2])
-        else:
-            q = action[j]
-        q = constrain(q, NP[j, NP_MOQ], NP[j, NP_LOT], NP[j, NP_CAP])
-        NS[j, S_Q] = q
-        NS[j, S_EIP] = eip + q
-        for k in range(in_ptr[j], in_ptr[j + 1]):
-            LS[in_lane[k], L_NEWQ] = 0.0
-        if q > 0.0:
-            NS[j, S_OO] += q
-            for k in range(in_ptr[j], in_ptr[j + 1]):
-                e = in_lane[k]
-                amt = LF[e, LF_QTY] * q
-                if LI[e, LI_SRC] < 0:
-                    ship_on_lane(e, amt, t, LI, delays, lead_t, LS, PIPE)
-                else:
-                    LS[e, L_BL] += amt
-                    LS[e, L_NEWQ] = amt
-
-
-@njit(cache=True, inline="always")
 def _new_filled(shipped, requirement, new):
     """Units of this period's new demand shipped this period (the backlog is served first)."""
     f = shipped - (requirement - new)
@@ -249,80 +225,196 @@ def _new_filled(shipped, requirement, new):
 
 
 @njit(cache=True, inline="always")
-def ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE):
-    """Step 3 for every node: ship backlog + new requirements; ration, backorder or lose.
+def ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE):
+    """Step 3 for node j: ship backlog + new requirements; ration, backorder or lose.
 
     Rationing when short: *proportional* gives every customer (external demand as one customer,
     each outbound lane as one) the same fraction of its requirement; *priority* serves external
     demand first, then lanes by the customer's ``priority`` (then file order).
     """
-    n = NS.shape[0]
-    for j in range(n):
-        req_ext = NS[j, S_BO]
-        total = req_ext
-        for k in range(out_ptr[j], out_ptr[j + 1]):
-            e = out_lane[k]
-            LS[e, L_SHIP] = 0.0
-            LS[e, L_FILL] = 0.0
-            total += LS[e, L_BL]
-        NS[j, S_LOST] = 0.0
-        NS[j, S_SHORT] = 0.0
-        NS[j, S_SEXT] = 0.0
-        NS[j, S_EFILL] = 0.0
-        if total <= 0.0:
-            continue
-        closed = NS[j, S_CLOSED] > 0.0
-        avail = 0.0 if closed else NS[j, S_OH]
-        if avail >= total:
-            f = 1.0
-            NS[j, S_OH] = avail - total
+    req_ext = NS[j, S_BO]
+    total = req_ext
+    for k in range(out_ptr[j], out_ptr[j + 1]):
+        e = out_lane[k]
+        LS[e, L_SHIP] = 0.0
+        LS[e, L_FILL] = 0.0
+        total += LS[e, L_BL]
+    NS[j, S_LOST] = 0.0
+    NS[j, S_SHORT] = 0.0
+    NS[j, S_SEXT] = 0.0
+    NS[j, S_EFILL] = 0.0
+    if total <= 0.0:
+        return
+    closed = NS[j, S_CLOSED] > 0.0
+    avail = 0.0 if closed else NS[j, S_OH]
+    if avail >= total:
+        f = 1.0
+        NS[j, S_OH] = avail - total
+    else:
+        f = avail / total
+        if not closed:
+            NS[j, S_OH] = 0.0
+        NS[j, S_SHORT] = 1.0
+    lost_mode = NI[j, NI_LOST] == 1
+    priority = NI[j, NI_PRIORITY] == 1 and f < 1.0
+    rem = avail
+    if req_ext > 0.0:
+        s = req_ext * f
+        if priority:
+            s = req_ext if req_ext < rem else rem
+            rem -= s
+        NS[j, S_SEXT] = s
+        NS[j, S_EFILL] = _new_filled(s, req_ext, NS[j, S_DNEW])
+        left = req_ext - s
+        if lost_mode:
+            NS[j, S_LOST] = left
+            NS[j, S_BO] = 0.0
         else:
-            f = avail / total
-            if not closed:
-                NS[j, S_OH] = 0.0
-            NS[j, S_SHORT] = 1.0
-        lost_mode = NI[j, NI_LOST] == 1
-        priority = NI[j, NI_PRIORITY] == 1 and f < 1.0
-        rem = avail
-        if req_ext > 0.0:
-            s = req_ext * f
-            if priority:
-                s = req_ext if req_ext < rem else rem
-                rem -= s
-            NS[j, S_SEXT] = s
-            NS[j, S_EFILL] = _new_filled(s, req_ext, NS[j, S_DNEW])
-            left = req_ext - s
-            if lost_mode:
-                NS[j, S_LOST] = left
-                NS[j, S_BO] = 0.0
+            NS[j, S_BO] = left
+    for k in range(out_ptr[j], out_ptr[j + 1]):
+        e = out_lane[k]
+        r = LS[e, L_BL]
+        if r <= 0.0:
+            continue
+        s = r * f
+        if priority:
+            s = r if r < rem else rem
+            rem -= s
+        if s > 0.0:
+            ship_on_lane(e, s, t, LI, delays, lead_t, LS, PIPE)
+            LS[e, L_SHIP] = s
+            LS[e, L_FILL] = _new_filled(s, r, LS[e, L_NEWQ])
+        left = r - s
+        if lost_mode and left > 0.0:
+            LS[e, L_BL] = 0.0
+            # the unshipped part of the customer's order is cancelled
+            dst = LI[e, LI_DST]
+            cut = left / LF[e, LF_QTY]
+            oo = NS[dst, S_OO] - cut
+            NS[dst, S_OO] = oo if oo > 0.0 else 0.0
+            NS[dst, S_EIP] -= cut
+        else:
+            LS[e, L_BL] = left
+
+
+@njit(cache=True, inline="always")
+def order_node(
+    j,
+    t,
+    use_policy,
+    action,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    delays,
+    lead_t,
+    NS,
+    LS,
+    PIPE,
+):
+    """Step 4 for node j: policy (or ``action[j]``) -> order rules -> place the order.
+
+    Its customers have ordered already (downstream first), so their echelon positions are known.
+    """
+    ip = NS[j, S_OH] + NS[j, S_OO] - NS[j, S_BO]
+    down = 0.0
+    for k in range(out_ptr[j], out_ptr[j + 1]):
+        e = out_lane[k]
+        ip -= LS[e, L_BL]
+        down += LF[e, LF_QTY] * NS[LI[e, LI_DST], S_EIP]
+    eip = ip + down
+    if use_policy:
+        code = NI[j, NI_POL]
+        pos = eip if code == 1 else ip
+        q = policy_quantity(code, pos, NP[j, NP_POL1], NP[j, NP_POL2])
+    else:
+        q = action[j]
+    q = constrain(q, NP[j, NP_MOQ], NP[j, NP_LOT], NP[j, NP_CAP])
+    NS[j, S_Q] = q
+    NS[j, S_EIP] = eip + q
+    for k in range(in_ptr[j], in_ptr[j + 1]):
+        LS[in_lane[k], L_NEWQ] = 0.0
+    if q > 0.0:
+        NS[j, S_OO] += q
+        for k in range(in_ptr[j], in_ptr[j + 1]):
+            e = in_lane[k]
+            amt = LF[e, LF_QTY] * q
+            if LI[e, LI_SRC] < 0:
+                ship_on_lane(e, amt, t, LI, delays, lead_t, LS, PIPE)
             else:
-                NS[j, S_BO] = left
-        for k in range(out_ptr[j], out_ptr[j + 1]):
-            e = out_lane[k]
-            r = LS[e, L_BL]
-            if r <= 0.0:
-                continue
-            s = r * f
-            if priority:
-                s = r if r < rem else rem
-                rem -= s
-            if s > 0.0:
-                ship_on_lane(e, s, t, LI, delays, lead_t, LS, PIPE)
-                LS[e, L_SHIP] = s
-                LS[e, L_FILL] = _new_filled(s, r, LS[e, L_NEWQ])
-            left = r - s
-            if lost_mode and left > 0.0:
-                LS[e, L_BL] = 0.0
-                dst = LI[e, LI_DST]
-                oo = NS[dst, S_OO] - left / LF[e, LF_QTY]
-                NS[dst, S_OO] = oo if oo > 0.0 else 0.0
-            else:
-                LS[e, L_BL] = left
+                LS[e, L_BL] += amt
+                LS[e, L_NEWQ] = amt
+
+
+@njit(cache=True, inline="always")
+def ship_order_step(
+    t,
+    use_policy,
+    action,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    delays,
+    lead_t,
+    NS,
+    LS,
+    PIPE,
+):
+    """Steps 3-4 for every node from downstream to upstream: ship, then order.
+
+    A node ships after its customers ordered (their orders are demand at it in the same period)
+    and orders after it shipped (so lost sales and cancelled orders are known when it orders).
+    """
+    for j in range(NS.shape[0] - 1, -1, -1):
+        ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
+        order_node(
+            j,
+            t,
+            use_policy,
+            action,
+            NP,
+            NI,
+            LF,
+            LI,
+            in_ptr,
+            in_lane,
+            out_ptr,
+            out_lane,
+            delays,
+            lead_t,
+            NS,
+            LS,
+            PIPE,
+        )
 
 
 @njit(cache=True, inline="always")
 def end_period(
-    t, count, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, has_zero, NS, LS, PIPE, ACC,
+    t,
+    count,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    has_zero,
+    NS,
+    LS,
+    PIPE,
+    ACC,
     cost_out,
 ):
     """Step 5: receive zero-lead-time shipments, count costs and KPIs (if ``count``).
@@ -391,37 +483,156 @@ def end_period(
 
 @njit(cache=True)
 def run_one(
-    NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, horizon, has_zero, closures,
-    spikes_i, spikes_f, delays, demand, lead, onset, duration, warmup, ACC, TR,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    init_oh,
+    horizon,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    demand,
+    lead,
+    onset,
+    duration,
+    warmup,
+    ACC,
+    TR,
 ):
     """Simulate one replication over ``demand.shape[0]`` periods with the policies in NP/NI.
 
     KPIs of periods ``t >= warmup`` are added to ``ACC``; when ``TR`` has rows, the state of every
     period is recorded in it (``TR[t, j, T_*]``).
     """
-    n = NP.shape[0]
-    m = LF.shape[0]
+    W = _workspace(NP.shape[0], LF.shape[0], horizon, demand.shape, lead.shape, onset.shape)
+    run_rep(
+        NP,
+        NI,
+        LF,
+        LI,
+        in_ptr,
+        in_lane,
+        out_ptr,
+        out_lane,
+        init_oh,
+        has_zero,
+        closures,
+        spikes_i,
+        spikes_f,
+        delays,
+        demand,
+        lead,
+        onset,
+        duration,
+        warmup,
+        ACC,
+        TR,
+        W,
+    )
+
+
+@njit(cache=True)
+def _workspace(n, m, horizon, dshape, lshape, oshape):
+    """Scratch arrays of a replication, reused from one replication to the next by a thread.
+
+    Allocating (and freeing) them for every replication costs page faults and, with several
+    threads, contention in the allocator. The replication's draws are copied in, so the
+    per-period row views do not touch the reference count of an array shared between threads.
+    """
     NS = np.zeros((n, N_S))
     LS = np.zeros((m, N_L))
-    PIPE = np.zeros((m, horizon))
+    # the pipeline ring, slot-major in memory: receiving scans one slot of every lane
+    PIPE = np.zeros((horizon, m)).T
     closed_until = np.zeros(n, dtype=np.int64)
     cost = np.zeros(n)
+    dem = np.empty(dshape)
+    lead = np.empty(lshape, dtype=np.int64)
+    onset = np.empty(oshape)
+    duration = np.empty(oshape, dtype=np.int64)
+    return NS, LS, PIPE, closed_until, cost, dem, lead, onset, duration
+
+
+@njit(cache=True, inline="always")
+def run_rep(
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    init_oh,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    demand_r,
+    lead_r,
+    onset_r,
+    duration_r,
+    warmup,
+    ACC,
+    TR,
+    W,
+):
+    """One replication in the workspace ``W`` (see :func:`run_one`)."""
+    NS, LS, PIPE, closed_until, cost, demand, lead, onset, duration = W
+    demand[:, :] = demand_r
+    lead[:, :] = lead_r
+    onset[:, :] = onset_r
+    duration[:, :] = duration_r
     noaction = np.zeros(0)
     init_state(init_oh, NS, LS, PIPE, closed_until)
     trace = TR.shape[0] > 0
     for t in range(demand.shape[0]):
         begin_period(
-            t, NP, NI, LF, in_ptr, in_lane, closures, spikes_i, spikes_f, demand[t], onset[t],
-            duration[t], NS, LS, PIPE, closed_until,
+            t,
+            NP,
+            NI,
+            LF,
+            in_ptr,
+            in_lane,
+            closures,
+            spikes_i,
+            spikes_f,
+            demand[t],
+            onset[t],
+            duration[t],
+            NS,
+            LS,
+            PIPE,
+            closed_until,
         )
-        order_step(
+        ship_order_step(
             t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
             lead[t], NS, LS, PIPE,
-        )
-        ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead[t], NS, LS, PIPE)
+        )  # fmt: skip
         end_period(
-            t, t >= warmup, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, has_zero, NS,
-            LS, PIPE, ACC, cost,
+            t,
+            t >= warmup,
+            NP,
+            NI,
+            LF,
+            LI,
+            in_ptr,
+            in_lane,
+            out_ptr,
+            out_lane,
+            has_zero,
+            NS,
+            LS,
+            PIPE,
+            ACC,
+            cost,
         )
         if trace:
             record(t, NS, cost, TR)
@@ -440,14 +651,79 @@ def record(t, NS, cost, TR):
 
 @njit(cache=True, parallel=True)
 def run_batch(
-    NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, horizon, has_zero, closures,
-    spikes_i, spikes_f, delays, demand, lead, onset, duration, warmup, ACC,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    init_oh,
+    horizon,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    demand,
+    lead,
+    onset,
+    duration,
+    warmup,
+    ACC,
 ):
-    """Replications in parallel: ``ACC[r]`` gets replication r's KPI sums."""
-    notrace = np.zeros((0, 0, N_T))
-    for r in prange(demand.shape[0]):
-        run_one(
-            NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, horizon, has_zero,
-            closures, spikes_i, spikes_f, delays, demand[r], lead[r], onset[r], duration[r],
-            warmup, ACC[r], notrace,
+    """Replications in parallel: ``ACC[r]`` gets replication r's KPI sums.
+
+    The replications are split into up to ``BLOCKS`` contiguous blocks, shared among the threads;
+    a block copies the network arrays and allocates its workspace once (results do not depend on
+    the blocks).
+    """
+    R = demand.shape[0]
+    nb = min(R, BLOCKS)
+    for b in prange(nb):
+        lo = b * R // nb
+        hi = (b + 1) * R // nb
+        # thread-local copies: reference counting on arrays shared between threads is costly
+        bNP = NP.copy()
+        bNI = NI.copy()
+        bLF = LF.copy()
+        bLI = LI.copy()
+        b_in_ptr = in_ptr.copy()
+        b_in_lane = in_lane.copy()
+        b_out_ptr = out_ptr.copy()
+        b_out_lane = out_lane.copy()
+        b_init = init_oh.copy()
+        b_closures = closures.copy()
+        b_spikes_i = spikes_i.copy()
+        b_spikes_f = spikes_f.copy()
+        b_delays = delays.copy()
+        notrace = np.zeros((0, 0, N_T))
+        W = _workspace(
+            NP.shape[0], LF.shape[0], horizon, demand.shape[1:], lead.shape[1:], onset.shape[1:]
         )
+        for r in range(lo, hi):
+            run_rep(
+                bNP,
+                bNI,
+                bLF,
+                bLI,
+                b_in_ptr,
+                b_in_lane,
+                b_out_ptr,
+                b_out_lane,
+                b_init,
+                has_zero,
+                b_closures,
+                b_spikes_i,
+                b_spikes_f,
+                b_delays,
+                demand[r],
+                lead[r],
+                onset[r],
+                duration[r],
+                warmup,
+                ACC[r],
+                notrace,
+                W,
+            )

@@ -20,12 +20,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from echelon.sim import kernel as K
+
+
+@lru_cache(maxsize=64)
+def _t975(dof: int) -> float:
+    """Student-t 97.5% quantile (cached: a summary asks for the same one thousands of times)."""
+    return float(stats.t.ppf(0.975, dof))
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class Estimate:
         mean = float(x.mean())
         if x.size < 2:
             return Estimate(mean, None)
-        half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+        half = float(_t975(x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
         return Estimate(mean, half)
 
     def contains(self, value: float) -> bool:

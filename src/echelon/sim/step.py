@@ -2,8 +2,9 @@
 
 It runs the same kernel functions as the batch engine (docs/model.md). The decision epoch of
 period t is after steps 1–2 (receive, observe demand): ``reset`` and ``step`` return there, and
-``step(orders)`` then applies the orders of period t (order rules included), ships, counts the
-costs and moves on to period t + 1. Environment b of a reset with seed s uses replication b's
+``step(orders)`` then runs steps 3–4 node by node from downstream to upstream with the given
+orders of period t (order rules included) in place of the policy's, counts the costs and moves on
+to period t + 1. Environment b of a reset with seed s uses replication b's
 random stream (or the replication indices given), so driving the step engine with the policy's
 own orders (:meth:`StepEngine.policy_orders`) reproduces the batch engine's trajectory exactly.
 """
@@ -93,25 +94,10 @@ def _step_batch(
 ):
     T = demand.shape[1]
     for b in range(NS.shape[0]):
-        K.order_step(
-            t,
-            False,
-            orders[b],
-            NP,
-            NI,
-            LF,
-            LI,
-            in_ptr,
-            in_lane,
-            out_ptr,
-            out_lane,
-            delays,
-            lead[b, t],
-            NS[b],
-            LS[b],
-            PIPE[b],
-        )
-        K.ship_step(t, NI, LF, LI, out_ptr, out_lane, delays, lead[b, t], NS[b], LS[b], PIPE[b])
+        K.ship_order_step(
+            t, False, orders[b], NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
+            lead[b, t], NS[b], LS[b], PIPE[b],
+        )  # fmt: skip
         K.end_period(
             t,
             count,
@@ -160,24 +146,10 @@ def _policy_orders_batch(
         ns = NS[b].copy()
         ls = LS[b].copy()
         pipe = PIPE[b].copy()
-        K.order_step(
-            t,
-            True,
-            noaction,
-            NP,
-            NI,
-            LF,
-            LI,
-            in_ptr,
-            in_lane,
-            out_ptr,
-            out_lane,
-            delays,
-            lead[b, t],
-            ns,
-            ls,
-            pipe,
-        )
+        K.ship_order_step(
+            t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
+            lead[b, t], ns, ls, pipe,
+        )  # fmt: skip
         for j in range(ns.shape[0]):
             out[b, j] = ns[j, K.S_Q]
 
