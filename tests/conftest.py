@@ -1,18 +1,16 @@
-"""Shared fixtures: paths to the bundled examples and the shared data folder."""
+"""Shared test settings.
+
+On CI (``CI`` set) hypothesis runs derandomized — the same examples on every run, so a red CI
+is reproducible — and without an example database. Locally it explores new examples each run.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import pytest
+from hypothesis import settings
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
-
-@pytest.fixture
-def shared_data() -> Path:
-    path = SHARED / "data"
-    if not path.exists():
-        pytest.skip("../shared/data is not available")
-    return path

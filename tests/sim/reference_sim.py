@@ -340,7 +340,8 @@ class ReferenceSimulator:
             ext_ship = req_ext
             lane_ship = [ln.backlog for ln in node.outbound]
         else:
-            node.short = True
+            # docs/model.md: a stockout is a shortfall beyond float rounding
+            node.short = total - avail > TIE_TOL * (1.0 + total)
             if node.priority_rationing:
                 rem = avail
                 ext_ship = min(req_ext, rem)

@@ -46,8 +46,23 @@ from echelon.sim.compiled import (
 )
 
 # node state NS[n, :]
-S_OH, S_OO, S_BO, S_DNEW, S_EIP, S_Q, S_SHORT, S_CYC, S_LOST, S_CLOSED, S_SEXT, S_EFILL = range(12)
-N_S = 12
+(
+    S_OH,
+    S_OO,
+    S_BO,
+    S_DNEW,
+    S_EIP,
+    S_Q,
+    S_SHORT,
+    S_CYC,
+    S_LOST,
+    S_CLOSED,
+    S_SEXT,
+    S_EFILL,
+    S_FULL,
+    S_IPOS,
+) = range(14)
+N_S = 14
 # lane state LS[m, :]
 L_BL, L_BUF, L_TRANSIT, L_NEWQ, L_LAST, L_SHIP, L_FILL = range(7)
 N_L = 7
@@ -95,33 +110,69 @@ def init_state(init_oh, NS, LS, PIPE, closed_until):
 
 
 @njit(cache=True, inline="always")
-def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
-    """Move arrivals of ring slot ``slot`` into input buffers, then assemble complete sets."""
-    m = LS.shape[0]
-    for e in range(m):
+def assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE):
+    """Node j: take in the arrivals of ring slot ``slot`` on its inbound lanes, then make as many
+    units as it has complete input sets for (at most its on-order quantity).
+
+    Sets ``NS[j, S_FULL]`` to 1 when every input buffer is left non-empty (the node could make
+    more without new arrivals once it has something on order), else 0.
+    """
+    oo = NS[j, S_OO]
+    y = oo
+    full = 1.0
+    for k in range(in_ptr[j], in_ptr[j + 1]):
+        e = in_lane[k]
         x = PIPE[e, slot]
+        b = LS[e, L_BUF]
         if x != 0.0:
             PIPE[e, slot] = 0.0
-            LS[e, L_BUF] += x
+            b += x
+            LS[e, L_BUF] = b
             LS[e, L_TRANSIT] -= x
-    n = NS.shape[0]
-    for j in range(n):
-        oo = NS[j, S_OO]
-        if oo <= 0.0:
-            continue
-        y = oo
+        if b <= 0.0:
+            full = 0.0
+        v = b / LF[e, LF_QTY]
+        if v < y:
+            y = v
+    # y <= oo, so nothing is made when nothing is on order
+    if y > 0.0:
+        full = 1.0
         for k in range(in_ptr[j], in_ptr[j + 1]):
             e = in_lane[k]
-            v = LS[e, L_BUF] / LF[e, LF_QTY]
-            if v < y:
-                y = v
-        if y > 0.0:
-            for k in range(in_ptr[j], in_ptr[j + 1]):
-                e = in_lane[k]
-                b = LS[e, L_BUF] - LF[e, LF_QTY] * y
-                LS[e, L_BUF] = b if b > 0.0 else 0.0
-            NS[j, S_OH] += y
-            NS[j, S_OO] = oo - y
+            b = LS[e, L_BUF] - LF[e, LF_QTY] * y
+            if b > 0.0:
+                LS[e, L_BUF] = b
+            else:
+                LS[e, L_BUF] = 0.0
+                full = 0.0
+        NS[j, S_OH] += y
+        NS[j, S_OO] = oo - y
+    NS[j, S_FULL] = full
+
+
+@njit(cache=True, inline="always")
+def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
+    """Step 1 for every node: arrivals of ring slot ``slot`` join the input buffers, then
+    complete input sets are assembled (every lane is an inbound lane of exactly one node)."""
+    for j in range(NS.shape[0]):
+        assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE)
+
+
+@njit(cache=True, inline="always")
+def receive_sparse(slot, LF, LI, in_ptr, in_lane, NS, LS, PIPE):
+    """The same as :func:`receive`, visiting only the nodes where it can change anything.
+
+    A node without arrivals can make something only if all its input buffers are non-empty
+    (``S_FULL``, kept by :func:`assemble`; buffers change only when receiving): those are
+    assembled first, then the customers of the lanes with arrivals. Assembling a node takes in
+    all its arrivals, so no node is assembled twice.
+    """
+    for j in range(NS.shape[0]):
+        if NS[j, S_FULL] > 0.0 or in_ptr[j] == in_ptr[j + 1]:
+            assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE)
+    for e in range(PIPE.shape[0]):
+        if PIPE[e, slot] != 0.0:
+            assemble(LI[e, LI_DST], slot, LF, in_ptr, in_lane, NS, LS, PIPE)
 
 
 @njit(cache=True, inline="always")
@@ -232,6 +283,14 @@ def ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
     each outbound lane as one) the same fraction of its requirement; *priority* serves external
     demand first, then lanes by the customer's ``priority`` (then file order).
     """
+    # the inventory position before shipping; shipping moves units between its terms, so after
+    # shipping it is this plus what is lost or cancelled (kept exact: float rounding of rationed
+    # shipments must not decide the policies' thresholds)
+    ipos = NS[j, S_OH] + NS[j, S_OO] - NS[j, S_BO]
+    for k in range(out_ptr[j], out_ptr[j + 1]):
+        ipos -= LS[out_lane[k], L_BL]
+    NS[j, S_IPOS] = ipos
+    canc = 0.0
     req_ext = NS[j, S_BO]
     total = req_ext
     for k in range(out_ptr[j], out_ptr[j + 1]):
@@ -254,7 +313,9 @@ def ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
         f = avail / total
         if not closed:
             NS[j, S_OH] = 0.0
-        NS[j, S_SHORT] = 1.0
+        # a stockout is a shortfall beyond float rounding (dust from rationing and BOM arithmetic)
+        if total - avail > EPS * (1.0 + total):
+            NS[j, S_SHORT] = 1.0
     lost_mode = NI[j, NI_LOST] == 1
     priority = NI[j, NI_PRIORITY] == 1 and f < 1.0
     rem = avail
@@ -293,8 +354,11 @@ def ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
             oo = NS[dst, S_OO] - cut
             NS[dst, S_OO] = oo if oo > 0.0 else 0.0
             NS[dst, S_EIP] -= cut
+            canc += left
         else:
             LS[e, L_BL] = left
+    if lost_mode:
+        NS[j, S_IPOS] = ipos + NS[j, S_LOST] + canc
 
 
 @njit(cache=True, inline="always")
@@ -321,11 +385,10 @@ def order_node(
 
     Its customers have ordered already (downstream first), so their echelon positions are known.
     """
-    ip = NS[j, S_OH] + NS[j, S_OO] - NS[j, S_BO]
+    ip = NS[j, S_IPOS]  # local inventory position after shipping (see ship_node)
     down = 0.0
     for k in range(out_ptr[j], out_ptr[j + 1]):
         e = out_lane[k]
-        ip -= LS[e, L_BL]
         down += LF[e, LF_QTY] * NS[LI[e, LI_DST], S_EIP]
     eip = ip + down
     if use_policy:
@@ -422,7 +485,7 @@ def end_period(
     ``cost_out[j]`` receives node j's cost of the period (holding + pipeline + penalty + order).
     """
     if has_zero:
-        receive(t % PIPE.shape[1], LF, in_ptr, in_lane, NS, LS, PIPE)
+        receive_sparse(t % PIPE.shape[1], LF, LI, in_ptr, in_lane, NS, LS, PIPE)
     n = NS.shape[0]
     for j in range(n):
         oh = NS[j, S_OH]
@@ -727,3 +790,141 @@ def run_batch(
                 notrace,
                 W,
             )
+
+
+# --------------------------------------------------------------------------- step engine
+# Batched period functions of the step engine (echelon.sim.step). They live in this file so that
+# numba's on-disk cache, which is keyed to the defining file, is invalidated together with the
+# period functions they inline.
+
+
+@njit(cache=True)
+def reset_batch(
+    NP,
+    NI,
+    LF,
+    in_ptr,
+    in_lane,
+    init_oh,
+    closures,
+    spikes_i,
+    spikes_f,
+    demand,
+    onset,
+    duration,
+    NS,
+    LS,
+    PIPE,
+    closed_until,
+):
+    for b in range(NS.shape[0]):
+        init_state(init_oh, NS[b], LS[b], PIPE[b], closed_until[b])
+        begin_period(
+            0,
+            NP,
+            NI,
+            LF,
+            in_ptr,
+            in_lane,
+            closures,
+            spikes_i,
+            spikes_f,
+            demand[b, 0],
+            onset[b, 0],
+            duration[b, 0],
+            NS[b],
+            LS[b],
+            PIPE[b],
+            closed_until[b],
+        )
+
+
+@njit(cache=True)
+def step_batch(
+    t,
+    count,
+    orders,
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    demand,
+    lead,
+    onset,
+    duration,
+    NS,
+    LS,
+    PIPE,
+    closed_until,
+    ACC,
+    cost,
+):
+    T = demand.shape[1]
+    for b in range(NS.shape[0]):
+        ship_order_step(
+            t, False, orders[b], NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
+            lead[b, t], NS[b], LS[b], PIPE[b],
+        )  # fmt: skip
+        end_period(
+            t,
+            count,
+            NP,
+            NI,
+            LF,
+            LI,
+            in_ptr,
+            in_lane,
+            out_ptr,
+            out_lane,
+            has_zero,
+            NS[b],
+            LS[b],
+            PIPE[b],
+            ACC[b],
+            cost[b],
+        )
+        if t + 1 < T:
+            begin_period(
+                t + 1,
+                NP,
+                NI,
+                LF,
+                in_ptr,
+                in_lane,
+                closures,
+                spikes_i,
+                spikes_f,
+                demand[b, t + 1],
+                onset[b, t + 1],
+                duration[b, t + 1],
+                NS[b],
+                LS[b],
+                PIPE[b],
+                closed_until[b],
+            )
+
+
+@njit(cache=True)
+def policy_orders_batch(
+    t, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead, NS, LS, PIPE, out
+):
+    noaction = np.zeros(0)
+    for b in range(NS.shape[0]):
+        ns = NS[b].copy()
+        ls = LS[b].copy()
+        pipe = PIPE[b].copy()
+        ship_order_step(
+            t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
+            lead[b, t], ns, ls, pipe,
+        )  # fmt: skip
+        for j in range(ns.shape[0]):
+            out[b, j] = ns[j, S_Q]

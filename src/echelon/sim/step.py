@@ -12,7 +12,6 @@ own orders (:meth:`StepEngine.policy_orders`) reproduces the batch engine's traj
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from echelon.network.model import Network
 from echelon.policies.model import BaseStock, PolicySet
@@ -20,138 +19,6 @@ from echelon.sim import kernel as K
 from echelon.sim.compiled import CompiledNetwork, compile_network
 from echelon.sim.draws import Draws, make_draws
 from echelon.sim.scenario import Scenario
-
-
-@njit(cache=True)
-def _reset_batch(
-    NP,
-    NI,
-    LF,
-    in_ptr,
-    in_lane,
-    init_oh,
-    closures,
-    spikes_i,
-    spikes_f,
-    demand,
-    onset,
-    duration,
-    NS,
-    LS,
-    PIPE,
-    closed_until,
-):
-    for b in range(NS.shape[0]):
-        K.init_state(init_oh, NS[b], LS[b], PIPE[b], closed_until[b])
-        K.begin_period(
-            0,
-            NP,
-            NI,
-            LF,
-            in_ptr,
-            in_lane,
-            closures,
-            spikes_i,
-            spikes_f,
-            demand[b, 0],
-            onset[b, 0],
-            duration[b, 0],
-            NS[b],
-            LS[b],
-            PIPE[b],
-            closed_until[b],
-        )
-
-
-@njit(cache=True)
-def _step_batch(
-    t,
-    count,
-    orders,
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    demand,
-    lead,
-    onset,
-    duration,
-    NS,
-    LS,
-    PIPE,
-    closed_until,
-    ACC,
-    cost,
-):
-    T = demand.shape[1]
-    for b in range(NS.shape[0]):
-        K.ship_order_step(
-            t, False, orders[b], NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
-            lead[b, t], NS[b], LS[b], PIPE[b],
-        )  # fmt: skip
-        K.end_period(
-            t,
-            count,
-            NP,
-            NI,
-            LF,
-            LI,
-            in_ptr,
-            in_lane,
-            out_ptr,
-            out_lane,
-            has_zero,
-            NS[b],
-            LS[b],
-            PIPE[b],
-            ACC[b],
-            cost[b],
-        )
-        if t + 1 < T:
-            K.begin_period(
-                t + 1,
-                NP,
-                NI,
-                LF,
-                in_ptr,
-                in_lane,
-                closures,
-                spikes_i,
-                spikes_f,
-                demand[b, t + 1],
-                onset[b, t + 1],
-                duration[b, t + 1],
-                NS[b],
-                LS[b],
-                PIPE[b],
-                closed_until[b],
-            )
-
-
-@njit(cache=True)
-def _policy_orders_batch(
-    t, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead, NS, LS, PIPE, out
-):
-    noaction = np.zeros(0)
-    for b in range(NS.shape[0]):
-        ns = NS[b].copy()
-        ls = LS[b].copy()
-        pipe = PIPE[b].copy()
-        K.ship_order_step(
-            t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
-            lead[b, t], ns, ls, pipe,
-        )  # fmt: skip
-        for j in range(ns.shape[0]):
-            out[b, j] = ns[j, K.S_Q]
 
 
 class StepEngine:
@@ -203,7 +70,7 @@ class StepEngine:
         self.ACC[:] = 0.0
         self.t = 0
         d, cn = self.draws, self.cn
-        _reset_batch(
+        K.reset_batch(
             cn.NP, cn.NI, cn.LF, cn.in_ptr, cn.in_lane, cn.init_on_hand, cn.closures, cn.spikes_i,
             cn.spikes_f, d.demand, d.onset, d.duration, self.NS, self.LS, self.PIPE,
             self.closed_until,
@@ -222,7 +89,7 @@ class StepEngine:
         orders = np.ascontiguousarray(orders, dtype=np.float64).reshape(self.n_envs, self.cn.n)
         cost = np.zeros((self.n_envs, self.cn.n))
         d, cn = self.draws, self.cn
-        _step_batch(
+        K.step_batch(
             self.t, self.t >= self.warmup, orders, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr,
             cn.in_lane, cn.out_ptr, cn.out_lane, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
             cn.spikes_f, cn.delays, d.demand, d.lead, d.onset, d.duration, self.NS, self.LS,
@@ -239,7 +106,7 @@ class StepEngine:
             raise RuntimeError(f"the horizon of {self.horizon} periods is over; call reset()")
         out = np.zeros((self.n_envs, self.cn.n))
         cn = self.cn
-        _policy_orders_batch(
+        K.policy_orders_batch(
             self.t, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
             cn.delays, self.draws.lead, self.NS, self.LS, self.PIPE, out,
         )  # fmt: skip
