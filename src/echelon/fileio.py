@@ -29,29 +29,33 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
+def read_text(path: str | Path, error: type[InputError], utf8_fix: str) -> str:
+    """Read a UTF-8 text file (a leading byte-order mark is dropped) or raise ``error``."""
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise error(
+            "file not found",
+            source=source,
+            fix="check the path (relative paths start from the current folder)",
+        )
+    if path.is_dir():
+        raise error("is a folder, not a file", source=source, fix="give the path of a file")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            "the file is not UTF-8 text", source=source, found=f"byte {exc.start}", fix=utf8_fix
+        ) from None
+
+
 def read_structured(path: str | Path, error: type[InputError] = InputError) -> Any:
     """Read a YAML or JSON file (by extension) and return the parsed document.
 
     Raises ``error`` (an InputError subclass) naming the file, line and column of a syntax error.
     """
     path = Path(path)
-    if not path.exists():
-        raise error(
-            "file not found",
-            source=str(path),
-            fix="check the path (relative paths start from the current folder)",
-        )
-    if path.is_dir():
-        raise error("is a folder, not a file", source=str(path), fix="give the path of a file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(
-            "the file is not UTF-8 text",
-            source=str(path),
-            found=f"byte {exc.start}",
-            fix="save the file as UTF-8 YAML or JSON",
-        ) from None
+    text = read_text(path, error, "save the file as UTF-8 YAML or JSON")
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)

@@ -141,15 +141,14 @@ class NegativeBinomialDemand(_Strict):
         return n, n / (n + self.mean_)
 
 
-class EmpiricalDemand(_Strict):
-    """Demand drawn i.i.d. from a sample (equal weights) or a discrete distribution."""
+class _Discrete(_Strict):
+    """Values with probabilities (equal weights when none are given)."""
 
-    kind: Literal[DemandKind.EMPIRICAL] = DemandKind.EMPIRICAL
     values: list[Annotated[float, Field(ge=0)]]
     probabilities: list[float] | None = None
 
     @model_validator(mode="after")
-    def _probs(self) -> EmpiricalDemand:
+    def _probs(self) -> _Discrete:
         _check_probabilities(self.values, self.probabilities)
         return self
 
@@ -164,8 +163,13 @@ class EmpiricalDemand(_Strict):
 
     def std(self) -> float:
         v = np.asarray(self.values, dtype=float)
-        m = self.mean()
-        return float(math.sqrt(max(0.0, float(np.dot(self.weights(), (v - m) ** 2)))))
+        return float(math.sqrt(max(0.0, float(np.dot(self.weights(), (v - self.mean()) ** 2)))))
+
+
+class EmpiricalDemand(_Discrete):
+    """Demand drawn i.i.d. from a sample (equal weights) or a discrete distribution."""
+
+    kind: Literal[DemandKind.EMPIRICAL] = DemandKind.EMPIRICAL
 
 
 class ScenarioDemand(_Strict):
@@ -267,28 +271,10 @@ class GammaLeadTime(_Strict):
         return ceil_periods(self.mean_ + 6.0 * self.std_)
 
 
-class EmpiricalLeadTime(_Strict):
+class EmpiricalLeadTime(_Discrete):
+    """A discrete lead-time distribution (values in periods, with probabilities)."""
+
     kind: Literal[LeadTimeKind.EMPIRICAL] = LeadTimeKind.EMPIRICAL
-    values: list[Annotated[float, Field(ge=0)]]
-    probabilities: list[float] | None = None
-
-    @model_validator(mode="after")
-    def _probs(self) -> EmpiricalLeadTime:
-        _check_probabilities(self.values, self.probabilities)
-        return self
-
-    def weights(self) -> np.ndarray:
-        if self.probabilities is None:
-            return np.full(len(self.values), 1.0 / len(self.values))
-        p = np.asarray(self.probabilities, dtype=float)
-        return p / p.sum()
-
-    def mean(self) -> float:
-        return float(np.dot(self.weights(), self.values))
-
-    def std(self) -> float:
-        v = np.asarray(self.values, dtype=float)
-        return float(math.sqrt(max(0.0, float(np.dot(self.weights(), (v - self.mean()) ** 2)))))
 
     def max_periods(self) -> int:
         return max(ceil_periods(v) for v in self.values)

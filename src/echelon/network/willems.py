@@ -50,7 +50,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from echelon.errors import NetworkError
-from echelon.fileio import pydantic_error
+from echelon.fileio import pydantic_error, read_text
 from echelon.network.distributions import (
     PROB_TOL,
     DeterministicLeadTime,
@@ -278,19 +278,7 @@ def _lead_time(
 
 def _read_rows(path: Path) -> list[list[str]]:
     source = str(path)
-    if not path.exists():
-        raise NetworkError("file not found", source=source, fix="check the path")
-    if path.is_dir():
-        raise NetworkError("is a folder, not a file", source=source, fix="give the path of a file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NetworkError(
-            "the file is not UTF-8 text",
-            source=source,
-            found=f"byte {exc.start}",
-            fix="save the CSV as UTF-8",
-        ) from None
+    text = read_text(path, NetworkError, "save the CSV as UTF-8")
     text = text.lstrip("\ufeff")
     try:
         return list(csv.reader(text.splitlines()))
