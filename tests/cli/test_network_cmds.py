@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import run_cli as _run
 
-from echelon.cli.app import main
 from echelon.network.io import load_network
 from echelon.network.model import Network
 from echelon.network.synthetic import distribution_tree, random_dag, serial
@@ -23,16 +23,6 @@ def _write_json(net: Network, path: Path) -> Path:
     """Full dump, independent of save_network (whose round trip is tested below)."""
     path.write_text(json.dumps(net.model_dump(mode="json", by_alias=True)))
     return path
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize(

@@ -6,19 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli as _run
 
-from echelon.cli.app import main
 from echelon.examples import example_path
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_simulate_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:

@@ -102,6 +102,13 @@ def _check_out(out: Path) -> None:
         )
 
 
+def _levels(quantiles: str, lead_time: str | None) -> tuple[list[float], list[int]]:
+    """The quantile levels and lead times (periods) given on the command line."""
+    taus = _floats(quantiles, "quantiles")
+    lts = [int(x) for x in _floats(lead_time, "lead-time")] if lead_time else []
+    return taus, lts
+
+
 def register(app: typer.Typer) -> None:
     """Add ``forecast`` and ``backtest`` to the echelon app."""
 
@@ -148,8 +155,7 @@ def register(app: typer.Typer) -> None:
 
         _check_out(out)
         data = _load(demand, id_col, ds_col, y_col, freq, stockout_col, exog, fill_gaps, group_col)
-        taus = _floats(quantiles, "quantiles")
-        lts = [int(x) for x in _floats(lead_time, "lead-time")] if lead_time else []
+        taus, lts = _levels(quantiles, lead_time)
         st = Settings(
             horizon=horizon,
             taus=taus,
@@ -229,8 +235,7 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             _check_out(out)
         data = _load(demand, id_col, ds_col, y_col, freq, stockout_col, exog, fill_gaps, None)
-        taus = _floats(quantiles, "quantiles")
-        lts = [int(x) for x in _floats(lead_time, "lead-time")] if lead_time else []
+        taus, lts = _levels(quantiles, lead_time)
         st = Settings(
             horizon=horizon,
             taus=taus,
