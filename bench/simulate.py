@@ -17,8 +17,10 @@ Cases, all in one process:
 
 A warm-up call on a tiny network first loads (or compiles) the numba kernels, so JIT time is
 excluded from every throughput and reported on its own. For each echelon case the split between
-drawing the random numbers (numpy) and the kernel (numba) is measured in a second run of the
-same case, calling the engine's parts directly.
+drawing the random numbers and the kernel is measured in a second run of the same case, calling
+the engine's parts directly: ``make_draws`` (the kernels' own PCG64 generator for constant /
+normal draws, NumPy otherwise), then ``run_kernel`` on those draws. ``simulate`` itself draws
+inside the kernel where it can (``draws.kernel_plan``), so its time is not the sum of the two.
 """
 
 from __future__ import annotations
@@ -313,8 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "per core = node-periods/s / numba threads; per CPU-s = node-periods / CPU seconds of "
         "the process (all threads; robust when other processes share the cores); "
-        "draws s / kernel s: the same run repeated, timing random-number generation (NumPy) "
-        "and the numba kernel separately (the rest of 'seconds' is compiling the network and "
+        "draws s / kernel s: the same run repeated, timing make_draws (random numbers) and "
+        "run_kernel on them separately; simulate draws inside the kernel for constant/normal "
+        "demand and normal lead times (the rest of 'seconds' is compiling the network and "
         "summarizing the KPIs)"
     )
     print()

@@ -77,3 +77,8 @@ class ScenarioError(InputError):
 
 class DataError(InputError):
     """A data table (demand history, inventory snapshot, ...) is malformed."""
+
+
+class OptimizationError(InputError):
+    """Optimization inputs that cannot be met: a budget below the minimum, infeasible service
+    times, a network without demand, service-target files that do not apply."""

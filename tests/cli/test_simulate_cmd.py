@@ -71,4 +71,5 @@ def test_simulate_with_scenario_changes_the_outcome(
 def test_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["demo", "--reps", "10", "--periods", "300"], capsys)
     assert code == 0
-    assert "Example 6.1" in out and "plant-dc-stores" in out
+    assert "Example 6.1" in out and "1 plant → 3 DCs → 10 stores" in out
+    assert "Inventory value saving" in out and "fill rate at every store kept" in out

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "echelon.cli.simulate_cmd",
     "echelon.cli.demo_cmd",
     "echelon.cli.forecast_cmds",
+    "echelon.cli.optimize_cmds",
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -17,6 +17,7 @@ demand lost per cycle at most). Nodes without a service target use ``default_tar
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from scipy import optimize, stats
 
@@ -55,10 +56,31 @@ def replenishment_lead_time(net: Network, node_id: str) -> tuple[float, float]:
     return best
 
 
-def single_echelon_base_stock(net: Network, default_target: float = 0.95) -> PolicySet:
-    """Installation base-stock levels set node by node: ``μL + z·σ_LTD`` (see module doc)."""
+@dataclass(frozen=True)
+class SingleEchelonLevel:
+    """One node's single-echelon calculation (units; ``exposure`` in periods)."""
+
+    mean_demand: float
+    sd_demand: float
+    exposure: float
+    ltd_mean: float
+    ltd_sd: float
+    target: float
+    z: float
+    level: float
+
+    @property
+    def safety_stock(self) -> float:
+        """``level − ltd_mean`` (may be negative below 50% service), units."""
+        return self.level - self.ltd_mean
+
+
+def single_echelon_levels(
+    net: Network, default_target: float = 0.95
+) -> dict[str, SingleEchelonLevel]:
+    """Every node's level ``μL + z·σ_LTD`` computed from its own lead time (see module doc)."""
     flows = echelon_demand(net)
-    policies = {}
+    out: dict[str, SingleEchelonLevel] = {}
     for node in net.nodes:
         mean, sd = flows[node.id]
         lt_mean, lt_sd = replenishment_lead_time(net, node.id)
@@ -71,10 +93,18 @@ def single_echelon_base_stock(net: Network, default_target: float = 0.95) -> Pol
         else:
             z = float(stats.norm.ppf(target))
         level = max(0.0, ltd_mean + z * ltd_sd)
-        policies[node.id] = BaseStock(level=round(level, 6))
+        out[node.id] = SingleEchelonLevel(
+            mean, sd, exposure, ltd_mean, ltd_sd, target, z, round(level, 6)
+        )
+    return out
+
+
+def single_echelon_base_stock(net: Network, default_target: float = 0.95) -> PolicySet:
+    """Installation base-stock levels set node by node: ``μL + z·σ_LTD`` (see module doc)."""
+    levels = single_echelon_levels(net, default_target)
     return PolicySet(
         network=net.name,
         method="single-echelon",
         metadata={"default_target": default_target, "rule": "S = mu*L + z*sigma_LTD per node"},
-        policies=policies,
+        policies={nid: BaseStock(level=lv.level) for nid, lv in levels.items()},
     )

@@ -13,7 +13,7 @@ from echelon.policies.io import check_policy
 from echelon.policies.model import PolicySet
 from echelon.sim import kernel as K
 from echelon.sim.compiled import CompiledNetwork, compile_network
-from echelon.sim.draws import Draws, make_draws
+from echelon.sim.draws import Draws, KernelPlan, kernel_plan, make_draws, stream_states
 from echelon.sim.results import SimulationResult, summarize
 from echelon.sim.scenario import Scenario
 
@@ -56,6 +56,27 @@ def run_kernel(
     return acc
 
 
+def run_kernel_drawing(
+    cn: CompiledNetwork,
+    plan: KernelPlan,
+    states: np.ndarray,
+    periods: int,
+    warmup: int,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Like :func:`run_kernel` on ``make_draws`` of the same replications, each replication
+    drawing its own numbers in the kernel (``states``: :func:`draws.stream_states`)."""
+    R = states.shape[0]
+    acc = np.zeros((R, cn.n, K.N_K)) if out is None else out
+    K.run_batch_drawn(
+        cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
+        cn.init_on_hand, cn.horizon, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
+        cn.spikes_f, cn.delays, states, periods, plan.dc_cols, plan.dc_val, plan.dn_cols,
+        plan.dn_mu, plan.dn_sd, plan.ln_mu, plan.ln_sd, plan.ln_cap, warmup, acc,
+    )  # fmt: skip
+    return acc
+
+
 def trace_replication(cn: CompiledNetwork, draws: Draws, rep: int = 0) -> np.ndarray:
     """The full trajectory ``TR[t, node, T_*]`` of one replication (for tests and debugging)."""
     T = draws.demand.shape[1]
@@ -92,11 +113,16 @@ def simulate(
     total = warmup + periods
     chunk = chunk_size(cn, total, reps)
     acc = np.zeros((reps, cn.n, K.N_K))
+    plan = kernel_plan(cn, net)
     for lo in range(0, reps, chunk):
         hi = min(reps, lo + chunk)
-        draws = make_draws(cn, net, seed, range(lo, hi), total)
-        run_kernel(cn, draws, warmup, out=acc[lo:hi])
-        del draws
+        if plan is not None:  # the kernel draws (the same numbers as make_draws)
+            states = stream_states(seed, range(lo, hi))
+            run_kernel_drawing(cn, plan, states, total, warmup, out=acc[lo:hi])
+        else:
+            draws = make_draws(cn, net, seed, range(lo, hi), total)
+            run_kernel(cn, draws, warmup, out=acc[lo:hi])
+            del draws
         if progress is not None:
             progress(hi, reps)
     result = summarize(

@@ -28,6 +28,7 @@ from echelon.network.distributions import (
     ScenarioDemand,
 )
 from echelon.network.model import Network
+from echelon.sim import kernel as K
 from echelon.sim.compiled import CompiledNetwork
 from echelon.sim.scenario import RandomClosure
 
@@ -52,6 +53,63 @@ def replication_rng(seed: int, rep: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(rep,))))
 
 
+def stream_states(seed: int, reps: range | list[int]) -> np.ndarray:
+    """The initial PCG64 states of the replications' streams, ``uint64[R, 4]`` (state low,
+    state high, increment low, increment high), for the kernels' own generator."""
+    reps = list(reps)
+    out = np.empty((len(reps), 4), dtype=np.uint64)
+    mask = (1 << 64) - 1
+    for i, r in enumerate(reps):
+        s = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(r,))).state["state"]
+        out[i] = (s["state"] & mask, s["state"] >> 64, s["inc"] & mask, s["inc"] >> 64)
+    return out
+
+
+@dataclass
+class KernelPlan:
+    """Draws the kernels can make themselves (``kernel.draw_rep``), bit for bit the numbers of
+    :func:`make_draws`: constant or normal demand, normal stochastic lead times, no random
+    closures. Columns and parameters as in ``kernel.draw_rep``."""
+
+    nd: int
+    ns: int
+    dc_cols: np.ndarray
+    dc_val: np.ndarray
+    dn_cols: np.ndarray
+    dn_mu: np.ndarray
+    dn_sd: np.ndarray
+    ln_mu: np.ndarray
+    ln_sd: np.ndarray
+    ln_cap: np.ndarray
+
+
+def kernel_plan(cn: CompiledNetwork, net: Network) -> KernelPlan | None:
+    """The :class:`KernelPlan` of a network, or None when some draw needs NumPy."""
+    if cn.random_closures:
+        return None
+    by_id = {node.id: node for node in net.nodes}
+    dists = [by_id[cn.ids[j]].demand for j in cn.demand_nodes]
+    if any(type(d) not in (ConstantDemand, NormalDemand) for d in dists):
+        return None
+    lts = [cn.lane_lead_times[e] for e in cn.stochastic_lanes]
+    if any(type(lt) is not NormalLeadTime for lt in lts):
+        return None
+    dc = [(c, d) for c, d in enumerate(dists) if isinstance(d, ConstantDemand)]
+    dn = [(c, d) for c, d in enumerate(dists) if isinstance(d, NormalDemand)]
+    return KernelPlan(
+        nd=len(dists),
+        ns=len(lts),
+        dc_cols=np.array([c for c, _ in dc], dtype=np.int64),
+        dc_val=np.array([d.value for _, d in dc], dtype=np.float64),
+        dn_cols=np.array([c for c, _ in dn], dtype=np.int64),
+        dn_mu=np.array([d.mean() for _, d in dn], dtype=np.float64),
+        dn_sd=np.array([d.std() for _, d in dn], dtype=np.float64),
+        ln_mu=np.array([lt.mean() for lt in lts], dtype=np.float64),
+        ln_sd=np.array([lt.std() for lt in lts], dtype=np.float64),
+        ln_cap=np.array([lt.max_periods() for lt in lts], dtype=np.float64),
+    )
+
+
 def make_draws(
     cn: CompiledNetwork, net: Network, seed: int, reps: range | list[int], periods: int
 ) -> Draws:
@@ -69,6 +127,14 @@ def make_draws(
     lead = np.empty((R, T, ns), dtype=np.int64)
     onset = np.empty((R, T, nr))
     duration = np.empty((R, T, nr), dtype=np.int64)
+    plan = kernel_plan(cn, net)
+    if plan is not None:  # the same numbers, drawn by the kernels' generator (in parallel)
+        p = plan
+        K.draw_batch(
+            stream_states(seed, reps), p.dc_cols, p.dc_val, p.dn_cols, p.dn_mu, p.dn_sd, p.ln_mu,
+            p.ln_sd, p.ln_cap, demand, lead,
+        )  # fmt: skip
+        return Draws(demand, lead, onset, duration)
     by_id = {node.id: node for node in net.nodes}
     dists = [by_id[cn.ids[j]].demand for j in cn.demand_nodes]
     groups: dict[type, list[int]] = {}

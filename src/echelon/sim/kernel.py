@@ -20,7 +20,16 @@ All quantities are float64 units; periods are int64. State layouts are the const
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+from numba.np.random._constants import (
+    fi_double,
+    ki_double,
+    wi_double,
+    ziggurat_nor_inv_r,
+    ziggurat_nor_r,
+)
 
 from echelon.sim.compiled import (
     LF_HSRC,
@@ -97,6 +106,127 @@ EPS = 1e-9
 BLOCKS = 256  # replication blocks of run_batch (>= the threads of any machine it runs on)
 
 
+# --------------------------------------------------------------------------- random numbers
+# NumPy's PCG64 and Generator.standard_normal (ziggurat) re-implemented bit for bit, so that a
+# replication's draws can be made inside the kernel (in the thread that uses them, into a buffer
+# that stays in cache) and still be the very numbers of ``Generator(PCG64(...))`` (docs/model.md).
+# A stream state is four uint64: state (low, high), increment (low, high).
+
+_PCG_MUL_LO = np.uint64(4865540595714422341)
+_PCG_MUL_HI = np.uint64(2549297995355413924)
+_ZIG_KI = np.asarray(ki_double, dtype=np.uint64)
+_ZIG_WI = np.asarray(wi_double, dtype=np.float64)
+_ZIG_FI = np.asarray(fi_double, dtype=np.float64)
+_ZIG_R = float(ziggurat_nor_r)
+_ZIG_INV_R = float(ziggurat_nor_inv_r)
+_U64_1 = np.uint64(1)
+
+
+@intrinsic
+def _mulhi64(typingctx, a, b):
+    """High 64 bits of the 128-bit product of two uint64."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        i128 = ir.IntType(128)
+        p = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        return builder.trunc(builder.lshr(p, ir.Constant(i128, 64)), ir.IntType(64))
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _pcg_next(lo, hi, ilo, ihi):
+    """One PCG64 (XSL-RR 128/64) step: the new state and its 64-bit output."""
+    mlo = lo * _PCG_MUL_LO
+    mhi = _mulhi64(lo, _PCG_MUL_LO) + lo * _PCG_MUL_HI + hi * _PCG_MUL_LO  # type: ignore[call-arg]
+    nlo = mlo + ilo
+    nhi = mhi + ihi + (_U64_1 if nlo < mlo else np.uint64(0))
+    x = nhi ^ nlo
+    rot = nhi >> np.uint64(58)
+    return nlo, nhi, (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@njit(cache=True, inline="always")
+def _u01(u):
+    """NumPy's next_double from a 64-bit output."""
+    return (u >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def _std_normal(lo, hi, ilo, ihi):
+    """NumPy's ``random_standard_normal`` (256-level ziggurat): new state and the draw."""
+    while True:
+        lo, hi, r = _pcg_next(lo, hi, ilo, ihi)
+        idx = np.intp(r & np.uint64(0xFF))
+        r >>= np.uint64(8)
+        rabs = (r >> _U64_1) & np.uint64(0x000FFFFFFFFFFFFF)
+        x = rabs * _ZIG_WI[idx]
+        if r & _U64_1:
+            x = -x
+        if rabs < _ZIG_KI[idx]:
+            return lo, hi, x
+        if idx == 0:
+            while True:
+                lo, hi, u = _pcg_next(lo, hi, ilo, ihi)
+                xx = -_ZIG_INV_R * np.log1p(-_u01(u))
+                lo, hi, u = _pcg_next(lo, hi, ilo, ihi)
+                yy = -np.log1p(-_u01(u))
+                if yy + yy > xx * xx:
+                    if (rabs >> np.uint64(8)) & _U64_1:
+                        return lo, hi, -(_ZIG_R + xx)
+                    return lo, hi, _ZIG_R + xx
+        else:
+            lo, hi, u = _pcg_next(lo, hi, ilo, ihi)
+            if (_ZIG_FI[idx - 1] - _ZIG_FI[idx]) * _u01(u) + _ZIG_FI[idx] < np.exp(-0.5 * x * x):
+                return lo, hi, x
+
+
+@njit(cache=True, inline="always")
+def draw_rep(st, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand, lead):
+    """One replication's draws from stream state ``st`` (advanced), the same numbers as
+    ``draws.make_draws`` for networks whose demand is constant or normal and whose stochastic
+    lead times are all normal, without random closures (``draws.kernel_plan``).
+
+    demand[T, nd]: constant columns ``dc_cols``; normal columns ``dn_cols``, drawn period by
+    period (``standard_normal((T, k))``), ``max(0, z * sd + mu)``. lead[T, ns]: lane by lane,
+    T draws each, ``clip(ceil(mu + sd * z - 1e-9), 0, cap)``.
+    """
+    lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]
+    T = demand.shape[0]
+    for t in range(T):
+        for i in range(dc_cols.shape[0]):
+            demand[t, dc_cols[i]] = dc_val[i]
+        for i in range(dn_cols.shape[0]):
+            lo, hi, z = _std_normal(lo, hi, ilo, ihi)
+            v = z * dn_sd[i] + dn_mu[i]
+            demand[t, dn_cols[i]] = v if v >= 0.0 else 0.0
+    for c in range(ln_mu.shape[0]):
+        for t in range(T):
+            lo, hi, z = _std_normal(lo, hi, ilo, ihi)
+            v = np.ceil((ln_mu[c] + ln_sd[c] * z) - 1e-9)
+            if v < 0.0:
+                v = 0.0
+            if v > ln_cap[c]:
+                v = ln_cap[c]
+            lead[t, c] = np.int64(v)
+    st[0] = lo
+    st[1] = hi
+
+
+@njit(cache=True, parallel=True)
+def draw_batch(states, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand, lead):
+    """:func:`draw_rep` for every replication (row) of ``states``, in parallel."""
+    for r in prange(states.shape[0]):
+        draw_rep(
+            states[r], dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand[r],
+            lead[r],
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- simulation
+
+
 @njit(cache=True, inline="always")
 def init_state(init_oh, NS, LS, PIPE, closed_until):
     NS[:, :] = 0.0
@@ -131,7 +261,8 @@ def assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE):
             LS[e, L_TRANSIT] -= x
         if b <= 0.0:
             full = 0.0
-        v = b / LF[e, LF_QTY]
+        qty = LF[e, LF_QTY]
+        v = b if qty == 1.0 else b / qty  # b / 1.0 == b exactly
         if v < y:
             y = v
     # y <= oo, so nothing is made when nothing is on order
@@ -151,28 +282,19 @@ def assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE):
 
 
 @njit(cache=True, inline="always")
-def receive(slot, LF, in_ptr, in_lane, NS, LS, PIPE):
-    """Step 1 for every node: arrivals of ring slot ``slot`` join the input buffers, then
-    complete input sets are assembled (every lane is an inbound lane of exactly one node)."""
-    for j in range(NS.shape[0]):
-        assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE)
-
-
-@njit(cache=True, inline="always")
-def receive_sparse(slot, LF, LI, in_ptr, in_lane, NS, LS, PIPE):
-    """The same as :func:`receive`, visiting only the nodes where it can change anything.
-
-    A node without arrivals can make something only if all its input buffers are non-empty
-    (``S_FULL``, kept by :func:`assemble`; buffers change only when receiving): those are
-    assembled first, then the customers of the lanes with arrivals. Assembling a node takes in
-    all its arrivals, so no node is assembled twice.
-    """
-    for j in range(NS.shape[0]):
-        if NS[j, S_FULL] > 0.0 or in_ptr[j] == in_ptr[j + 1]:
-            assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE)
-    for e in range(PIPE.shape[0]):
-        if PIPE[e, slot] != 0.0:
-            assemble(LI[e, LI_DST], slot, LF, in_ptr, in_lane, NS, LS, PIPE)
+def may_assemble(j, slot, in_ptr, in_lane, NS, PIPE):
+    """Whether :func:`assemble` can change anything at node j: something arrives in ``slot``,
+    or all its input buffers are non-empty (``S_FULL``; buffers change only in ``assemble``),
+    or it has no inputs. Otherwise some buffer is empty and stays so: nothing can be made, and
+    ``assemble`` would leave the state as it is."""
+    p0 = in_ptr[j]
+    p1 = in_ptr[j + 1]
+    if NS[j, S_FULL] > 0.0 or p0 == p1:
+        return True
+    for k in range(p0, p1):  # noqa: SIM110 (a plain loop for numba)
+        if PIPE[in_lane[k], slot] != 0.0:
+            return True
+    return False
 
 
 @njit(cache=True, inline="always")
@@ -194,18 +316,26 @@ def begin_period(
     PIPE,
     closed_until,
 ):
-    """Steps 1-2: disruptions in force, receive, observe external demand."""
+    """Steps 1-2: disruptions in force, receive, observe external demand.
+
+    One pass over the nodes (each node's closure state, receipt and demand depend on that node
+    only), then the scheduled closures. Without random closures ``closed_until`` stays 0, so
+    ``S_CLOSED`` is 0 but for scheduled closures (and is left alone when there are none).
+    """
     n = NS.shape[0]
+    slot = t % PIPE.shape[1]
+    random_closures = onset_t.shape[0] > 0
+    reset_closed = random_closures or closures.shape[0] > 0
     for j in range(n):
-        c = NI[j, NI_RCCOL]
-        if c >= 0 and closed_until[j] <= t and onset_t[c] < NP[j, NP_RCPROB]:
-            closed_until[j] = t + duration_t[c]
-        NS[j, S_CLOSED] = 1.0 if closed_until[j] > t else 0.0
-    for w in range(closures.shape[0]):
-        if closures[w, 1] <= t < closures[w, 2]:
-            NS[closures[w, 0], S_CLOSED] = 1.0
-    receive(t % PIPE.shape[1], LF, in_ptr, in_lane, NS, LS, PIPE)
-    for j in range(n):
+        if random_closures:
+            c = NI[j, NI_RCCOL]
+            if c >= 0 and closed_until[j] <= t and onset_t[c] < NP[j, NP_RCPROB]:
+                closed_until[j] = t + duration_t[c]
+            NS[j, S_CLOSED] = 1.0 if closed_until[j] > t else 0.0
+        elif reset_closed:
+            NS[j, S_CLOSED] = 0.0
+        if may_assemble(j, slot, in_ptr, in_lane, NS, PIPE):
+            assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE)
         c = NI[j, NI_DEMCOL]
         if c < 0:
             NS[j, S_DNEW] = 0.0
@@ -216,6 +346,9 @@ def begin_period(
                 d *= spikes_f[w]
         NS[j, S_DNEW] = d
         NS[j, S_BO] += d
+    for w in range(closures.shape[0]):
+        if closures[w, 1] <= t < closures[w, 2]:
+            NS[closures[w, 0], S_CLOSED] = 1.0
 
 
 @njit(cache=True, inline="always")
@@ -286,18 +419,18 @@ def ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
     # the inventory position before shipping; shipping moves units between its terms, so after
     # shipping it is this plus what is lost or cancelled (kept exact: float rounding of rationed
     # shipments must not decide the policies' thresholds)
-    ipos = NS[j, S_OH] + NS[j, S_OO] - NS[j, S_BO]
-    for k in range(out_ptr[j], out_ptr[j + 1]):
-        ipos -= LS[out_lane[k], L_BL]
-    NS[j, S_IPOS] = ipos
-    canc = 0.0
     req_ext = NS[j, S_BO]
+    ipos = NS[j, S_OH] + NS[j, S_OO] - req_ext
     total = req_ext
     for k in range(out_ptr[j], out_ptr[j + 1]):
         e = out_lane[k]
+        bl = LS[e, L_BL]
+        ipos -= bl
+        total += bl
         LS[e, L_SHIP] = 0.0
         LS[e, L_FILL] = 0.0
-        total += LS[e, L_BL]
+    NS[j, S_IPOS] = ipos
+    canc = 0.0
     NS[j, S_LOST] = 0.0
     NS[j, S_SHORT] = 0.0
     NS[j, S_SEXT] = 0.0
@@ -400,18 +533,20 @@ def order_node(
     q = constrain(q, NP[j, NP_MOQ], NP[j, NP_LOT], NP[j, NP_CAP])
     NS[j, S_Q] = q
     NS[j, S_EIP] = eip + q
-    for k in range(in_ptr[j], in_ptr[j + 1]):
-        LS[in_lane[k], L_NEWQ] = 0.0
     if q > 0.0:
         NS[j, S_OO] += q
         for k in range(in_ptr[j], in_ptr[j + 1]):
             e = in_lane[k]
             amt = LF[e, LF_QTY] * q
             if LI[e, LI_SRC] < 0:
+                LS[e, L_NEWQ] = 0.0
                 ship_on_lane(e, amt, t, LI, delays, lead_t, LS, PIPE)
             else:
                 LS[e, L_BL] += amt
                 LS[e, L_NEWQ] = amt
+    else:
+        for k in range(in_ptr[j], in_ptr[j + 1]):
+            LS[in_lane[k], L_NEWQ] = 0.0
 
 
 @njit(cache=True, inline="always")
@@ -484,10 +619,13 @@ def end_period(
 
     ``cost_out[j]`` receives node j's cost of the period (holding + pipeline + penalty + order).
     """
-    if has_zero:
-        receive_sparse(t % PIPE.shape[1], LF, LI, in_ptr, in_lane, NS, LS, PIPE)
     n = NS.shape[0]
+    slot = t % PIPE.shape[1]
     for j in range(n):
+        # zero-lead-time receipts, node by node (assembling a node changes only it and its
+        # inbound lanes)
+        if has_zero and may_assemble(j, slot, in_ptr, in_lane, NS, PIPE):
+            assemble(j, slot, LF, in_ptr, in_lane, NS, LS, PIPE)
         oh = NS[j, S_OH]
         hold = NP[j, NP_H] * oh
         pipe = 0.0
@@ -653,6 +791,43 @@ def run_rep(
     lead[:, :] = lead_r
     onset[:, :] = onset_r
     duration[:, :] = duration_r
+    simulate_rep(
+        NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, has_zero, closures,
+        spikes_i, spikes_f, delays, warmup, ACC, TR, NS, LS, PIPE, closed_until, cost, demand,
+        lead, onset, duration,
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def simulate_rep(
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    init_oh,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    warmup,
+    ACC,
+    TR,
+    NS,
+    LS,
+    PIPE,
+    closed_until,
+    cost,
+    demand,
+    lead,
+    onset,
+    duration,
+):
+    """One replication on the draws already in the workspace arrays (see :func:`_workspace`)."""
     noaction = np.zeros(0)
     init_state(init_oh, NS, LS, PIPE, closed_until)
     trace = TR.shape[0] > 0
@@ -790,6 +965,123 @@ def run_batch(
                 notrace,
                 W,
             )
+
+
+@njit(cache=True, parallel=True)
+def run_batch_drawn(
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    init_oh,
+    horizon,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    states,
+    periods,
+    dc_cols,
+    dc_val,
+    dn_cols,
+    dn_mu,
+    dn_sd,
+    ln_mu,
+    ln_sd,
+    ln_cap,
+    warmup,
+    ACC,
+):
+    """:func:`run_batch`, each replication drawing its own random numbers first
+    (:func:`draw_rep` from ``states[r]``, advanced) into its thread's workspace: no draw arrays
+    for the whole batch (made, written to memory and read back), and the drawing runs in
+    parallel. Same draws, same results as ``make_draws`` + :func:`run_batch`.
+    """
+    R = states.shape[0]
+    n = NP.shape[0]
+    nd = dc_cols.shape[0] + dn_cols.shape[0]
+    ns = ln_mu.shape[0]
+    nb = min(R, BLOCKS)
+    for b in prange(nb):
+        lo = b * R // nb
+        hi = (b + 1) * R // nb
+        bNP = NP.copy()
+        bNI = NI.copy()
+        bLF = LF.copy()
+        bLI = LI.copy()
+        b_in_ptr = in_ptr.copy()
+        b_in_lane = in_lane.copy()
+        b_out_ptr = out_ptr.copy()
+        b_out_lane = out_lane.copy()
+        b_init = init_oh.copy()
+        b_closures = closures.copy()
+        b_spikes_i = spikes_i.copy()
+        b_spikes_f = spikes_f.copy()
+        b_delays = delays.copy()
+        b_dc_cols = dc_cols.copy()
+        b_dc_val = dc_val.copy()
+        b_dn_cols = dn_cols.copy()
+        b_dn_mu = dn_mu.copy()
+        b_dn_sd = dn_sd.copy()
+        b_ln_mu = ln_mu.copy()
+        b_ln_sd = ln_sd.copy()
+        b_ln_cap = ln_cap.copy()
+        st = np.empty(4, dtype=np.uint64)
+        notrace = np.zeros((0, 0, N_T))
+        W = _workspace(n, LF.shape[0], horizon, (periods, nd), (periods, ns), (periods, 0))
+        for r in range(lo, hi):
+            st[:] = states[r]
+            draw_run_rep(
+                bNP, bNI, bLF, bLI, b_in_ptr, b_in_lane, b_out_ptr, b_out_lane, b_init,
+                has_zero, b_closures, b_spikes_i, b_spikes_f, b_delays, st, b_dc_cols,
+                b_dc_val, b_dn_cols, b_dn_mu, b_dn_sd, b_ln_mu, b_ln_sd, b_ln_cap, warmup,
+                ACC[r], notrace, W,
+            )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def draw_run_rep(
+    NP,
+    NI,
+    LF,
+    LI,
+    in_ptr,
+    in_lane,
+    out_ptr,
+    out_lane,
+    init_oh,
+    has_zero,
+    closures,
+    spikes_i,
+    spikes_f,
+    delays,
+    st,
+    dc_cols,
+    dc_val,
+    dn_cols,
+    dn_mu,
+    dn_sd,
+    ln_mu,
+    ln_sd,
+    ln_cap,
+    warmup,
+    ACC,
+    TR,
+    W,
+):
+    """One replication: its draws from stream state ``st`` into ``W``, then the simulation."""
+    NS, LS, PIPE, closed_until, cost, demand, lead, onset, duration = W
+    draw_rep(st, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand, lead)
+    simulate_rep(
+        NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, has_zero, closures,
+        spikes_i, spikes_f, delays, warmup, ACC, TR, NS, LS, PIPE, closed_until, cost, demand,
+        lead, onset, duration,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- step engine

@@ -1,0 +1,282 @@
+"""``echelon optimize`` and ``echelon compare``: thin layers over
+:mod:`echelon.optimize.service`."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from echelon.cli.render import console, fmt, fmt_est, progress_bar
+from echelon.errors import OptimizationError
+from echelon.network.io import load_network
+from echelon.optimize.result import OptimizationResult, OptimizeMethod
+from echelon.optimize.segments import Segment, load_segment_targets
+from echelon.optimize.service import (
+    Comparison,
+    SimSettings,
+    compare_with_single_echelon,
+    evaluate,
+    optimize_network,
+    with_targets,
+)
+from echelon.policies.io import save_policy
+from echelon.sim.results import SimulationResult
+
+METHOD_HELP = "gsm | clark-scarf | simopt | single-echelon"
+
+
+def _sim(periods: int, reps: int, seed: int, warmup: int) -> SimSettings:
+    return SimSettings(periods=periods, reps=reps, seed=seed, warmup=warmup)
+
+
+def gsm_options(method: OptimizeMethod, service_times: list[str]) -> dict[str, Any]:
+    """``--service-time NODE=S`` pairs as the GSM's ``fixed_service_times``."""
+    if not service_times:
+        return {}
+    if method is not OptimizeMethod.GSM:
+        raise OptimizationError(
+            "--service-time applies to the guaranteed-service model (gsm only)",
+            field="service-time",
+            expected="--method gsm",
+            found=str(method),
+            fix="drop --service-time, or use --method gsm",
+        )
+    fixed: dict[str, float] = {}
+    for item in service_times:
+        node, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not node or math.isnan(number):
+            raise OptimizationError(
+                "a fixed service time must read NODE=PERIODS",
+                field="service-time",
+                expected="e.g. --service-time dc=2",
+                found=repr(item),
+                fix="write the node id, '=', and a whole number of periods",
+            )
+        fixed[node] = number
+    return {"fixed_service_times": fixed}
+
+
+def result_table(result: OptimizationResult, segments: dict[str, Segment]) -> Table:
+    """Per-node decisions of an optimization result."""
+    table = Table(title=f"{result.method} — per node (times in periods, stock in units)")
+    cols = ["node", "segment", "S (out)", "SI (in)", "net repl.", "safety stock", "level"]
+    cols.append("SS cost/period")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("node", "segment") else "right")
+    for nid, d in result.nodes.items():
+        level = d.echelon_base_stock if d.base_stock_level is None else d.base_stock_level
+        if d.echelon_base_stock is not None and d.base_stock_level is not None:
+            level_text = f"{fmt(d.base_stock_level, 3)} (ech. {fmt(d.echelon_base_stock, 3)})"
+        else:
+            level_text = fmt(level, 3)
+        seg = segments.get(nid)
+        table.add_row(
+            nid,
+            seg.code if seg else "",
+            fmt(d.committed_service_time, 0),
+            fmt(d.inbound_service_time, 0),
+            fmt(d.net_replenishment_time, 0),
+            fmt(d.safety_stock),
+            level_text,
+            fmt(d.safety_stock_cost),
+        )
+    return table
+
+
+def summary_line(result: OptimizationResult, currency: str) -> str:
+    gap = "—" if result.gap is None else f"{result.gap:.4%}"
+    return (
+        f"method {result.method}: objective {fmt(result.objective, 4)} {currency} per period "
+        f"({result.objective_definition}); proven gap {gap}; status {result.status}; "
+        f"{result.seconds:.2f} s"
+    )
+
+
+def check_table(result: SimulationResult, targets: dict[str, float | None]) -> Table:
+    """Simulated service at the demand nodes against their targets."""
+    table = Table(title="simulation check at demand nodes (mean ± 95% CI)")
+    for col in ("node", "target", "fill rate", "CSL", "on hand"):
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for nid, target in targets.items():
+        k = result.node(nid)
+        table.add_row(
+            nid,
+            "—" if target is None else f"{target:.1%}",
+            fmt_est(k.fill_rate, 1, pct=True),
+            fmt_est(k.cycle_service_level, 1, pct=True),
+            fmt_est(k.avg_on_hand, 1),
+        )
+    return table
+
+
+def comparison_table(cmp: Comparison, currency: str) -> Table:
+    """Single-echelon vs MEIO per node and in total."""
+    label = str(cmp.meio.method)
+    if cmp.matched and cmp.placed is not None:
+        label = f"{cmp.placed.method} placement, levels matched by simulation"
+    table = Table(title=f"single-echelon vs {label} (same random numbers)")
+    cols = ["node", "level SE", "level MEIO", "on hand SE", "on hand MEIO", "value SE"]
+    cols += ["value MEIO", "fill rate SE", "fill rate MEIO", "CSL SE", "CSL MEIO"]
+    for col in cols:
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for n in cmp.nodes:
+        mark = " *" if n.is_demand else ""
+        table.add_row(
+            n.node + mark,
+            fmt(n.base_level),
+            fmt(n.meio_level),
+            fmt(n.base_on_hand),
+            fmt(n.meio_on_hand),
+            fmt(n.base_value, 0),
+            fmt(n.meio_value, 0),
+            f"{n.base_fill_rate:.2%}",
+            f"{n.meio_fill_rate:.2%}",
+            f"{n.base_csl:.1%}",
+            f"{n.meio_csl:.1%}",
+        )
+    b, m = cmp.base_sim, cmp.meio_sim
+    table.add_section()
+    table.add_row(
+        "total", "", "", "", "", fmt(b.inventory_value, 0), fmt(m.inventory_value, 0),
+        fmt_est(b.fill_rate, 2, pct=True), fmt_est(m.fill_rate, 2, pct=True), "", "",
+    )  # fmt: skip
+    table.caption = (
+        f"* demand node; value = average on-hand units × unit value ({currency}); "
+        f"holding cost per period SE {fmt_est(b.holding_cost)} vs MEIO {fmt_est(m.holding_cost)}"
+    )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("optimize")
+    def optimize_cmd(
+        network: Path = typer.Argument(..., help="network file: YAML/JSON, Willems or edge list"),
+        method: OptimizeMethod = typer.Option(
+            OptimizeMethod.GSM, "--method", "-m", help=METHOD_HELP
+        ),
+        budget: float | None = typer.Option(
+            None, "--budget", help="cap on inventory investment (money; see docs/optimize.md)"
+        ),
+        targets: Path | None = typer.Option(
+            None, "--targets", help="service targets per ABC/XYZ segment (YAML/JSON)"
+        ),
+        time_limit: float = typer.Option(60.0, "--time-limit", help="seconds (GSM MIP)"),
+        service_time: list[str] = typer.Option(
+            [], "--service-time", help="GSM: fix a node's committed service time, NODE=PERIODS"
+        ),
+        out: Path | None = typer.Option(None, "--out", "-o", help="write the policy file here"),
+        check: bool = typer.Option(
+            False, "--check", help="re-check the policy's service in simulation"
+        ),
+        periods: int = typer.Option(2000, "--periods", "-T", help="simulated periods (simopt)"),
+        reps: int = typer.Option(100, "--reps", "-R", help="replications (simopt, --check)"),
+        seed: int = typer.Option(0, "--seed", "-s", help="random seed"),
+        warmup: int = typer.Option(100, "--warmup", "-W", help="warm-up periods"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    ) -> None:
+        """Place safety stock / set policies across NETWORK and write a policy file."""
+        net, segments = with_targets(
+            load_network(network),
+            load_segment_targets(targets) if targets else None,
+            str(targets) if targets else None,
+        )
+        sim = _sim(periods, reps, seed, warmup)
+        show = not as_json and sys.stderr.isatty()
+        with progress_bar(f"optimizing ({method})", enabled=show) as update:
+            result = optimize_network(
+                net, method, budget=budget, time_limit=time_limit, sim=sim, progress=update,
+                options=gsm_options(method, service_time),
+            )  # fmt: skip
+        if out is not None:
+            save_policy(result.policy, out)
+        demand_targets = {
+            n.id: (n.service.target if n.service else None) for n in net.nodes if n.demand
+        }
+        checked = None
+        if check:
+            with progress_bar("checking in simulation", enabled=show) as update:
+                checked = evaluate(net, result.policy, sim, update)
+        if as_json:
+            data = result.to_dict()
+            data["network"] = net.name
+            data["segments"] = {k: v.code for k, v in segments.items()}
+            data["policy_file"] = str(out) if out else None
+            if checked is not None:
+                data["check"] = checked.to_dict()
+            typer.echo(json.dumps(data, indent=2))
+            return
+        console.print(result_table(result, segments))
+        console.print(summary_line(result, net.currency))
+        if checked is not None:
+            console.print(check_table(checked, demand_targets))
+            console.print(
+                f"simulated cost per period {fmt_est(checked.cost_per_period, 3)} "
+                f"({checked.replications} reps × {checked.periods} periods, seed {seed})"
+            )
+        if out is not None:
+            console.print(f"[dim]policy written to {out}; simulate it with "
+                          f"`echelon simulate {network} --policy {out}`[/]")  # fmt: skip
+
+    @app.command("compare")
+    def compare_cmd(
+        network: Path = typer.Argument(..., help="network file: YAML/JSON, Willems or edge list"),
+        method: OptimizeMethod = typer.Option(
+            OptimizeMethod.GSM, "--method", "-m", help="the multi-echelon method to compare"
+        ),
+        targets: Path | None = typer.Option(
+            None, "--targets", help="service targets per ABC/XYZ segment (YAML/JSON)"
+        ),
+        time_limit: float = typer.Option(60.0, "--time-limit", help="seconds (GSM MIP)"),
+        periods: int = typer.Option(2000, "--periods", "-T", help="simulated periods"),
+        reps: int = typer.Option(100, "--reps", "-R", help="replications"),
+        seed: int = typer.Option(0, "--seed", "-s", help="random seed (same for both policies)"),
+        warmup: int = typer.Option(100, "--warmup", "-W", help="warm-up periods"),
+        match: bool | None = typer.Option(
+            None,
+            "--match-service/--no-match-service",
+            help="adjust the multi-echelon levels by simulation so every demand node keeps at "
+            "least the baseline's fill rate (default: networks up to 200 nodes)",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    ) -> None:
+        """Single-echelon baseline vs multi-echelon policy, side by side in simulation."""
+        net, _ = with_targets(
+            load_network(network),
+            load_segment_targets(targets) if targets else None,
+            str(targets) if targets else None,
+        )
+        sim = _sim(periods, reps, seed, warmup)
+        show = not as_json and sys.stderr.isatty()
+        with progress_bar("optimizing and simulating", enabled=show) as update:
+            meio = optimize_network(net, method, time_limit=time_limit, sim=sim, progress=update)
+            cmp = compare_with_single_echelon(net, meio, sim, update, match)
+        if as_json:
+            typer.echo(json.dumps(cmp.to_dict(), indent=2))
+            return
+        console.print(comparison_table(cmp, net.currency))
+        if cmp.matched and cmp.placed is not None and cmp.placed_sim is not None:
+            ps = cmp.placed_sim
+            console.print(
+                f"[dim]{cmp.placed.method} policy as placed: inventory value "
+                f"{fmt(ps.inventory_value, 0)}, fill rate {fmt_est(ps.fill_rate, 2, pct=True)}; "
+                "levels then matched to the baseline's fill rate at every demand node by "
+                "simulation-optimization (search on independent random numbers)[/]"
+            )
+        saving = cmp.saving
+        if saving is not None:
+            kept = "kept" if cmp.service_kept else "NOT kept"
+            console.print(
+                f"inventory value saving: [bold]{saving:.1%}[/] "
+                f"({fmt(cmp.base_sim.inventory_value, 0)} → {fmt(cmp.meio_sim.inventory_value, 0)}"
+                f" {net.currency}); fill rate at every demand node {kept}"
+            )

@@ -1,0 +1,197 @@
+"""Exact pendant-tree reduction of a GSM instance to the 2-core of its undirected graph.
+
+Nodes of degree ≤ 1 are removed repeatedly (leaves first); what is left is the 2-core. Every
+removed node hangs off exactly one later node (its *attachment*: the one neighbour still
+present when it was removed) or is the last node of a tree component. The Graves–Willems
+tree DP (as in ``tree.py``) runs over the removed nodes in removal order and turns every
+subtree hanging off a core node p into an **exact** cost function of p's own variables:
+
+- a subtree *downstream* of p (arc p → k, delay d) costs ``H(S_p) = min_{SI_k ≥ S_p + d}
+  G_k(SI_k)``, non-decreasing in S_p;
+- a subtree *upstream* of p (arc k → p) costs ``F(SI_p) = min_{S_k ≤ SI_p − d} F_k(S_k)``,
+  non-increasing in SI_p.
+
+So ``min cost = constant + min over the core of Σ_{p ∈ core} [c_p(τ_p) + s_cost_p(S_p) +
+si_cost_p(SI_p)]`` subject to the core's own arcs, and :meth:`Reduction.expand` rebuilds the
+service times of the removed nodes from any core solution (each removed node takes its
+arg-min given its attachment's S or SI), at a true cost no higher than the core objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray
+
+
+@dataclass
+class Reduction:
+    """The 2-core of an instance and the exact cost functions of its pendant trees."""
+
+    inst: GSMInstance
+    bounds: Bounds
+    core: IntArray
+    """Original indices of the core nodes (ascending)."""
+    core_arcs: IntArray
+    """Indices of the arcs with both ends in the core."""
+    s_cost: dict[int, FloatArray]
+    """Core node -> cost of its downstream pendant trees as a function of S (index = S)."""
+    si_cost: dict[int, FloatArray]
+    """Core node -> cost of its upstream pendant trees as a function of SI (index = SI)."""
+    si_lo: IntArray
+    """Lower bounds of SI implied by every predecessor's lower bound of S (all nodes)."""
+    constant: float
+    """Optimal cost of the tree components that contain no core node."""
+    removed: list[int] = field(default_factory=list)
+    parent: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    parent_delay: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    upstream: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    passed_arg: dict[int, IntArray] = field(default_factory=dict)
+    coupled_arg: dict[int, IntArray] = field(default_factory=dict)
+    root_choice: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def expand(self, core_s: dict[int, int], core_si: dict[int, int]) -> IntArray:
+        """Service times of every node from the core's S and SI (keys: original indices)."""
+        n = self.inst.n
+        committed = np.zeros(n, np.int64)
+        inbound = np.zeros(n, np.int64)
+        for j, s in core_s.items():
+            committed[j] = s
+            inbound[j] = core_si[j]
+        for k in reversed(self.removed):
+            p = int(self.parent[k])
+            if p < 0:
+                committed[k], inbound[k] = self.root_choice[k]
+                continue
+            d = int(self.parent_delay[k])
+            if self.upstream[k]:
+                s = min(int(inbound[p]) - d, self.coupled_arg[k].size - 1)
+                committed[k] = self.coupled_arg[k][max(s, 0)]
+                inbound[k] = self.passed_arg[k][committed[k]]
+            else:
+                si = min(int(committed[p]) + d, self.coupled_arg[k].size - 1)
+                inbound[k] = self.coupled_arg[k][si]
+                committed[k] = self.passed_arg[k][inbound[k]]
+        return committed
+
+
+def _prefix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
+    best = np.minimum.accumulate(values)
+    arg = np.maximum.accumulate(np.where(values == best, np.arange(values.size), 0))
+    return best, arg.astype(np.int64)
+
+
+def _suffix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
+    best, arg = _prefix_min(values[::-1])
+    return best[::-1].copy(), (values.size - 1 - arg[::-1]).astype(np.int64)
+
+
+def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
+    """Remove pendant trees (degree ≤ 1, repeatedly) and fold them into exact cost functions."""
+    n = inst.n
+    src, dst, dly = inst.arc_src.tolist(), inst.arc_dst.tolist(), inst.arc_delay.tolist()
+    adj: list[list[tuple[int, bool, int]]] = [[] for _ in range(n)]  # (nb, nb upstream, d)
+    for i, j, d in zip(src, dst, dly, strict=True):
+        adj[j].append((i, True, d))
+        adj[i].append((j, False, d))
+    deg = np.array([len(a) for a in adj], np.int64)
+    alive = np.ones(n, bool)
+    stack = [j for j in range(n) if deg[j] <= 1]
+    removed: list[int] = []
+    while stack:
+        j = stack.pop()
+        if not alive[j]:
+            continue
+        alive[j] = False
+        removed.append(j)
+        for k, _, _ in adj[j]:
+            if alive[k]:
+                deg[k] -= 1
+                if deg[k] <= 1:
+                    stack.append(k)
+    parent = np.full(n, -1, np.int64)
+    parent_delay = np.zeros(n, np.int64)
+    upstream = np.zeros(n, bool)
+    position = np.full(n, n, np.int64)
+    for t, j in enumerate(removed):
+        position[j] = t
+    children: list[list[int]] = [[] for _ in range(n)]
+    for j in removed:
+        for k, k_up, d in adj[j]:
+            if position[k] > position[j]:  # the attachment: still present when j went
+                parent[j] = k
+                parent_delay[j] = d
+                upstream[j] = not k_up  # j supplies k iff k is not upstream of j
+                children[k].append(j)
+                break
+    # SI lower bounds from every predecessor's S lower bound
+    si_lo = b.si_lo.copy()
+    for i, j, d in zip(src, dst, dly, strict=True):
+        si_lo[j] = max(int(si_lo[j]), int(b.s_lo[i]) + d)
+    T = inst.processing_time
+    red = Reduction(
+        inst=inst,
+        bounds=b,
+        core=np.flatnonzero(alive).astype(np.int64),
+        core_arcs=np.array(
+            [a for a in range(len(src)) if alive[src[a]] and alive[dst[a]]], np.int64
+        ),
+        s_cost={},
+        si_cost={},
+        si_lo=si_lo,
+        constant=0.0,
+        removed=removed,
+        parent=parent,
+        parent_delay=parent_delay,
+        upstream=upstream,
+    )
+    up: dict[int, FloatArray] = {}
+    down: dict[int, FloatArray] = {}
+
+    def add_up(k: int, vals: FloatArray) -> None:
+        up[k] = up[k] + vals if k in up else vals
+
+    def add_down(k: int, vals: FloatArray) -> None:
+        down[k] = down[k] + vals if k in down else vals
+
+    for k in removed:
+        s_hi, si_hi = int(b.s_hi[k]), int(b.si_hi[k])
+        u = up.pop(k, np.zeros(si_hi + 1))
+        u[: int(b.si_lo[k])] = np.inf
+        dn = down.pop(k, np.zeros(s_hi + 1))
+        dn[: int(b.s_lo[k])] = np.inf
+        tau = np.arange(si_hi + 1)[None, :] + int(T[k]) - np.arange(s_hi + 1)[:, None]
+        stage = inst.stage_cost(np.arange(si_hi + int(T[k]) + 1), k)
+        phi = np.where(tau >= 0, stage[np.clip(tau, 0, None)], np.inf)
+        phi = phi + u[None, :] + dn[:, None]
+        p = int(parent[k])
+        if p < 0:
+            flat = int(np.argmin(phi))
+            y, x = divmod(flat, si_hi + 1)
+            red.root_choice[k] = (y, x)
+            red.constant += float(phi[y, x])
+            continue
+        d = int(parent_delay[k])
+        if upstream[k]:  # k supplies p: a function of SI_p
+            red.passed_arg[k] = np.argmin(phi, axis=1).astype(np.int64)
+            f = phi[np.arange(s_hi + 1), red.passed_arg[k]]
+            best, red.coupled_arg[k] = _prefix_min(f)
+            idx = np.arange(int(b.si_hi[p]) + 1) - d
+            vals = np.where(idx >= 0, best[np.clip(idx, 0, best.size - 1)], np.inf)
+            if alive[p]:
+                red.si_cost[p] = red.si_cost[p] + vals if p in red.si_cost else vals
+            else:
+                add_up(p, vals)
+        else:  # p supplies k: a function of S_p
+            red.passed_arg[k] = np.argmin(phi, axis=0).astype(np.int64)
+            g = phi[red.passed_arg[k], np.arange(si_hi + 1)]
+            best, red.coupled_arg[k] = _suffix_min(g)
+            idx = np.arange(int(b.s_hi[p]) + 1) + d
+            vals = np.where(idx < best.size, best[np.clip(idx, 0, best.size - 1)], np.inf)
+            if alive[p]:
+                red.s_cost[p] = red.s_cost[p] + vals if p in red.s_cost else vals
+            else:
+                add_down(p, vals)
+    return red
