@@ -15,6 +15,7 @@ from rich.table import Table
 from echelon.cli.render import console, fmt, fmt_est, progress_bar
 from echelon.errors import OptimizationError
 from echelon.network.io import load_network
+from echelon.network.model import Network, ServiceMeasure, ServiceTarget
 from echelon.optimize.result import OptimizationResult, OptimizeMethod
 from echelon.optimize.segments import Segment, load_segment_targets
 from echelon.optimize.service import (
@@ -102,21 +103,40 @@ def summary_line(result: OptimizationResult, currency: str) -> str:
     )
 
 
-def check_table(result: SimulationResult, targets: dict[str, float | None]) -> Table:
-    """Simulated service at the demand nodes against their targets."""
+def check_table(result: SimulationResult, targets: dict[str, ServiceTarget | None]) -> Table:
+    """Simulated service at the demand nodes against their targets (met = the CI's mean)."""
     table = Table(title="simulation check at demand nodes (mean ± 95% CI)")
-    for col in ("node", "target", "fill rate", "CSL", "on hand"):
+    for col in ("node", "target", "fill rate", "CSL", "on hand", "met"):
         table.add_column(col, justify="left" if col == "node" else "right")
     for nid, target in targets.items():
         k = result.node(nid)
+        met = "—"
+        label = "—"
+        if target is not None:
+            measured = (
+                k.fill_rate if target.measure is ServiceMeasure.FILL_RATE else k.cycle_service_level
+            )
+            short = "FR" if target.measure is ServiceMeasure.FILL_RATE else "CSL"
+            label = f"{short} {target.target:.1%}"
+            met = "yes" if measured.mean >= target.target else "[red]no[/]"
         table.add_row(
             nid,
-            "—" if target is None else f"{target:.1%}",
+            label,
             fmt_est(k.fill_rate, 1, pct=True),
             fmt_est(k.cycle_service_level, 1, pct=True),
             fmt_est(k.avg_on_hand, 1),
+            met,
         )
     return table
+
+
+def order_rule_nodes(net: Network) -> list[str]:
+    """Nodes whose orders are rounded or capped (MOQ, lot multiple, capacity)."""
+    return [
+        n.id
+        for n in net.nodes
+        if n.min_order_qty > 0 or n.lot_multiple > 0 or n.capacity is not None
+    ]
 
 
 def comparison_table(cmp: Comparison, currency: str) -> Table:
@@ -199,11 +219,10 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
         if out is not None:
             save_policy(result.policy, out)
-        demand_targets = {
-            n.id: (n.service.target if n.service else None) for n in net.nodes if n.demand
-        }
+        demand_targets = {n.id: n.service for n in net.nodes if n.demand}
+        ruled = order_rule_nodes(net) if method is not OptimizeMethod.SIMOPT else []
         checked = None
-        if check:
+        if check or ruled:
             with progress_bar("checking in simulation", enabled=show) as update:
                 checked = evaluate(net, result.policy, sim, update)
         if as_json:
@@ -211,12 +230,19 @@ def register(app: typer.Typer) -> None:
             data["network"] = net.name
             data["segments"] = {k: v.code for k, v in segments.items()}
             data["policy_file"] = str(out) if out else None
+            data["order_rule_nodes"] = ruled
             if checked is not None:
                 data["check"] = checked.to_dict()
             typer.echo(json.dumps(data, indent=2))
             return
         console.print(result_table(result, segments))
         console.print(summary_line(result, net.currency))
+        if ruled:
+            console.print(
+                f"[yellow]{method} ignores order rules (MOQ, lot multiple, capacity) at "
+                f"{', '.join(ruled[:8])}{' …' if len(ruled) > 8 else ''}; the simulator rounds "
+                "those orders, so the service below is re-checked with them.[/]"
+            )
         if checked is not None:
             console.print(check_table(checked, demand_targets))
             console.print(
