@@ -76,7 +76,8 @@ def stockpyl_ssm(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_example_6_1_core() -> None:
-    levels, cost = core.optimal_echelon_levels(*EX61_ARGS, core.Normal(5, 1))
+    sol = core.solve_serial(*EX61_ARGS, core.Normal(5, 1))
+    levels, cost = sol.levels, sol.cost
     np.testing.assert_allclose(levels, [6.49, 12.02, 22.71], atol=0.0101)
     assert cost == pytest.approx(47.660, abs=0.001)
     rounded = core.expected_cost(*EX61_ARGS, core.Normal(5, 1), [6.49, 12.02, 22.71])
@@ -122,7 +123,8 @@ def test_example_6_1_against_stockpyl(stockpyl_ssm: Any) -> None:
         d_num=40,
     )
     theirs = [float(s_star[j]) for j in (1, 2, 3)]
-    ours, cost = core.optimal_echelon_levels(*EX61_ARGS, core.Normal(5, 1))
+    sol = core.solve_serial(*EX61_ARGS, core.Normal(5, 1))
+    ours, cost = sol.levels, sol.cost
     np.testing.assert_allclose(theirs, ours, atol=0.1)
     assert core.expected_cost(*EX61_ARGS, core.Normal(5, 1), theirs) >= cost - 1e-9
 
@@ -264,12 +266,13 @@ def test_levels_minimize_the_cost(
 def test_single_stage_is_the_newsvendor(L: int, h: float, p: float, mean: float) -> None:
     frac = p / (p + h)
     std = 0.2 * mean
-    levels, cost = core.optimal_echelon_levels([L], [h], p, core.Normal(mean, std))
+    sol = core.solve_serial([L], [h], p, core.Normal(mean, std))
+    levels, cost = sol.levels, sol.cost
     s_ltd = std * math.sqrt(L)
     z = stats.norm.ppf(frac)
     assert levels[0] == pytest.approx(mean * L + z * s_ltd, abs=s_ltd / 200)
     assert cost == pytest.approx((h + p) * s_ltd * stats.norm.pdf(z), rel=1e-4)
-    (s_int,), _ = core.optimal_echelon_levels([L], [h], p, core.Poisson(mean))
+    (s_int,) = core.solve_serial([L], [h], p, core.Poisson(mean)).levels
     assert s_int == stats.poisson.ppf(frac, mean * L)  # least S with F(S) >= p / (p + h)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from echelon.errors import NetworkError
+from echelon.errors import NetworkError, OptimizationError
 from echelon.network.model import Network
 from echelon.optimize.gsm import build_instance, instance_from_stockpyl, solve_gsm
 from echelon.optimize.gsm.tree import solve_tree
@@ -111,7 +111,7 @@ def test_general_convention_base_stock_levels() -> None:
 
 
 def test_no_demand_node_is_an_error() -> None:
-    with pytest.raises(NetworkError, match="no node has demand"):
+    with pytest.raises(OptimizationError, match="no demand node"):
         solve_gsm(_serial())
 
 

@@ -10,8 +10,9 @@ from scipy import stats
 from echelon.errors import OptimizationError
 from echelon.network.distributions import NormalDemand
 from echelon.network.model import Lane, Network, Node, ServiceTarget
+from echelon.optimize.checks import require_demand
 from echelon.optimize.result import OptimizeMethod
-from echelon.optimize.service import optimize_network, require_demand
+from echelon.optimize.service import optimize_network
 from echelon.optimize.single_echelon import solve_single_echelon
 
 

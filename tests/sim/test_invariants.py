@@ -33,24 +33,17 @@ def instrumented_run(case: Case) -> list[dict[str, np.ndarray]]:
     closed_until = np.zeros(cn.n, dtype=np.int64)
     ACC = np.zeros((cn.n, K.N_K))
     cost = np.zeros(cn.n)
-    K.init_state(cn.init_on_hand, NS, LS, PIPE, closed_until)
+    net = cn.kernel_net
+    K.init_state(net, NS, LS, PIPE, closed_until)
     states = []
     for t in range(case.periods):
         K.begin_period(
-            t, cn.NP, cn.NI, cn.LF, cn.in_ptr, cn.in_lane, cn.closures, cn.spikes_i,
-            cn.spikes_f, d.demand[0, t], d.onset[0, t], d.duration[0, t], NS, LS, PIPE,
-            closed_until,
-        )  # fmt: skip
+            t, net, d.demand[0, t], d.onset[0, t], d.duration[0, t], NS, LS, PIPE, closed_until
+        )
         before = NS.copy()
         requirement = NS[:, K.S_BO].copy()
-        K.ship_order_step(
-            t, True, np.zeros(0), cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane,
-            cn.out_ptr, cn.out_lane, cn.delays, d.lead[0, t], NS, LS, PIPE,
-        )  # fmt: skip
-        K.end_period(
-            t, t >= case.warmup, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr,
-            cn.out_lane, cn.has_zero_lead_time, NS, LS, PIPE, ACC, cost,
-        )  # fmt: skip
+        K.ship_order_step(t, True, np.zeros(0), net, d.lead[0, t], NS, LS, PIPE)
+        K.end_period(t, t >= case.warmup, net, NS, LS, PIPE, ACC, cost)
         states.append(
             {
                 "NS": NS.copy(),

@@ -177,6 +177,14 @@ def comparison_table(cmp: Comparison, currency: str) -> Table:
     return table
 
 
+def _network_with_targets(
+    network: Path, targets: Path | None
+) -> tuple[Network, dict[str, Segment]]:
+    """The network file with the segment targets file (if any) applied to its demand nodes."""
+    segment_targets = load_segment_targets(targets) if targets else None
+    return with_targets(load_network(network), segment_targets, str(targets) if targets else None)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("optimize")
     def optimize_cmd(
@@ -205,11 +213,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ) -> None:
         """Place safety stock / set policies across NETWORK and write a policy file."""
-        net, segments = with_targets(
-            load_network(network),
-            load_segment_targets(targets) if targets else None,
-            str(targets) if targets else None,
-        )
+        net, segments = _network_with_targets(network, targets)
         sim = _sim(periods, reps, seed, warmup)
         show = not as_json and sys.stderr.isatty()
         with progress_bar(f"optimizing ({method})", enabled=show) as update:
@@ -276,11 +280,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ) -> None:
         """Single-echelon baseline vs multi-echelon policy, side by side in simulation."""
-        net, _ = with_targets(
-            load_network(network),
-            load_segment_targets(targets) if targets else None,
-            str(targets) if targets else None,
-        )
+        net, _ = _network_with_targets(network, targets)
         sim = _sim(periods, reps, seed, warmup)
         show = not as_json and sys.stderr.isatty()
         with progress_bar("optimizing and simulating", enabled=show) as update:

@@ -291,21 +291,6 @@ def solve_serial(
     return _recursion(lead_times, echelon_holding, penalty, demand, None, step, tail, max_points)
 
 
-def optimal_echelon_levels(
-    lead_times: Floats,
-    echelon_holding: Floats,
-    penalty: float,
-    demand: Demand,
-    *,
-    step: float | None = None,
-    tail: float = DEFAULT_TAIL,
-) -> tuple[np.ndarray, float]:
-    """``(S*, cost)``: optimal echelon levels (units, stage 1 first) and the expected cost per
-    period. See :func:`solve_serial`."""
-    sol = solve_serial(lead_times, echelon_holding, penalty, demand, step=step, tail=tail)
-    return sol.levels, sol.cost
-
-
 def expected_cost(
     lead_times: Floats,
     echelon_holding: Floats,

@@ -14,6 +14,7 @@ from typing import Any
 
 from echelon.errors import OptimizationError
 from echelon.network.model import Network
+from echelon.optimize.checks import require_demand
 from echelon.optimize.result import NodeDecision, OptimizationResult, OptimizeMethod
 from echelon.optimize.segments import Segment, SegmentTargets, apply_segment_targets
 from echelon.optimize.single_echelon import solve_single_echelon
@@ -32,19 +33,6 @@ class SimSettings:
     reps: int = 100
     seed: int = 0
     warmup: int = 100
-
-
-def require_demand(net: Network) -> None:
-    """Every optimizer needs at least one node with external demand."""
-    if not any(n.demand is not None for n in net.nodes):
-        raise OptimizationError(
-            "the network has no demand node, so there is nothing to optimize for",
-            source=net.name,
-            field="demand",
-            expected="at least one node with a 'demand'",
-            found="none",
-            fix="add a demand distribution to the customer-facing node(s)",
-        )
 
 
 def with_targets(

@@ -48,11 +48,7 @@ def run_kernel(
     """
     R = draws.demand.shape[0]
     acc = np.zeros((R, cn.n, K.N_K)) if out is None else out
-    K.run_batch(
-        cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
-        cn.init_on_hand, cn.horizon, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
-        cn.spikes_f, cn.delays, draws.demand, draws.lead, draws.onset, draws.duration, warmup, acc,
-    )  # fmt: skip
+    K.run_batch(cn.kernel_net, cn.horizon, *draws.arrays, warmup, acc)
     return acc
 
 
@@ -68,12 +64,7 @@ def run_kernel_drawing(
     drawing its own numbers in the kernel (``states``: :func:`draws.stream_states`)."""
     R = states.shape[0]
     acc = np.zeros((R, cn.n, K.N_K)) if out is None else out
-    K.run_batch_drawn(
-        cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
-        cn.init_on_hand, cn.horizon, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
-        cn.spikes_f, cn.delays, states, periods, plan.dc_cols, plan.dc_val, plan.dn_cols,
-        plan.dn_mu, plan.dn_sd, plan.ln_mu, plan.ln_sd, plan.ln_cap, warmup, acc,
-    )  # fmt: skip
+    K.run_batch_drawn(cn.kernel_net, cn.horizon, states, periods, plan.arrays, warmup, acc)
     return acc
 
 
@@ -82,12 +73,8 @@ def trace_replication(cn: CompiledNetwork, draws: Draws, rep: int = 0) -> np.nda
     T = draws.demand.shape[1]
     tr = np.zeros((T, cn.n, K.N_T))
     acc = np.zeros((cn.n, K.N_K))
-    K.run_one(
-        cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
-        cn.init_on_hand, cn.horizon, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
-        cn.spikes_f, cn.delays, draws.demand[rep], draws.lead[rep], draws.onset[rep],
-        draws.duration[rep], 0, acc, tr,
-    )  # fmt: skip
+    demand, lead, onset, duration = (a[rep] for a in draws.arrays)
+    K.run_one(cn.kernel_net, cn.horizon, demand, lead, onset, duration, 0, acc, tr)
     return tr
 
 

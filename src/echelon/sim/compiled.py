@@ -85,6 +85,15 @@ class CompiledNetwork:
     def index(self, node_id: str) -> int:
         return self.ids.index(node_id)
 
+    @property
+    def kernel_net(self) -> tuple[np.ndarray | bool, ...]:
+        """The read-only network arrays as the kernels take them (``net`` in ``kernel.py``)."""
+        return (
+            self.NP, self.NI, self.LF, self.LI, self.in_ptr, self.in_lane, self.out_ptr,
+            self.out_lane, self.delays, self.has_zero_lead_time, self.init_on_hand, self.closures,
+            self.spikes_i, self.spikes_f,
+        )  # fmt: skip
+
 
 def compile_network(
     net: Network,

@@ -48,6 +48,11 @@ class Draws:
     onset: np.ndarray
     duration: np.ndarray
 
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(demand, lead, onset, duration)``, the order the kernels take them in."""
+        return self.demand, self.lead, self.onset, self.duration
+
 
 def replication_rng(seed: int, rep: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(rep,))))
@@ -81,6 +86,14 @@ class KernelPlan:
     ln_mu: np.ndarray
     ln_sd: np.ndarray
     ln_cap: np.ndarray
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The parameter arrays as the kernels take them (``plan`` of ``kernel.draw_rep``)."""
+        return (
+            self.dc_cols, self.dc_val, self.dn_cols, self.dn_mu, self.dn_sd, self.ln_mu,
+            self.ln_sd, self.ln_cap,
+        )  # fmt: skip
 
 
 def kernel_plan(cn: CompiledNetwork, net: Network) -> KernelPlan | None:
@@ -129,11 +142,7 @@ def make_draws(
     duration = np.empty((R, T, nr), dtype=np.int64)
     plan = kernel_plan(cn, net)
     if plan is not None:  # the same numbers, drawn by the kernels' generator (in parallel)
-        p = plan
-        K.draw_batch(
-            stream_states(seed, reps), p.dc_cols, p.dc_val, p.dn_cols, p.dn_mu, p.dn_sd, p.ln_mu,
-            p.ln_sd, p.ln_cap, demand, lead,
-        )  # fmt: skip
+        K.draw_batch(stream_states(seed, reps), plan.arrays, demand, lead)
         return Draws(demand, lead, onset, duration)
     by_id = {node.id: node for node in net.nodes}
     dists = [by_id[cn.ids[j]].demand for j in cn.demand_nodes]

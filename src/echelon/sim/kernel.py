@@ -183,15 +183,17 @@ def _std_normal(lo, hi, ilo, ihi):
 
 
 @njit(cache=True, inline="always")
-def draw_rep(st, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand, lead):
+def draw_rep(st, plan, demand, lead):
     """One replication's draws from stream state ``st`` (advanced), the same numbers as
     ``draws.make_draws`` for networks whose demand is constant or normal and whose stochastic
     lead times are all normal, without random closures (``draws.kernel_plan``).
 
-    demand[T, nd]: constant columns ``dc_cols``; normal columns ``dn_cols``, drawn period by
-    period (``standard_normal((T, k))``), ``max(0, z * sd + mu)``. lead[T, ns]: lane by lane,
-    T draws each, ``clip(ceil(mu + sd * z - 1e-9), 0, cap)``.
+    ``plan`` is ``(dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap)``
+    (``draws.KernelPlan.arrays``). demand[T, nd]: constant columns ``dc_cols``; normal columns
+    ``dn_cols``, drawn period by period (``standard_normal((T, k))``), ``max(0, z * sd + mu)``.
+    lead[T, ns]: lane by lane, T draws each, ``clip(ceil(mu + sd * z - 1e-9), 0, cap)``.
     """
+    dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap = plan
     lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]
     T = demand.shape[0]
     for t in range(T):
@@ -215,20 +217,47 @@ def draw_rep(st, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, d
 
 
 @njit(cache=True, parallel=True)
-def draw_batch(states, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand, lead):
+def draw_batch(states, plan, demand, lead):
     """:func:`draw_rep` for every replication (row) of ``states``, in parallel."""
     for r in prange(states.shape[0]):
-        draw_rep(
-            states[r], dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand[r],
-            lead[r],
-        )  # fmt: skip
+        draw_rep(states[r], plan, demand[r], lead[r])
 
 
 # --------------------------------------------------------------------------- simulation
+# The network's arrays, read-only in the kernels, travel as one tuple ``net``
+# (``CompiledNetwork.kernel_net``), in this order:
+#   NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, has_zero (a flag), init_oh,
+#   closures, spikes_i, spikes_f
+# A function unpacks the part it uses; the functions of the simulation loop that take ``net`` are
+# inlined, and unpack it once a period (not once a node: see ship_order_step).
 
 
 @njit(cache=True, inline="always")
-def init_state(init_oh, NS, LS, PIPE, closed_until):
+def local_net(net):
+    """Thread-local copies of ``net``: reference counting on arrays shared between threads is
+    costly."""
+    NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays = net[:9]
+    has_zero, init_oh, closures, spikes_i, spikes_f = net[9:]
+    return (
+        NP.copy(), NI.copy(), LF.copy(), LI.copy(), in_ptr.copy(), in_lane.copy(), out_ptr.copy(),
+        out_lane.copy(), delays.copy(), has_zero, init_oh.copy(), closures.copy(), spikes_i.copy(),
+        spikes_f.copy(),
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def local_plan(plan):
+    """Thread-local copies of a draw plan (see :func:`draw_rep`)."""
+    dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap = plan
+    return (
+        dc_cols.copy(), dc_val.copy(), dn_cols.copy(), dn_mu.copy(), dn_sd.copy(), ln_mu.copy(),
+        ln_sd.copy(), ln_cap.copy(),
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def init_state(net, NS, LS, PIPE, closed_until):
+    init_oh = net[10]
     NS[:, :] = 0.0
     LS[:, :] = 0.0
     PIPE[:, :] = 0.0
@@ -298,30 +327,15 @@ def may_assemble(j, slot, in_ptr, in_lane, NS, PIPE):
 
 
 @njit(cache=True, inline="always")
-def begin_period(
-    t,
-    NP,
-    NI,
-    LF,
-    in_ptr,
-    in_lane,
-    closures,
-    spikes_i,
-    spikes_f,
-    demand_t,
-    onset_t,
-    duration_t,
-    NS,
-    LS,
-    PIPE,
-    closed_until,
-):
+def begin_period(t, net, demand_t, onset_t, duration_t, NS, LS, PIPE, closed_until):
     """Steps 1-2: disruptions in force, receive, observe external demand.
 
     One pass over the nodes (each node's closure state, receipt and demand depend on that node
     only), then the scheduled closures. Without random closures ``closed_until`` stays 0, so
     ``S_CLOSED`` is 0 but for scheduled closures (and is left alone when there are none).
     """
+    NP, NI, LF, _, in_ptr, in_lane = net[:6]
+    closures, spikes_i, spikes_f = net[11:]
     n = NS.shape[0]
     slot = t % PIPE.shape[1]
     random_closures = onset_t.shape[0] > 0
@@ -496,24 +510,9 @@ def ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
 
 @njit(cache=True, inline="always")
 def order_node(
-    j,
-    t,
-    use_policy,
-    action,
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    delays,
-    lead_t,
-    NS,
-    LS,
-    PIPE,
-):
+    j, t, use_policy, action, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead_t,
+    NS, LS, PIPE,
+):  # fmt: skip
     """Step 4 for node j: policy (or ``action[j]``) -> order rules -> place the order.
 
     Its customers have ordered already (downstream first), so their echelon positions are known.
@@ -550,75 +549,31 @@ def order_node(
 
 
 @njit(cache=True, inline="always")
-def ship_order_step(
-    t,
-    use_policy,
-    action,
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    delays,
-    lead_t,
-    NS,
-    LS,
-    PIPE,
-):
+def ship_order_step(t, use_policy, action, net, lead_t, NS, LS, PIPE):
     """Steps 3-4 for every node from downstream to upstream: ship, then order.
 
     A node ships after its customers ordered (their orders are demand at it in the same period)
     and orders after it shipped (so lost sales and cancelled orders are known when it orders).
+
+    ``net`` is unpacked here, once a period: unpacking it in the node functions, once a node,
+    costs a third of the kernel's speed.
     """
+    NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays = net[:9]
     for j in range(NS.shape[0] - 1, -1, -1):
         ship_node(j, t, NI, LF, LI, out_ptr, out_lane, delays, lead_t, NS, LS, PIPE)
         order_node(
-            j,
-            t,
-            use_policy,
-            action,
-            NP,
-            NI,
-            LF,
-            LI,
-            in_ptr,
-            in_lane,
-            out_ptr,
-            out_lane,
-            delays,
-            lead_t,
-            NS,
-            LS,
-            PIPE,
-        )
+            j, t, use_policy, action, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
+            lead_t, NS, LS, PIPE,
+        )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
-def end_period(
-    t,
-    count,
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    has_zero,
-    NS,
-    LS,
-    PIPE,
-    ACC,
-    cost_out,
-):
+def end_period(t, count, net, NS, LS, PIPE, ACC, cost_out):
     """Step 5: receive zero-lead-time shipments, count costs and KPIs (if ``count``).
 
     ``cost_out[j]`` receives node j's cost of the period (holding + pipeline + penalty + order).
     """
+    NP, NI, LF, _, in_ptr, in_lane, out_ptr, out_lane, _, has_zero = net[:10]
     n = NS.shape[0]
     slot = t % PIPE.shape[1]
     for j in range(n):
@@ -683,70 +638,31 @@ def end_period(
 
 
 @njit(cache=True)
-def run_one(
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    init_oh,
-    horizon,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    demand,
-    lead,
-    onset,
-    duration,
-    warmup,
-    ACC,
-    TR,
-):
+def run_one(net, horizon, demand, lead, onset, duration, warmup, ACC, TR):
     """Simulate one replication over ``demand.shape[0]`` periods with the policies in NP/NI.
 
     KPIs of periods ``t >= warmup`` are added to ``ACC``; when ``TR`` has rows, the state of every
     period is recorded in it (``TR[t, j, T_*]``).
     """
-    W = _workspace(NP.shape[0], LF.shape[0], horizon, demand.shape, lead.shape, onset.shape)
-    run_rep(
-        NP,
-        NI,
-        LF,
-        LI,
-        in_ptr,
-        in_lane,
-        out_ptr,
-        out_lane,
-        init_oh,
-        has_zero,
-        closures,
-        spikes_i,
-        spikes_f,
-        delays,
-        demand,
-        lead,
-        onset,
-        duration,
-        warmup,
-        ACC,
-        TR,
-        W,
-    )
+    S, D = _workspace(net, horizon, demand.shape, lead.shape, onset.shape)
+    run_rep(net, demand, lead, onset, duration, warmup, ACC, TR, S, D)
 
 
 @njit(cache=True)
-def _workspace(n, m, horizon, dshape, lshape, oshape):
+def _workspace(net, horizon, dshape, lshape, oshape):
     """Scratch arrays of a replication, reused from one replication to the next by a thread.
 
     Allocating (and freeing) them for every replication costs page faults and, with several
     threads, contention in the allocator. The replication's draws are copied in, so the
     per-period row views do not touch the reference count of an array shared between threads.
+
+    Returns the state ``S = (NS, LS, PIPE, closed_until, cost)`` and the draws
+    ``D = (demand, lead, onset, duration)``. The draws are unpacked once and passed on as arrays:
+    in a ``prange`` body, numba's dead-code elimination does not see through tuples, and drops
+    writes to an array that is read back only through another unpacking of its tuple.
     """
+    n = net[0].shape[0]  # NP: one row a node
+    m = net[2].shape[0]  # LF: one row a lane
     NS = np.zeros((n, N_S))
     LS = np.zeros((m, N_L))
     # the pipeline ring, slot-major in memory: receiving scans one slot of every lane
@@ -757,121 +673,31 @@ def _workspace(n, m, horizon, dshape, lshape, oshape):
     lead = np.empty(lshape, dtype=np.int64)
     onset = np.empty(oshape)
     duration = np.empty(oshape, dtype=np.int64)
-    return NS, LS, PIPE, closed_until, cost, dem, lead, onset, duration
+    return (NS, LS, PIPE, closed_until, cost), (dem, lead, onset, duration)
 
 
 @njit(cache=True, inline="always")
-def run_rep(
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    init_oh,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    demand_r,
-    lead_r,
-    onset_r,
-    duration_r,
-    warmup,
-    ACC,
-    TR,
-    W,
-):
-    """One replication in the workspace ``W`` (see :func:`run_one`)."""
-    NS, LS, PIPE, closed_until, cost, demand, lead, onset, duration = W
+def run_rep(net, demand_r, lead_r, onset_r, duration_r, warmup, ACC, TR, S, D):
+    """One replication in the workspace ``S, D`` (see :func:`run_one`)."""
+    demand, lead, onset, duration = D
     demand[:, :] = demand_r
     lead[:, :] = lead_r
     onset[:, :] = onset_r
     duration[:, :] = duration_r
-    simulate_rep(
-        NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, has_zero, closures,
-        spikes_i, spikes_f, delays, warmup, ACC, TR, NS, LS, PIPE, closed_until, cost, demand,
-        lead, onset, duration,
-    )  # fmt: skip
+    simulate_rep(net, warmup, ACC, TR, S, demand, lead, onset, duration)
 
 
 @njit(cache=True, inline="always")
-def simulate_rep(
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    init_oh,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    warmup,
-    ACC,
-    TR,
-    NS,
-    LS,
-    PIPE,
-    closed_until,
-    cost,
-    demand,
-    lead,
-    onset,
-    duration,
-):
-    """One replication on the draws already in the workspace arrays (see :func:`_workspace`)."""
+def simulate_rep(net, warmup, ACC, TR, S, demand, lead, onset, duration):
+    """One replication in the state arrays ``S`` on the given draws (see :func:`_workspace`)."""
+    NS, LS, PIPE, closed_until, cost = S
     noaction = np.zeros(0)
-    init_state(init_oh, NS, LS, PIPE, closed_until)
+    init_state(net, NS, LS, PIPE, closed_until)
     trace = TR.shape[0] > 0
     for t in range(demand.shape[0]):
-        begin_period(
-            t,
-            NP,
-            NI,
-            LF,
-            in_ptr,
-            in_lane,
-            closures,
-            spikes_i,
-            spikes_f,
-            demand[t],
-            onset[t],
-            duration[t],
-            NS,
-            LS,
-            PIPE,
-            closed_until,
-        )
-        ship_order_step(
-            t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
-            lead[t], NS, LS, PIPE,
-        )  # fmt: skip
-        end_period(
-            t,
-            t >= warmup,
-            NP,
-            NI,
-            LF,
-            LI,
-            in_ptr,
-            in_lane,
-            out_ptr,
-            out_lane,
-            has_zero,
-            NS,
-            LS,
-            PIPE,
-            ACC,
-            cost,
-        )
+        begin_period(t, net, demand[t], onset[t], duration[t], NS, LS, PIPE, closed_until)
+        ship_order_step(t, True, noaction, net, lead[t], NS, LS, PIPE)
+        end_period(t, t >= warmup, net, NS, LS, PIPE, ACC, cost)
         if trace:
             record(t, NS, cost, TR)
 
@@ -888,29 +714,7 @@ def record(t, NS, cost, TR):
 
 
 @njit(cache=True, parallel=True)
-def run_batch(
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    init_oh,
-    horizon,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    demand,
-    lead,
-    onset,
-    duration,
-    warmup,
-    ACC,
-):
+def run_batch(net, horizon, demand, lead, onset, duration, warmup, ACC):
     """Replications in parallel: ``ACC[r]`` gets replication r's KPI sums.
 
     The replications are split into up to ``BLOCKS`` contiguous blocks, shared among the threads;
@@ -920,168 +724,42 @@ def run_batch(
     R = demand.shape[0]
     nb = min(R, BLOCKS)
     for b in prange(nb):
-        lo = b * R // nb
-        hi = (b + 1) * R // nb
-        # thread-local copies: reference counting on arrays shared between threads is costly
-        bNP = NP.copy()
-        bNI = NI.copy()
-        bLF = LF.copy()
-        bLI = LI.copy()
-        b_in_ptr = in_ptr.copy()
-        b_in_lane = in_lane.copy()
-        b_out_ptr = out_ptr.copy()
-        b_out_lane = out_lane.copy()
-        b_init = init_oh.copy()
-        b_closures = closures.copy()
-        b_spikes_i = spikes_i.copy()
-        b_spikes_f = spikes_f.copy()
-        b_delays = delays.copy()
+        bnet = local_net(net)
         notrace = np.zeros((0, 0, N_T))
-        W = _workspace(
-            NP.shape[0], LF.shape[0], horizon, demand.shape[1:], lead.shape[1:], onset.shape[1:]
-        )
-        for r in range(lo, hi):
-            run_rep(
-                bNP,
-                bNI,
-                bLF,
-                bLI,
-                b_in_ptr,
-                b_in_lane,
-                b_out_ptr,
-                b_out_lane,
-                b_init,
-                has_zero,
-                b_closures,
-                b_spikes_i,
-                b_spikes_f,
-                b_delays,
-                demand[r],
-                lead[r],
-                onset[r],
-                duration[r],
-                warmup,
-                ACC[r],
-                notrace,
-                W,
-            )
+        S, D = _workspace(bnet, horizon, demand.shape[1:], lead.shape[1:], onset.shape[1:])
+        for r in range(b * R // nb, (b + 1) * R // nb):
+            run_rep(bnet, demand[r], lead[r], onset[r], duration[r], warmup, ACC[r], notrace, S, D)
 
 
 @njit(cache=True, parallel=True)
-def run_batch_drawn(
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    init_oh,
-    horizon,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    states,
-    periods,
-    dc_cols,
-    dc_val,
-    dn_cols,
-    dn_mu,
-    dn_sd,
-    ln_mu,
-    ln_sd,
-    ln_cap,
-    warmup,
-    ACC,
-):
+def run_batch_drawn(net, horizon, states, periods, plan, warmup, ACC):
     """:func:`run_batch`, each replication drawing its own random numbers first
     (:func:`draw_rep` from ``states[r]``, advanced) into its thread's workspace: no draw arrays
     for the whole batch (made, written to memory and read back), and the drawing runs in
     parallel. Same draws, same results as ``make_draws`` + :func:`run_batch`.
     """
     R = states.shape[0]
-    n = NP.shape[0]
+    dc_cols, _, dn_cols, _, _, ln_mu, _, _ = plan
     nd = dc_cols.shape[0] + dn_cols.shape[0]
     ns = ln_mu.shape[0]
     nb = min(R, BLOCKS)
     for b in prange(nb):
-        lo = b * R // nb
-        hi = (b + 1) * R // nb
-        bNP = NP.copy()
-        bNI = NI.copy()
-        bLF = LF.copy()
-        bLI = LI.copy()
-        b_in_ptr = in_ptr.copy()
-        b_in_lane = in_lane.copy()
-        b_out_ptr = out_ptr.copy()
-        b_out_lane = out_lane.copy()
-        b_init = init_oh.copy()
-        b_closures = closures.copy()
-        b_spikes_i = spikes_i.copy()
-        b_spikes_f = spikes_f.copy()
-        b_delays = delays.copy()
-        b_dc_cols = dc_cols.copy()
-        b_dc_val = dc_val.copy()
-        b_dn_cols = dn_cols.copy()
-        b_dn_mu = dn_mu.copy()
-        b_dn_sd = dn_sd.copy()
-        b_ln_mu = ln_mu.copy()
-        b_ln_sd = ln_sd.copy()
-        b_ln_cap = ln_cap.copy()
+        bnet = local_net(net)
+        bplan = local_plan(plan)
         st = np.empty(4, dtype=np.uint64)
         notrace = np.zeros((0, 0, N_T))
-        W = _workspace(n, LF.shape[0], horizon, (periods, nd), (periods, ns), (periods, 0))
-        for r in range(lo, hi):
+        S, D = _workspace(bnet, horizon, (periods, nd), (periods, ns), (periods, 0))
+        for r in range(b * R // nb, (b + 1) * R // nb):
             st[:] = states[r]
-            draw_run_rep(
-                bNP, bNI, bLF, bLI, b_in_ptr, b_in_lane, b_out_ptr, b_out_lane, b_init,
-                has_zero, b_closures, b_spikes_i, b_spikes_f, b_delays, st, b_dc_cols,
-                b_dc_val, b_dn_cols, b_dn_mu, b_dn_sd, b_ln_mu, b_ln_sd, b_ln_cap, warmup,
-                ACC[r], notrace, W,
-            )  # fmt: skip
+            draw_run_rep(bnet, st, bplan, warmup, ACC[r], notrace, S, D)
 
 
 @njit(cache=True, inline="always")
-def draw_run_rep(
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    init_oh,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    st,
-    dc_cols,
-    dc_val,
-    dn_cols,
-    dn_mu,
-    dn_sd,
-    ln_mu,
-    ln_sd,
-    ln_cap,
-    warmup,
-    ACC,
-    TR,
-    W,
-):
-    """One replication: its draws from stream state ``st`` into ``W``, then the simulation."""
-    NS, LS, PIPE, closed_until, cost, demand, lead, onset, duration = W
-    draw_rep(st, dc_cols, dc_val, dn_cols, dn_mu, dn_sd, ln_mu, ln_sd, ln_cap, demand, lead)
-    simulate_rep(
-        NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, init_oh, has_zero, closures,
-        spikes_i, spikes_f, delays, warmup, ACC, TR, NS, LS, PIPE, closed_until, cost, demand,
-        lead, onset, duration,
-    )  # fmt: skip
+def draw_run_rep(net, st, plan, warmup, ACC, TR, S, D):
+    """One replication: its draws from stream state ``st`` into ``D``, then the simulation."""
+    demand, lead, onset, duration = D
+    draw_rep(st, plan, demand, lead)
+    simulate_rep(net, warmup, ACC, TR, S, demand, lead, onset, duration)
 
 
 # --------------------------------------------------------------------------- step engine
@@ -1090,133 +768,40 @@ def draw_run_rep(
 # period functions they inline.
 
 
+@njit(cache=True, inline="always")
+def begin_env(t, b, net, demand, onset, duration, NS, LS, PIPE, closed_until):
+    """:func:`begin_period` ``t`` of environment ``b`` (its draws and state: row b)."""
+    begin_period(
+        t, net, demand[b, t], onset[b, t], duration[b, t], NS[b], LS[b], PIPE[b], closed_until[b]
+    )
+
+
 @njit(cache=True)
-def reset_batch(
-    NP,
-    NI,
-    LF,
-    in_ptr,
-    in_lane,
-    init_oh,
-    closures,
-    spikes_i,
-    spikes_f,
-    demand,
-    onset,
-    duration,
-    NS,
-    LS,
-    PIPE,
-    closed_until,
-):
+def reset_batch(net, demand, onset, duration, NS, LS, PIPE, closed_until):
     for b in range(NS.shape[0]):
-        init_state(init_oh, NS[b], LS[b], PIPE[b], closed_until[b])
-        begin_period(
-            0,
-            NP,
-            NI,
-            LF,
-            in_ptr,
-            in_lane,
-            closures,
-            spikes_i,
-            spikes_f,
-            demand[b, 0],
-            onset[b, 0],
-            duration[b, 0],
-            NS[b],
-            LS[b],
-            PIPE[b],
-            closed_until[b],
-        )
+        init_state(net, NS[b], LS[b], PIPE[b], closed_until[b])
+        begin_env(0, b, net, demand, onset, duration, NS, LS, PIPE, closed_until)
 
 
 @njit(cache=True)
 def step_batch(
-    t,
-    count,
-    orders,
-    NP,
-    NI,
-    LF,
-    LI,
-    in_ptr,
-    in_lane,
-    out_ptr,
-    out_lane,
-    has_zero,
-    closures,
-    spikes_i,
-    spikes_f,
-    delays,
-    demand,
-    lead,
-    onset,
-    duration,
-    NS,
-    LS,
-    PIPE,
-    closed_until,
-    ACC,
-    cost,
+    t, count, orders, net, demand, lead, onset, duration, NS, LS, PIPE, closed_until, ACC, cost
 ):
     T = demand.shape[1]
     for b in range(NS.shape[0]):
-        ship_order_step(
-            t, False, orders[b], NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
-            lead[b, t], NS[b], LS[b], PIPE[b],
-        )  # fmt: skip
-        end_period(
-            t,
-            count,
-            NP,
-            NI,
-            LF,
-            LI,
-            in_ptr,
-            in_lane,
-            out_ptr,
-            out_lane,
-            has_zero,
-            NS[b],
-            LS[b],
-            PIPE[b],
-            ACC[b],
-            cost[b],
-        )
+        ship_order_step(t, False, orders[b], net, lead[b, t], NS[b], LS[b], PIPE[b])
+        end_period(t, count, net, NS[b], LS[b], PIPE[b], ACC[b], cost[b])
         if t + 1 < T:
-            begin_period(
-                t + 1,
-                NP,
-                NI,
-                LF,
-                in_ptr,
-                in_lane,
-                closures,
-                spikes_i,
-                spikes_f,
-                demand[b, t + 1],
-                onset[b, t + 1],
-                duration[b, t + 1],
-                NS[b],
-                LS[b],
-                PIPE[b],
-                closed_until[b],
-            )
+            begin_env(t + 1, b, net, demand, onset, duration, NS, LS, PIPE, closed_until)
 
 
 @njit(cache=True)
-def policy_orders_batch(
-    t, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays, lead, NS, LS, PIPE, out
-):
+def policy_orders_batch(t, net, lead, NS, LS, PIPE, out):
     noaction = np.zeros(0)
     for b in range(NS.shape[0]):
         ns = NS[b].copy()
         ls = LS[b].copy()
         pipe = PIPE[b].copy()
-        ship_order_step(
-            t, True, noaction, NP, NI, LF, LI, in_ptr, in_lane, out_ptr, out_lane, delays,
-            lead[b, t], ns, ls, pipe,
-        )  # fmt: skip
+        ship_order_step(t, True, noaction, net, lead[b, t], ns, ls, pipe)
         for j in range(ns.shape[0]):
             out[b, j] = ns[j, S_Q]

@@ -48,6 +48,7 @@ class StepEngine:
         self.warmup = warmup
         self.cn: CompiledNetwork = compile_network(net, policy, scenario, warmup)
         cn = self.cn
+        self.kernel_net = cn.kernel_net  # built once: the kernels are called every period
         B = n_envs
         self.NS = np.zeros((B, cn.n, K.N_S))
         self.LS = np.zeros((B, cn.m, K.N_L))
@@ -69,10 +70,9 @@ class StepEngine:
         self.draws = make_draws(self.cn, self.net, seed, reps, self.horizon)
         self.ACC[:] = 0.0
         self.t = 0
-        d, cn = self.draws, self.cn
+        d = self.draws
         K.reset_batch(
-            cn.NP, cn.NI, cn.LF, cn.in_ptr, cn.in_lane, cn.init_on_hand, cn.closures, cn.spikes_i,
-            cn.spikes_f, d.demand, d.onset, d.duration, self.NS, self.LS, self.PIPE,
+            self.kernel_net, d.demand, d.onset, d.duration, self.NS, self.LS, self.PIPE,
             self.closed_until,
         )  # fmt: skip
 
@@ -88,11 +88,9 @@ class StepEngine:
             raise RuntimeError(f"the horizon of {self.horizon} periods is over; call reset()")
         orders = np.ascontiguousarray(orders, dtype=np.float64).reshape(self.n_envs, self.cn.n)
         cost = np.zeros((self.n_envs, self.cn.n))
-        d, cn = self.draws, self.cn
+        d = self.draws
         K.step_batch(
-            self.t, self.t >= self.warmup, orders, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr,
-            cn.in_lane, cn.out_ptr, cn.out_lane, cn.has_zero_lead_time, cn.closures, cn.spikes_i,
-            cn.spikes_f, cn.delays, d.demand, d.lead, d.onset, d.duration, self.NS, self.LS,
+            self.t, self.t >= self.warmup, orders, self.kernel_net, *d.arrays, self.NS, self.LS,
             self.PIPE, self.closed_until, self.ACC, cost,
         )  # fmt: skip
         self.t += 1
@@ -105,11 +103,9 @@ class StepEngine:
         if self.done:
             raise RuntimeError(f"the horizon of {self.horizon} periods is over; call reset()")
         out = np.zeros((self.n_envs, self.cn.n))
-        cn = self.cn
         K.policy_orders_batch(
-            self.t, cn.NP, cn.NI, cn.LF, cn.LI, cn.in_ptr, cn.in_lane, cn.out_ptr, cn.out_lane,
-            cn.delays, self.draws.lead, self.NS, self.LS, self.PIPE, out,
-        )  # fmt: skip
+            self.t, self.kernel_net, self.draws.lead, self.NS, self.LS, self.PIPE, out
+        )
         return out
 
     # ----------------------------------------------------------------- observation

@@ -29,6 +29,7 @@ from scipy import stats
 from echelon.errors import NetworkError
 from echelon.network.graph import echelon_demand, topological_order
 from echelon.network.model import Network, ServiceMeasure
+from echelon.optimize.checks import require_demand
 from echelon.policies.heuristics import z_for_fill_rate
 
 Convention = Literal["auto", "willems", "general"]
@@ -246,16 +247,7 @@ def build_instance(
     ``max_service_time`` honoured (a demand node without one: 0), optional lead-time variance.
     ``auto`` picks ``willems`` for a network imported from a Willems CSV.
     """
-    if not any(n.demand is not None for n in net.nodes):
-        raise NetworkError(
-            "no node has demand: the guaranteed-service model needs at least one demand node",
-            source=net.name,
-            where="nodes",
-            field="demand",
-            expected="a demand distribution on at least one node (usually a sink)",
-            found="none",
-            fix="add a demand to a sink node",
-        )
+    require_demand(net)
     if convention == "auto":
         convention = detect_convention(net)
     if convention == "willems" and lead_time_variance:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray
+from echelon.optimize.gsm.tree import prefix_min, suffix_min
 
 
 @dataclass
@@ -75,17 +76,6 @@ class Reduction:
                 inbound[k] = self.coupled_arg[k][si]
                 committed[k] = self.passed_arg[k][inbound[k]]
         return committed
-
-
-def _prefix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
-    best = np.minimum.accumulate(values)
-    arg = np.maximum.accumulate(np.where(values == best, np.arange(values.size), 0))
-    return best, arg.astype(np.int64)
-
-
-def _suffix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
-    best, arg = _prefix_min(values[::-1])
-    return best[::-1].copy(), (values.size - 1 - arg[::-1]).astype(np.int64)
 
 
 def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
@@ -177,7 +167,7 @@ def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
         if upstream[k]:  # k supplies p: a function of SI_p
             red.passed_arg[k] = np.argmin(phi, axis=1).astype(np.int64)
             f = phi[np.arange(s_hi + 1), red.passed_arg[k]]
-            best, red.coupled_arg[k] = _prefix_min(f)
+            best, red.coupled_arg[k] = prefix_min(f)
             idx = np.arange(int(b.si_hi[p]) + 1) - d
             vals = np.where(idx >= 0, best[np.clip(idx, 0, best.size - 1)], np.inf)
             if alive[p]:
@@ -187,7 +177,7 @@ def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
         else:  # p supplies k: a function of S_p
             red.passed_arg[k] = np.argmin(phi, axis=0).astype(np.int64)
             g = phi[red.passed_arg[k], np.arange(si_hi + 1)]
-            best, red.coupled_arg[k] = _suffix_min(g)
+            best, red.coupled_arg[k] = suffix_min(g)
             idx = np.arange(int(b.s_hi[p]) + 1) + d
             vals = np.where(idx < best.size, best[np.clip(idx, 0, best.size - 1)], np.inf)
             if alive[p]:

@@ -85,14 +85,16 @@ def _root(inst: GSMInstance) -> _Rooted:
     return _Rooted(order, parent, parent_delay, upstream, children)
 
 
-def _prefix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
+def prefix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Running minimum of ``values`` and the last index attaining it."""
     best = np.minimum.accumulate(values)
     arg = np.maximum.accumulate(np.where(values == best, np.arange(values.size), 0))
     return best, arg.astype(np.int64)
 
 
-def _suffix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
-    best, arg = _prefix_min(values[::-1])
+def suffix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Minimum of ``values[i:]`` for every i and the first index attaining it."""
+    best, arg = prefix_min(values[::-1])
     return best[::-1].copy(), (values.size - 1 - arg[::-1]).astype(np.int64)
 
 
@@ -140,11 +142,11 @@ def solve_tree(inst: GSMInstance, bounds: Bounds | None = None) -> GSMSolution:
         elif rooted.child_is_upstream[k]:
             passed_arg[k] = np.argmin(phi, axis=1).astype(np.int64)
             f = phi[np.arange(s_hi + 1), passed_arg[k]]
-            coupled_best[k], coupled_arg[k] = _prefix_min(f)
+            coupled_best[k], coupled_arg[k] = prefix_min(f)
         else:
             passed_arg[k] = np.argmin(phi, axis=0).astype(np.int64)
             g = phi[passed_arg[k], np.arange(si_hi + 1)]
-            coupled_best[k], coupled_arg[k] = _suffix_min(g)
+            coupled_best[k], coupled_arg[k] = suffix_min(g)
     committed = np.zeros(n, np.int64)
     inbound = np.zeros(n, np.int64)
     for k in rooted.order:
