@@ -5,12 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit install clean bench
+.PHONY: demo test lint typecheck unit install clean bench system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[forecast,test]'
+	$(BIN)/python -m pip install --quiet -e '.[forecast,rl,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,8 +25,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+# Chromium (report test) and PostgreSQL (storage tests) come from apt when missing.
+system-deps:
+	bash scripts/system_deps.sh
+
+# The storage tests run against SQLite and a throwaway PostgreSQL server started here.
+unit: $(STAMP) system-deps
+	@set -e; url=$$(bash scripts/postgres.sh start); \
+	trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT; \
+	ECHELON_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q
 
 test: lint typecheck unit
 

@@ -1,4 +1,4 @@
-"""`echelon simulate` and `echelon demo` end to end (in-process through the real entry point)."""
+"""`echelon simulate` end to end (in-process through the real entry point)."""
 
 from __future__ import annotations
 
@@ -66,10 +66,3 @@ def test_simulate_with_scenario_changes_the_outcome(
     la_plain = json.loads(plain)["nodes"]["store_la"]["fill_rate"]["mean"]
     la_closed = json.loads(disrupted)["nodes"]["store_la"]["fill_rate"]["mean"]
     assert la_closed == pytest.approx(la_plain, abs=1e-12)
-
-
-def test_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(["demo", "--reps", "10", "--periods", "300"], capsys)
-    assert code == 0
-    assert "Example 6.1" in out and "1 plant → 3 DCs → 10 stores" in out
-    assert "Inventory value saving" in out and "fill rate at every store kept" in out

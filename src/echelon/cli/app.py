@@ -17,7 +17,10 @@ from echelon.errors import InputError
 
 app = typer.Typer(
     name="echelon",
-    help="Multi-echelon inventory optimization: network model, simulation, forecasting.",
+    help=(
+        "Multi-echelon inventory optimization: network, simulation, forecasting, optimization, "
+        "planning, reinforcement learning."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,6 +33,10 @@ COMMAND_MODULES = (
     "echelon.cli.demo_cmd",
     "echelon.cli.forecast_cmds",
     "echelon.cli.optimize_cmds",
+    "echelon.cli.plan_cmds",
+    "echelon.cli.storage_cmds",
+    "echelon.cli.report_cmd",
+    "echelon.cli.rl_cmds",
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

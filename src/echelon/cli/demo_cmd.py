@@ -1,76 +1,83 @@
-"""``echelon demo``: a first end-to-end run on the bundled example networks — optimize, then
-check the answer in the simulation digital twin, then compare with the single-echelon practice."""
+"""``echelon demo``: the planning workflow end to end on the bundled M5 (Walmart) data.
+
+It writes the demo data folder (10 stores → 3 state DCs → 1 national DC, the 7 departments as
+items; assumptions in docs/plan-data.md), runs ``echelon plan`` on it with progress bars, stores
+the run in a SQLite file, writes the HTML report and prints the summary: MEIO versus the
+single-echelon practice and the current policy, today's orders and the exceptions. A short
+textbook check (Snyder & Shen Example 6.1 by the Clark–Scarf recursion, checked in simulation)
+comes first.
+"""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-from echelon.cli.optimize_cmds import comparison_table, result_table, summary_line
-from echelon.cli.render import console, fmt, progress_bar, simulation_tables
-from echelon.examples import example_path
-from echelon.network.io import load_network
-from echelon.optimize.clark_scarf import solve_clark_scarf
-from echelon.optimize.gsm.solve import solve_gsm
-from echelon.optimize.service import SimSettings, compare_with_single_echelon
-from echelon.sim.batch import simulate
+import typer
+from rich.markup import escape
+
+from echelon.cli.render import console
 
 TEXTBOOK_COST = 47.67
+
+
+def textbook_check(seed: int, reps: int, periods: int) -> None:
+    """Snyder & Shen Example 6.1: optimal echelon base-stock levels, simulated cost vs 47.67."""
+    from echelon.examples import example_path
+    from echelon.network.io import load_network
+    from echelon.optimize.clark_scarf import solve_clark_scarf
+    from echelon.sim.batch import simulate
+
+    net = load_network(example_path("snyder_shen_6_1.yaml"))
+    opt = solve_clark_scarf(net)
+    levels = " / ".join(
+        f"{d.echelon_base_stock:.2f}" for d in opt.nodes.values() if d.echelon_base_stock
+    )
+    res = simulate(net, opt.policy, periods, reps, seed=seed, warmup=100)
+    c = res.cost_per_period
+    verdict = "contains" if c.contains(TEXTBOOK_COST) else "does NOT contain"
+    console.print(
+        f"Textbook check — Snyder & Shen Example 6.1: Clark–Scarf echelon base-stock levels "
+        f"{levels} (book: 6.49 / 12.02 / 22.71); simulated cost {c.mean:.3f} ± {c.ci95 or 0:.3f} "
+        f"per period over {reps} × {periods} periods {verdict} the book's {TEXTBOOK_COST}."
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
-        reps: int = typer.Option(200, "--reps", help="replications of the Example 6.1 check"),
-        periods: int = typer.Option(
-            5000, "--periods", help="periods per replication of the Example 6.1 check"
+        out: Path = typer.Option(
+            Path("echelon-demo"), "--out", help="folder for the data, database and report"
         ),
-        seed: int = typer.Option(1, "--seed"),
+        seed: int = typer.Option(0, "--seed", help="seed of the demo data's snapshot"),
+        textbook: bool = typer.Option(
+            True, "--textbook/--no-textbook", help="run the Example 6.1 check first"
+        ),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     ) -> None:
-        """Optimize the bundled example networks, simulate the answers and compare."""
+        """Plan the bundled M5 network end to end: data → plan → stored run → HTML report."""
+        from echelon.cli.plan_cmds import execute_plan, print_summary
+        from echelon.plan.demo_data import write_demo_folder
+
         console.rule("[bold]echelon demo[/]")
+        if textbook:
+            textbook_check(seed=1, reps=40, periods=2000)
+        folder = write_demo_folder(out / "data", seed=seed)
+        db = str(out / "echelon.db")
+        report = out / "report.html"
         console.print(
-            "1. Snyder & Shen Example 6.1 (3-stage serial system): optimal echelon base-stock "
-            f"levels by the Clark–Scarf recursion (textbook: 6.49 / 12.02 / 22.71, cost "
-            f"{TEXTBOOK_COST} per period), then checked in simulation."
+            f"Demo data folder written to {folder}: M5 (Walmart) daily sales of 7 departments at "
+            "10 stores (CA_1–4, TX_1–3, WI_1–3), planned weekly through 3 state DCs and 1 "
+            "national DC (assumptions: docs/plan-data.md)."
         )
-        net = load_network(example_path("snyder_shen_6_1.yaml"))
-        opt = solve_clark_scarf(net)
-        console.print(result_table(opt, {}))
-        console.print(summary_line(opt, net.currency))
-        with progress_bar("simulating Example 6.1") as update:
-            res = simulate(net, opt.policy, periods, reps, seed=seed, warmup=100, progress=update)
-        for table in simulation_tables(res):
-            console.print(table)
-        c = res.cost_per_period
-        verdict = "contains" if c.contains(TEXTBOOK_COST) else "does NOT contain"
-        console.print(
-            f"Simulated cost: the 95% CI {c.mean:.3f} ± {c.ci95 or 0:.3f} {verdict} the textbook "
-            f"{TEXTBOOK_COST} (the recursion's optimum: {opt.objective:.3f})."
+        result, run_id, new = execute_plan(
+            folder, db, report=report, show_progress=not quiet, options={"command": "demo"}
         )
-        console.print()
+        console.rule(f"[bold]plan '{escape(result.name)}' as of {result.as_of}[/]")
+        print_summary(result, limit=8)
+        stored = "stored as run" if new else "identical to stored run"
         console.print(
-            "2. 1 plant → 3 DCs → 10 stores: guaranteed-service placement (GSM), then the "
-            "single-echelon practice (each node sets z·σ·√L alone) against the multi-echelon "
-            "policy in the same simulator, at equal or better fill rate at every store."
-        )
-        net2 = load_network(example_path("plant_3dc_10stores.yaml"))
-        gsm = solve_gsm(net2)
-        console.print(result_table(gsm, {}))
-        console.print(summary_line(gsm, net2.currency))
-        sim = SimSettings(periods=1000, reps=60, seed=seed, warmup=100)
-        with progress_bar("comparing with the single-echelon policy") as update:
-            cmp = compare_with_single_echelon(net2, gsm, sim, update)
-        console.print(comparison_table(cmp, net2.currency))
-        if cmp.saving is not None:
-            kept = "kept" if cmp.service_kept else "NOT kept"
-            console.print(
-                f"Inventory value saving: [bold]{cmp.saving:.1%}[/] "
-                f"({fmt(cmp.base_sim.inventory_value, 0)} → "
-                f"{fmt(cmp.meio_sim.inventory_value, 0)} {net2.currency}); fill rate at every "
-                f"store {kept}."
-            )
-        console.print(
-            "[dim]Next: `echelon optimize NETWORK --method gsm|clark-scarf|simopt --out P.yaml`, "
-            "`echelon simulate NETWORK --policy P.yaml`, `echelon compare NETWORK`. See README.md, "
-            "docs/model.md and docs/optimize.md.[/]"
+            f"Run {stored} [bold]{run_id}[/] in {db}; report: {report}. "
+            f"[dim]Next: `echelon runs --db {db}`, `echelon approve {run_id} --all --by NAME "
+            f"--db {db}`, `echelon export {run_id} --out orders.csv --db {db}`; your own data: "
+            "`echelon plan DATA_DIR` (docs/plan-data.md).[/]"
         )

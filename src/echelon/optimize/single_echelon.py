@@ -7,7 +7,7 @@ multi-echelon optimization replaces; echelon always reports it beside the optimi
 
 ``objective`` = Σ_j h_j · max(0, safety stock_j): the safety-stock holding cost per period,
 the quantity the guaranteed-service model minimizes, so the two can be read side by side.
-``net_replenishment_time`` is the exposure ``max(1, ⌈L⌉)`` the node plans for (periods).
+``net_replenishment_time`` is the mean exposure ``max(1, ⌈L⌉)`` the node plans for (periods).
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ before it is optimized.
 
 Convention (docs/model.md): with the period's sequence of events, an order placed in period t
 covers demand until the next order arrives, i.e. over ``L`` periods for a lead time of ``L >= 1``
-(``max(L, 1)`` in general). Lead-time demand over ``L`` periods has mean ``μL`` and variance
-``Lσ² + μ²σ_L²`` (random lead time ``L`` with std ``σ_L``); the level is
+(``max(L, 1)`` in general). The simulator rounds a sampled lead time up to whole periods, so
+the exposure is ``E = max(1, ⌈L⌉)`` — for a random lead time its mean and std are taken over
+that rounded distribution (a lead time of 1 or 2 periods with mean 1.04 exposes 1.04 periods,
+not 2). Lead-time demand over ``E`` periods has mean ``μ·E[E]`` and variance
+``E[E]·σ² + μ²·Var[E]``; the level is
 ``S = μL + z·σ_LTD`` with ``z = Φ⁻¹(target)`` for a cycle-service-level target, or the z whose
 standard normal loss ``G(z) = (1 − β)·μ / σ_LTD`` for a fill-rate target β (one period of
 demand lost per cycle at most). Nodes without a service target use ``default_target``.
@@ -19,8 +22,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import optimize, stats
 
+from echelon.network.distributions import (
+    DeterministicLeadTime,
+    EmpiricalLeadTime,
+    LeadTimeDistribution,
+    NormalLeadTime,
+    ceil_periods,
+)
 from echelon.network.graph import echelon_demand, predecessors
 from echelon.network.model import Network, ServiceMeasure
 from echelon.policies.model import BaseStock, PolicySet
@@ -43,17 +54,48 @@ def z_for_fill_rate(beta: float, mean: float, sd: float) -> float:
 
 def replenishment_lead_time(net: Network, node_id: str) -> tuple[float, float]:
     """Mean and std of a node's replenishment lead time (the slowest inbound lane), periods."""
+    lt = replenishment_lead_time_distribution(net, node_id)
+    return lt.mean(), lt.std()
+
+
+def replenishment_lead_time_distribution(net: Network, node_id: str) -> LeadTimeDistribution:
+    """A node's replenishment lead time: its own (external supplier) or its slowest inbound
+    lane's (largest mean)."""
     node = net.node(node_id)
-    preds = predecessors(net)[node_id]
-    if not preds:
-        return node.lead_time.mean(), node.lead_time.std()
-    best = (0.0, 0.0)
+    if not predecessors(net)[node_id]:
+        return node.lead_time
+    best: LeadTimeDistribution | None = None
     for lane in net.lanes:
         if lane.target == node_id:
             lt = net.lane_lead_time(lane)
-            if lt.mean() >= best[0]:
-                best = (lt.mean(), lt.std())
+            if best is None or lt.mean() >= best.mean():
+                best = lt
+    assert best is not None
     return best
+
+
+def exposure_moments(lt: LeadTimeDistribution) -> tuple[float, float]:
+    """Mean and std (periods) of the exposure ``max(1, ⌈L⌉)`` of a lead time L, with L rounded
+    up to whole periods as the simulator does (normal lead times below 0 count as 0)."""
+    if isinstance(lt, DeterministicLeadTime):
+        return float(max(1, ceil_periods(lt.value))), 0.0
+    if isinstance(lt, EmpiricalLeadTime):
+        k = np.array([max(1, ceil_periods(v)) for v in lt.values], dtype=float)
+        p = lt.weights()
+    else:
+        top = lt.max_periods()
+        edges = np.arange(0, top + 1, dtype=float)  # P(⌈L⌉ <= k) = P(L <= k)
+        if isinstance(lt, NormalLeadTime):
+            cdf = stats.norm.cdf(edges, lt.mean(), lt.std()) if lt.std() > 0 else edges >= lt.mean()
+        else:
+            shape, scale = lt.shape_scale()
+            cdf = stats.gamma.cdf(edges, shape, scale=scale)
+        cdf = np.asarray(cdf, dtype=float)
+        cdf[-1] = 1.0  # the simulator caps a draw at max_periods
+        p = np.diff(np.concatenate([[0.0], cdf]))
+        k = np.maximum(1.0, edges)
+    mean = float(p @ k)
+    return mean, math.sqrt(max(0.0, float(p @ (k - mean) ** 2)))
 
 
 @dataclass(frozen=True)
@@ -83,8 +125,7 @@ def single_echelon_levels(
     out: dict[str, SingleEchelonLevel] = {}
     for node in net.nodes:
         mean, sd = flows[node.id]
-        lt_mean, lt_sd = replenishment_lead_time(net, node.id)
-        exposure = max(1.0, float(math.ceil(lt_mean - 1e-9)))
+        exposure, lt_sd = exposure_moments(replenishment_lead_time_distribution(net, node.id))
         ltd_mean = mean * exposure
         ltd_sd = math.sqrt(exposure * sd**2 + (mean * lt_sd) ** 2)
         target = node.service.target if node.service else default_target

@@ -20,7 +20,7 @@ from echelon.sim.scenario import Scenario
 DRAW_BUDGET_BYTES = 256 * 2**20
 
 
-def _check_run(periods: int, reps: int, warmup: int) -> None:
+def check_run(periods: int, reps: int, warmup: int) -> None:
     for name, value, low in (("periods", periods, 1), ("reps", reps, 1), ("warmup", warmup, 0)):
         if value < low:
             raise InputError(
@@ -93,7 +93,7 @@ def simulate(
     Replication r uses the random stream (seed, r): results for a given seed do not depend on
     chunking or on the number of threads. ``progress(done, total)`` is called after each chunk.
     """
-    _check_run(periods, reps, warmup)
+    check_run(periods, reps, warmup)
     check_policy(policy, net)
     start = time.perf_counter()
     cn = compile_network(net, policy, scenario, warmup)

@@ -32,6 +32,7 @@ from typing import Literal
 import highspy
 import numpy as np
 
+from echelon.highs import quiet_highs
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.mip_indexed import solve_indexed
 from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution
@@ -92,7 +93,7 @@ def _build(
         inst.arc_src.tolist(), inst.arc_dst.tolist(), inst.arc_delay.tolist(), strict=True
     ):
         row([int(col_s[i]), int(col_si[j])], [1.0, -1.0], -highspy.kHighsInf, -float(d))
-    model = _Model(highspy.Highs(), 0, col_s, col_si)
+    model = _Model(quiet_highs(), 0, col_s, col_si)
     for j in range(n):
         T = float(inst.processing_time[j])
         pts = breakpoints.get(j)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from echelon.highs import quiet_highs
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.reduce import Reduction, reduce_to_core
 from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution
@@ -209,7 +210,7 @@ def build_core_model(inst: GSMInstance, red: Reduction) -> CoreModel:
     all_cost = np.concatenate(cost) if cost else np.zeros(0)
     if not np.all(np.isfinite(all_cost)) or not math.isfinite(offset):
         raise ValueError("pendant cost functions are not finite on the core's bounds")
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     lower = np.concatenate(lb) if lb else np.zeros(0)

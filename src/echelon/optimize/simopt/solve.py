@@ -50,7 +50,7 @@ from echelon.optimize.simopt.space import (
     start_policy,
 )
 from echelon.policies.model import PolicyKind, PolicySet
-from echelon.sim.batch import _check_run
+from echelon.sim.batch import check_run
 from echelon.sim.results import Estimate, SimulationResult
 from echelon.sim.scenario import Scenario
 
@@ -169,8 +169,8 @@ def solve_simopt(
     f_reps = 2 * reps if final_reps is None else final_reps
     f_periods = periods if final_periods is None else final_periods
     f_seed = seed + 1 if final_seed is None else final_seed
-    _check_run(periods, reps, warm)
-    _check_run(f_periods, f_reps, warm)
+    check_run(periods, reps, warm)
+    check_run(f_periods, f_reps, warm)
     _check_args(net, obj, budget, f_seed, seed, max_evaluations, grid, margin)
     targets = (
         _targets(net, fill_rate_targets) if obj is Objective.INVENTORY or fill_rate_targets else []

@@ -1,0 +1,335 @@
+"""``echelon plan DATA_DIR``: the daily/weekly planning run — thin layer over
+:func:`echelon.plan.pipeline.run_plan` and :mod:`echelon.storage`.
+
+The data folder is validated before anything is computed or written (bad input: one line, exit
+2, nothing stored). The run is stored in one transaction; the same inputs and parameters give
+the same stored run (idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from echelon.cli.render import console, fmt
+from echelon.fileio import atomic_write_text
+from echelon.plan.model import PlanResult, PolicyKpis, RecommendationKind
+
+DB_HELP = (
+    "database: SQLite file or postgresql://USER:PASS@HOST:PORT/DB "
+    "(default $ECHELON_DB or ./echelon.db)"
+)
+STAGE_LABELS = {
+    "forecast": "forecasting demand",
+    "place": "placing safety stock (GSM + simulation)",
+    "kpis": "projecting KPIs (simulation)",
+    "shadow": "shadow mode on held-out periods",
+    "orders": "today's orders and rebalancing",
+    "exceptions": "exceptions",
+}
+POLICY_LABELS = {
+    "meio": "MEIO (echelon)",
+    "single_echelon": "single-echelon",
+    "current": "current policy",
+}
+
+
+@contextmanager
+def stage_progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
+    """One Rich progress bar per pipeline stage (on stderr); yields ``update(stage, fraction)``."""
+    if not enabled:
+        yield lambda stage, fraction: None
+        return
+    bars = Progress(
+        TextColumn("[bold]{task.description:<42}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    from echelon.plan.pipeline import STAGES
+
+    tasks: dict[str, TaskID] = {}
+    with bars:
+        for stage in STAGES:
+            tasks[stage] = bars.add_task(STAGE_LABELS.get(stage, stage), total=1.0, start=False)
+
+        def update(stage: str, fraction: float) -> None:
+            task = tasks.get(stage)
+            if task is None:
+                return
+            for earlier in STAGES[: STAGES.index(stage)]:  # stages run in order
+                bars.update(tasks[earlier], completed=1.0)
+            bars.start_task(task)
+            bars.update(task, completed=min(1.0, max(0.0, fraction)))
+
+        yield update
+        for task in tasks.values():
+            bars.update(task, completed=1.0)
+
+
+def kpi_table(kpis: list[PolicyKpis], currency: str, title: str) -> Table:
+    """Network KPIs of each policy, side by side."""
+    table = Table(title=title, title_justify="left")
+    for col in ("policy", f"inventory value ({currency})", "safety stock value", "fill rate"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for col in ("CSL", "turns/yr", "days of supply", "target met"):
+        table.add_column(col, justify="right")
+    for k in kpis:
+        n = k.network
+        fill = "—" if n.fill_rate is None else f"{n.fill_rate:.2%}"
+        if n.fill_rate_ci is not None and n.fill_rate is not None:
+            fill += f" ± {n.fill_rate_ci:.2%}"
+        met = "—" if n.target_met is None else ("yes" if n.target_met else "[red]no[/]")
+        table.add_row(
+            POLICY_LABELS.get(k.policy, k.policy),
+            fmt(n.inventory_value, 0),
+            fmt(n.safety_stock_value, 0),
+            fill,
+            "—" if n.cycle_service_level is None else f"{n.cycle_service_level:.1%}",
+            fmt(n.turns, 1),
+            fmt(n.days_of_supply, 1),
+            met,
+        )
+    return table
+
+
+def store_table(result: PlanResult) -> Table:
+    """Simulated fill rate per store: MEIO versus single-echelon (all items)."""
+    by = {k.policy: k for k in result.kpis}
+    table = Table(title="Fill rate per store (simulated, all items)", title_justify="left")
+    for col in ("store", "MEIO", "single-echelon", "current", "MEIO target met"):
+        table.add_column(col, justify="left" if col == "store" else "right")
+    meio = by.get("meio")
+    if meio is None:
+        return table
+    for store, k in meio.stores.items():
+        row = [escape(store), "—" if k.fill_rate is None else f"{k.fill_rate:.2%}"]
+        for other in ("single_echelon", "current"):
+            o = by[other].stores.get(store) if other in by else None
+            row.append("—" if o is None or o.fill_rate is None else f"{o.fill_rate:.2%}")
+        row.append("—" if k.target_met is None else ("yes" if k.target_met else "[red]no[/]"))
+        table.add_row(*row)
+    return table
+
+
+def recommendation_table(result: PlanResult, limit: int) -> Table:
+    """The largest recommendations by value, with their explanation."""
+    recs = sorted(result.recommendations, key=lambda r: -r.value)[:limit]
+    table = Table(
+        title=f"Today's recommendations (largest {len(recs)} of {len(result.recommendations)})",
+        title_justify="left",
+    )
+    for col in ("kind", "item", "to", "from", "units", f"value ({result.currency})", "why"):
+        table.add_column(col, justify="right" if col in ("units", "value") else "left")
+    for r in recs:
+        table.add_row(
+            r.kind.value,
+            escape(r.item),
+            escape(r.location),
+            escape(r.source or "supplier"),
+            fmt(r.quantity, 0),
+            fmt(r.value, 0),
+            escape(r.explanation.summary),
+        )
+    return table
+
+
+def exception_table(result: PlanResult, limit: int) -> Table:
+    exc = result.exceptions[:limit]
+    table = Table(
+        title=f"Exceptions for review ({len(exc)} of {len(result.exceptions)}, most severe first)",
+        title_justify="left",
+    )
+    for col in ("severity", "kind", "item", "location", "message"):
+        table.add_column(col)
+    for e in exc:
+        table.add_row(
+            e.severity.value,
+            e.kind.value,
+            escape(e.item or ""),
+            escape(e.location or ""),
+            escape(e.message),
+        )
+    return table
+
+
+def print_summary(result: PlanResult, limit: int = 10) -> None:
+    """The plan's summary: KPIs, saving, stores, shadow mode, recommendations, exceptions."""
+    cur = result.currency
+    console.print(kpi_table(result.kpis, cur, "Projected KPIs by simulation (network, all items)"))
+    meio = next((k for k in result.kpis if k.policy == "meio"), None)
+    single = next((k for k in result.kpis if k.policy == "single_echelon"), None)
+    if result.saving is not None and meio is not None and single is not None:
+        kept = "met" if result.service_met else "[red]NOT met[/]"
+        console.print(
+            f"MEIO versus single-echelon: inventory value "
+            f"{fmt(single.network.inventory_value, 0)} → {fmt(meio.network.inventory_value, 0)} "
+            f"{cur}, saving [bold]{result.saving:.1%}[/]; fill-rate target at every store {kept}."
+        )
+    console.print(store_table(result))
+    if result.shadow is not None:
+        sh = result.shadow
+        console.print(
+            kpi_table(
+                sh.kpis,
+                cur,
+                f"Shadow mode: replayed against actual demand of {sh.periods} held-out periods "
+                f"({sh.start} … {sh.end})",
+            )
+        )
+        console.print(f"[dim]current policy: {escape(sh.current_policy)}[/]")
+    counts = {k: 0 for k in RecommendationKind}
+    value = {k: 0.0 for k in RecommendationKind}
+    for r in result.recommendations:
+        counts[r.kind] += 1
+        value[r.kind] += r.value
+    console.print(
+        "Recommendations: "
+        + ", ".join(f"{counts[k]} {k.value}s ({fmt(value[k], 0)} {cur})" for k in counts)
+    )
+    if result.recommendations:
+        console.print(recommendation_table(result, limit))
+    if result.exceptions:
+        console.print(exception_table(result, limit))
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+
+
+def _previous(db: str | None, name: str) -> PlanResult | None:
+    """The latest stored run with the same plan name (for the large-change exceptions)."""
+    from echelon.storage import list_runs, load_run
+
+    for r in list_runs(db):  # newest first
+        if r.name == name:
+            return load_run(db, r.id)
+    return None
+
+
+def execute_plan(
+    data_dir: Path,
+    db: str | None,
+    report: Path | None = None,
+    json_out: Path | None = None,
+    show_progress: bool = True,
+    options: dict[str, Any] | None = None,
+) -> tuple[PlanResult, int, bool]:
+    """Validate, plan, store (one transaction), then write the report / JSON if asked.
+
+    Returns the stored result (statuses as stored), the run id and whether it is new."""
+    from echelon.plan.data import load_plan_data
+    from echelon.plan.pipeline import run_plan
+    from echelon.storage import load_run, save_run
+    from echelon.storage.db import get_engine
+
+    data = load_plan_data(data_dir)  # bad input stops here: nothing computed, nothing written
+    get_engine(db)  # a bad URL or an unreachable server stops here too
+    previous = _previous(db, data.config.name)
+    with stage_progress(show_progress) as update:
+        result = run_plan(data, previous=previous, progress=update, options=options)
+    ref = save_run(db, result)
+    stored = load_run(db, ref.id)
+    if report is not None:
+        from echelon.report import write_report
+
+        write_report(stored, report)
+    if json_out is not None:
+        atomic_write_text(json_out, stored.model_dump_json(indent=1))
+    return stored, ref.id, ref.created
+
+
+def register(app: typer.Typer) -> None:
+    register_scenario(app)
+
+    @app.command("plan")
+    def plan_cmd(
+        data_dir: Path = typer.Argument(..., help="data folder (docs/plan-data.md)"),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        report: Path | None = typer.Option(None, "--report", help="also write the HTML report"),
+        json_out: Path | None = typer.Option(None, "--json", help="also write the result JSON"),
+        top: int = typer.Option(10, "--top", help="rows of recommendations/exceptions shown"),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    ) -> None:
+        """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
+        result, run_id, new = execute_plan(data_dir, db, report, json_out, show_progress=not quiet)
+        console.rule(f"[bold]plan '{escape(result.name)}' as of {result.as_of}[/]")
+        print_summary(result, top)
+        if new:
+            console.print(f"Stored as run [bold]{run_id}[/] (input hash {result.input_hash[:12]}).")
+        else:
+            console.print(
+                f"Same inputs and parameters as run [bold]{run_id}[/]: nothing new stored."
+            )
+        if report is not None:
+            console.print(f"Report written to {report}")
+        console.print(
+            f"[dim]Next: `echelon approve {run_id} --all --by NAME`, `echelon export {run_id} "
+            f"--out orders.csv`, `echelon report {run_id} --out report.html`.[/]"
+        )
+
+
+def scenario_table(outcomes: list[Any], currency: str) -> Table:
+    """Network KPIs per scenario and policy: without and with the disruption."""
+    table = Table(title="Disruption scenarios (network, all items)", title_justify="left")
+    for col in ("scenario", "policy", "fill rate (plain)", "fill rate (disrupted)", "change"):
+        table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
+    table.add_column(f"inventory value ({currency}, disrupted)", justify="right")
+    table.add_column("stores below target", justify="right")
+    for o in outcomes:
+        base, hit = o.baseline, o.disrupted
+        change = o.fill_rate_change
+        below = sum(1 for k in o.stores.values() if k.target_met is False)
+        table.add_row(
+            f"{escape(o.scenario)}\n[dim]{escape(o.description)}[/]",
+            POLICY_LABELS.get(o.policy, o.policy),
+            "—" if base.fill_rate is None else f"{base.fill_rate:.2%}",
+            "—" if hit.fill_rate is None else f"{hit.fill_rate:.2%}",
+            "—" if change is None else f"{change:+.2%}",
+            fmt(hit.inventory_value, 0),
+            str(below),
+        )
+    return table
+
+
+def register_scenario(app: typer.Typer) -> None:
+    @app.command("scenario")
+    def scenario_cmd(
+        data_dir: Path = typer.Argument(..., help="data folder (docs/plan-data.md)"),
+        scenario: list[Path] = typer.Option(
+            [],
+            "--scenario",
+            help="disruption scenario file (repeat; default: DC closure, "
+            "demand spike, supplier delay)",
+        ),
+        reps: int = typer.Option(10, "--reps", min=2, help="replications per run"),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    ) -> None:
+        """Re-simulate the plan's policies under disruptions and compare with no disruption."""
+        from echelon.plan.data import load_plan_data
+        from echelon.plan.pipeline import prepare
+        from echelon.plan.scenarios import run_scenarios
+        from echelon.sim.scenario import load_scenario
+
+        data = load_plan_data(data_dir)
+        with stage_progress(not quiet) as update:
+            fc, _, placed = prepare(data, update)
+            if not placed.items:
+                console.print("no item could be placed: nothing to simulate")
+                return
+            net = next(iter(placed.items.values())).network
+            scens = [load_scenario(p, net) for p in scenario] or None
+            outcomes = run_scenarios(placed, reps, data.config.period_days, scens)
+        console.rule(f"[bold]scenarios for plan '{escape(data.config.name)}' as of {fc.as_of}[/]")
+        console.print(scenario_table(outcomes, data.config.currency))
+        console.print(
+            "[dim]Each policy is simulated with and without the disruption on the same random "
+            "numbers; periods in a scenario file count from the first reported period.[/]"
+        )

@@ -1,0 +1,1 @@
+"""The planning workflow: from a data folder to today's decisions, stored and explained."""

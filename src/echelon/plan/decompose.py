@@ -1,0 +1,175 @@
+"""Safety stock split by cause: demand variability, lead-time variability, service target and
+the service times of the guaranteed-service placement. The parts add up to the total.
+
+For one item at one node (units; periods; per-period demand mean ``μ`` and std ``σ``; lead-time
+std ``σ_L``; the node's own replenishment lead time ``L`` (at least 1 period, docs/model.md);
+its net replenishment time ``τ = SI + L − S`` in the placement, ``σ_τ = √(σ²τ + μ²σ_L²)``; a
+reference safety factor ``z_ref``):
+
+- ``demand_variability``    = z_ref · σ·√L — the safety stock of a deterministic lead time ``L``
+  at the default target;
+- ``lead_time_variability`` = z_ref · (√(σ²L + μ²σ_L²) − σ·√L) — what lead-time variance adds;
+- ``upstream_service_time`` = z_ref · (√(σ²τ + μ²σ_L²) − √(σ²L + μ²σ_L²)) — what waiting on the
+  upstream's committed service time SI adds, less what the node's own commitment S to its
+  customers removes (negative when τ < L; ``−`` the first two parts when τ = 0);
+- ``service_target``        = the rest: ``total`` minus the three above, (z_eff − z_ref)·σ_τ with
+  ``z_eff = total/σ_τ`` the safety factor actually placed.
+
+The placement (:mod:`echelon.plan.placement`) takes ``z_ref = z_eff − (z_target − z_default)``:
+the factor actually placed (tuned in simulation, so ``total`` is always the safety stock held)
+moved to the default target. Then ``service_target = (z_target − z_default)·σ_τ`` exactly —
+0 at a node whose target is the default — and the other three parts share the rest in
+proportion to what causes it. ``z_target``/``z_default``: for a store the fill-rate factor over
+its exposure (``G(z)·σ_τ = (1 − β)·μ``); for a DC Φ⁻¹ of the largest target of the stores it
+serves, and of the default. With τ = 0 (the node holds none) ``z_ref = z_default`` and the
+service-time part cancels the first two.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from scipy import stats
+
+from echelon.network.graph import echelon_demand
+from echelon.plan.leadtimes import inbound_lead_time
+from echelon.plan.model import Explanation, Placement, PlanConfig, SafetyStockParts
+from echelon.policies.heuristics import z_for_fill_rate
+from echelon.policies.model import BaseStock
+
+if TYPE_CHECKING:
+    from echelon.plan.placement import ItemPlan
+
+
+def decompose(
+    total: float,
+    *,
+    mean: float,
+    std: float,
+    lead_time: float,
+    lead_time_std: float,
+    tau: float,
+    z_ref: float,
+) -> SafetyStockParts:
+    """The parts of a safety stock ``total`` (units; see the module doc for the convention)."""
+    for name, v in (("std", std), ("lead_time_std", lead_time_std), ("tau", tau)):
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, found {v!r}")
+    L = max(1.0, float(lead_time))
+    lt_var = (mean * lead_time_std) ** 2
+    base = std * math.sqrt(L)
+    with_lt = math.sqrt(std**2 * L + lt_var)
+    at_tau = math.sqrt(std**2 * tau + lt_var) if tau > 0 else 0.0
+    demand = z_ref * base
+    lead = z_ref * (with_lt - base)
+    upstream = z_ref * (at_tau - with_lt)
+    target = total - demand - lead - upstream
+    return SafetyStockParts(
+        demand_variability=demand,
+        lead_time_variability=lead,
+        service_target=target,
+        upstream_service_time=upstream,
+        total=total,
+    )
+
+
+def _z_ref(plan: ItemPlan, node: str, default: float, ss: float, mu: float, sd_tau: float) -> float:
+    """The effective safety factor at the default target (:mod:`echelon.plan.decompose`):
+    ``ss/σ_τ − (z_target − z_default)``; stores convert fill rates over the exposure
+    (``G(z)·σ_τ = (1 − β)·μ``), DCs use Φ⁻¹ of the largest target among the stores they serve."""
+    if plan.tiers[node] == 0:
+        sd = sd_tau if sd_tau > 0 else 1.0
+        no_demand = mu <= 0
+        z_t = 0.0 if no_demand else z_for_fill_rate(plan.targets[node], mu, sd)
+        z_d = 0.0 if no_demand else z_for_fill_rate(default, mu, sd)
+    else:
+        served = [plan.targets[s] for s in _served_stores(plan, node)] or [default]
+        z_t, z_d = float(stats.norm.ppf(max(served))), float(stats.norm.ppf(default))
+    return ss / sd_tau - (z_t - z_d) if sd_tau > 0 else z_d
+
+
+def _served_stores(plan: ItemPlan, node: str) -> list[str]:
+    succ: dict[str, list[str]] = {}
+    for lane in plan.network.lanes:
+        succ.setdefault(lane.source, []).append(lane.target)
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        out += [n] if plan.tiers[n] == 0 else []
+        todo += succ.get(n, [])
+    return out
+
+
+def explain_placement(plan: ItemPlan, node: str, cfg: PlanConfig) -> Placement:
+    """The :class:`Placement` of one node of an item plan, with its explanation and parts."""
+    net = plan.network
+    mu, sd = echelon_demand(net)[node]
+    lt, lsd = inbound_lead_time(net, node)
+    d = plan.gsm.nodes[node]
+    tau = float(d.net_replenishment_time or 0.0)
+    level = plan.policies["meio"].policies[node]
+    se_level = plan.policies["single_echelon"].policies[node]
+    assert isinstance(level, BaseStock) and isinstance(se_level, BaseStock)
+    ss = plan.safety_stock("meio", node)
+    sd_tau = math.sqrt(sd**2 * tau + (mu * lsd) ** 2) if tau > 0 else 0.0
+    z_ref = _z_ref(plan, node, cfg.default_fill_rate, ss, mu, sd_tau)
+    parts = decompose(ss, mean=mu, std=sd, lead_time=lt, lead_time_std=lsd, tau=tau, z_ref=z_ref)
+    target = plan.targets.get(node)
+    value = ss * plan.unit_cost
+    what = f"a {target:.0%} fill-rate target" if target is not None else "its customers' targets"
+    summary = (
+        f"Hold {ss:,.0f} units of {plan.item} as safety stock at {node} "
+        f"({cfg.currency} {value:,.0f}) to cover {tau:g} periods of exposure for {what}."
+    )
+    drivers = [
+        f"demand {mu:,.1f} ± {sd:,.1f} units per period; lead time {lt:g} ± {lsd:.2f} periods",
+        f"inbound service time {d.inbound_service_time or 0:g}, outbound "
+        f"{d.committed_service_time or 0:g}, net replenishment time {tau:g} periods",
+        f"order-up-to level {level.level:,.1f} = pipeline {plan.pipeline['meio'][node]:,.1f} "
+        f"+ safety stock {ss:,.1f}",
+        f"parts: demand variability {parts.demand_variability:,.1f}, lead-time variability "
+        f"{parts.lead_time_variability:,.1f}, service times {parts.upstream_service_time:,.1f}, "
+        f"service target {parts.service_target:,.1f}",
+    ]
+    if node in plan.fill.get("meio", {}):
+        drivers.append(f"simulated fill rate {plan.fill['meio'][node]:.2%} (tuned to target)")
+    se_ss = plan.safety_stock("single_echelon", node)
+    if tau <= 0:
+        own = parts.demand_variability + parts.lead_time_variability
+        counterfactual = (
+            "none held: the node quotes its customers a service time that covers its whole "
+            f"replenishment time; committing 0 periods would need about {own:,.0f} units here"
+        )
+    elif abs(parts.service_target) > 1e-9:
+        counterfactual = (
+            f"at the default {cfg.default_fill_rate:.0%} target the safety stock would be "
+            f"{ss - parts.service_target:,.0f} units"
+        )
+    else:
+        counterfactual = (
+            f"if its supplier delivered at once (no wait upstream) it would be "
+            f"{ss - parts.upstream_service_time:,.0f} units"
+        )
+    counterfactual += f"; single-echelon practice holds {se_ss:,.0f} units here"
+    return Placement(
+        item=plan.item,
+        location=node,
+        tier=plan.tiers[node],
+        segment=plan.segments.get(node) or None,
+        mean_demand=mu,
+        std_demand=sd,
+        lead_time=lt,
+        inbound_service_time=float(d.inbound_service_time or 0.0),
+        outbound_service_time=float(d.committed_service_time or 0.0),
+        net_replenishment_time=tau,
+        target=target,
+        base_stock=level.level,
+        safety_stock=ss,
+        safety_stock_value=value,
+        single_echelon_base_stock=se_level.level,
+        single_echelon_safety_stock=se_ss,
+        explanation=Explanation(
+            summary=summary, drivers=drivers, safety_stock=parts, counterfactual=counterfactual
+        ),
+    )

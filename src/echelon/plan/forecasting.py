@@ -1,0 +1,284 @@
+"""Forecasts for the plan: per item × store demand per period, its error spread and its bias.
+
+Periods: the demand history (daily or per period) is summed into periods of
+``config.period_days`` days that end the day before the plan date (``config.as_of``, default the
+day after the last demand date); an incomplete oldest period is dropped. Each fit uses the
+``config.history_periods`` most recent periods before its cut-off (all when not set).
+
+Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candidate set
+(:data:`PLAN_CANDIDATES`, champion per demand class by a one-window walk-forward backtest):
+
+- the **plan fit** on the whole history gives, per item × store, ``mean`` = the average forecast
+  mean per period over the horizon and ``std`` = the forecast-error std per period: the root mean
+  squared error of the champion's per-period forecasts over the backtest window (``horizon``
+  periods; it includes the bias and the seasonality the model missed), or, without a backtest,
+  the champion's one-period-ahead predictive spread ``(q0.9 − q0.1) / (2 · 1.2816)`` (exactly σ
+  for a normal predictive distribution). Safety stock treats the errors of successive periods
+  as independent (σ·√τ over τ periods);
+- the **hold-out fit** on the history before the last ``config.holdout_periods`` periods gives the
+  forecast **bias** over those periods, ``(Σ forecast mean − Σ actual) / Σ actual`` (positive =
+  over-forecast), the fan charts (:class:`ForecastSeries` with the hold-out actuals) and the
+  inputs of the shadow-mode replay (:mod:`echelon.plan.shadow`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from echelon.errors import DataError
+from echelon.forecast.data import validate_demand
+from echelon.forecast.service import ForecastResult, Settings, forecast
+from echelon.plan.model import ForecastSeries, PlanData
+
+PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "smooth": ("AutoETS", "HistoricAverage", "Naive"),
+    "erratic": ("AutoETS", "HistoricAverage", "Naive"),
+    "intermittent": ("CrostonSBA", "TSB", "HistoricAverage"),
+    "lumpy": ("CrostonSBA", "TSB", "HistoricAverage"),
+    "zero": ("Zero", "HistoricAverage"),
+}
+PLAN_TAUS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+Z90 = 1.2815515655446004  # Φ⁻¹(0.9): (q0.9 − q0.1) / (2·Z90) is σ for a normal distribution
+HISTORY_TAIL = 26  # periods of history kept in a fan chart
+MIN_TRAIN = 16  # periods of history a hold-out fit needs; shorter: no hold-out
+SEP = "\x1f"  # joins item and location into a forecast series id
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class SeriesForecast:
+    """One item × store: demand per period (units) and how it was forecast."""
+
+    item: str
+    location: str
+    mean: float  # per period, average over the horizon
+    std: float  # forecast-error std per period (from the predictive quantiles)
+    model: str  # the champion model
+    history_mean: float  # per period, over the history used
+    history_std: float  # per period, over the history used
+    bias: float | None = None  # over the hold-out periods; None without a hold-out
+    actual_mean: float | None = None  # actual demand per period over the hold-out periods
+
+
+@dataclass
+class PlanForecasts:
+    """Forecasts of every item × store (see the module doc for the conventions)."""
+
+    as_of: date
+    period_days: int
+    history: pd.DataFrame  # all periods: item_id, location_id, ds (period start), y (units)
+    series: dict[tuple[str, str], SeriesForecast]
+    fan: list[ForecastSeries] = field(default_factory=list)
+    holdout: dict[tuple[str, str], SeriesForecast] = field(default_factory=dict)
+    holdout_periods: int = 0
+    seconds: float = 0.0
+
+    def demand_paths(self, periods: int) -> dict[tuple[str, str], np.ndarray]:
+        """The last ``periods`` periods of actual demand per item × store (units per period)."""
+        out = {}
+        for (item, loc), g in self.history.groupby(["item_id", "location_id"], sort=True):
+            out[(str(item), str(loc))] = g["y"].to_numpy(float)[-periods:]
+        return out
+
+
+def plan_date(data: PlanData) -> date:
+    """The plan date: ``config.as_of`` or the day after the last demand date."""
+    if data.config.as_of is not None:
+        return data.config.as_of
+    ds = pd.to_datetime(data.demand["ds"])
+    return (ds.max() + pd.Timedelta(days=_step_days(ds))).date()
+
+
+def _step_days(ds: pd.Series) -> int:
+    days = np.diff(np.unique(ds.to_numpy("datetime64[D]")).astype(np.int64))
+    return int(np.median(days)) if days.size else 1
+
+
+def period_history(data: PlanData) -> pd.DataFrame:
+    """Demand summed per item × store × period (columns item_id, location_id, ds, y).
+
+    ``ds`` is the first day of the period; periods end the day before :func:`plan_date`. Every
+    item × store gets every period (0 where it has no rows). All periods are returned;
+    ``config.history_periods`` is applied by the fits (:func:`plan_forecasts`).
+    """
+    pdays = int(data.config.period_days)
+    anchor = pd.Timestamp(plan_date(data))
+    df = data.demand[["item_id", "location_id", "ds", "y"]].copy()
+    df["ds"] = pd.to_datetime(df["ds"])
+    df = df[df["ds"] < anchor]
+    if df.empty:
+        raise DataError(
+            "no demand before the plan date",
+            source="demand.csv",
+            field="ds",
+            expected=f"dates before {anchor.date()}",
+            found=f"last date {pd.to_datetime(data.demand['ds']).max().date()}",
+            fix="set plan.yaml as_of after the last demand date, or add history",
+        )
+    back = ((anchor - df["ds"]).dt.days - 1) // pdays  # 0 = the period just before as_of
+    first_day = df["ds"].min()
+    oldest = int(back.max())
+    if (anchor - first_day).days < (oldest + 1) * pdays:  # incomplete oldest period
+        df, back = df[back < oldest], back[back < oldest]
+        oldest -= 1
+    if oldest < 0:
+        raise DataError(
+            "the demand history is shorter than one period",
+            source="demand.csv",
+            expected=f"at least {pdays} days",
+            found=f"{(anchor - first_day).days} days",
+            fix="add history or lower plan.yaml period_days",
+        )
+    df = df.assign(k=back.astype(int))
+    sums = df.groupby(["item_id", "location_id", "k"], sort=True)["y"].sum()
+    keys = df[["item_id", "location_id"]].drop_duplicates().sort_values(["item_id", "location_id"])
+    ks = np.arange(oldest, -1, -1)
+    grid = pd.MultiIndex.from_tuples(
+        [(i, loc, k) for i, loc in keys.itertuples(index=False) for k in ks],
+        names=["item_id", "location_id", "k"],
+    )
+    out = sums.reindex(grid, fill_value=0.0).reset_index()
+    out["ds"] = anchor - pd.to_timedelta((out["k"] + 1) * pdays, unit="D")
+    out["item_id"] = out["item_id"].astype(str)
+    out["location_id"] = out["location_id"].astype(str)
+    return out[["item_id", "location_id", "ds", "y"]].astype({"y": float})
+
+
+def _freq(period_days: int, ds: pd.Series) -> tuple[str, int]:
+    """A pandas frequency alias for the period grid and its season length (periods)."""
+    if period_days == 1:
+        return "D", 7
+    if period_days == 7:
+        return "W-" + pd.Timestamp(ds.iloc[0]).day_name()[:3].upper(), 52
+    return f"{period_days}D", max(1, round(365 / period_days))
+
+
+def _fit(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> ForecastResult:
+    df = hist.assign(unique_id=hist["item_id"] + SEP + hist["location_id"])
+    freq, season = _freq(period_days, df["ds"])
+    data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
+    st = Settings(
+        horizon=horizon,
+        taus=PLAN_TAUS,
+        season=season,
+        n_paths=200,
+        seed=seed,
+        candidates=dict(PLAN_CANDIDATES),
+        n_windows=1,
+        unconstrain=False,
+        sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
+    )
+    return forecast(data, st)
+
+
+def _backtest_rmse(fc: ForecastResult, models: pd.Series) -> dict[str, float]:
+    """Per series: root mean squared error of the champion's per-period forecast means over
+    the backtest window (units per period); empty without a backtest."""
+    if fc.backtest is None or fc.backtest.forecasts.empty:
+        return {}
+    b = fc.backtest.forecasts
+    champ = b["model"].to_numpy() == models.reindex(b["unique_id"]).to_numpy()
+    b = b[champ]
+    err = (b["mean"] - b["y"]).astype(float) ** 2
+    out = err.groupby(b["unique_id"]).mean() ** 0.5
+    return {str(k): float(v) for k, v in out.items() if np.isfinite(v)}
+
+
+def _summaries(
+    fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame | None
+) -> dict[tuple[str, str], SeriesForecast]:
+    f = fc.forecasts
+    spread = (f["q0.9"] - f["q0.1"]).clip(lower=0.0) / (2.0 * Z90)
+    g = f.assign(spread=spread).groupby("unique_id", sort=True)
+    means, stds, models = g["mean"].mean(), g["spread"].first(), g["model"].first()
+    rmse = _backtest_rmse(fc, models)
+    hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
+    h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
+    out: dict[tuple[str, str], SeriesForecast] = {}
+    for uid in means.index:
+        item, loc = str(uid).split(SEP)
+        bias = actual_mean = None
+        if actual is not None:
+            a = actual[(actual["item_id"] == item) & (actual["location_id"] == loc)]["y"]
+            fm = f.loc[f["unique_id"] == uid, "mean"].to_numpy(float)[: len(a)]
+            tot = float(a.sum())
+            bias = float((fm.sum() - tot) / tot) if tot > 0 else None
+            actual_mean = float(a.mean()) if len(a) else None
+        hm, hs = float(h_mean[(item, loc)]), float(h_std[(item, loc)])
+        out[(item, loc)] = SeriesForecast(
+            item=item,
+            location=loc,
+            mean=max(0.0, float(means[uid])),
+            std=max(0.0, float(rmse.get(uid, stds[uid]))),
+            model=str(models[uid]),
+            history_mean=hm,
+            history_std=0.0 if np.isnan(hs) else hs,
+            bias=bias,
+            actual_mean=actual_mean,
+        )
+    return out
+
+
+def _fan(fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame) -> list[ForecastSeries]:
+    out = []
+    for uid, g in fc.forecasts.groupby("unique_id", sort=True):
+        item, loc = str(uid).split(SEP)
+        h = hist[(hist["item_id"] == item) & (hist["location_id"] == loc)].tail(HISTORY_TAIL)
+        a = actual[(actual["item_id"] == item) & (actual["location_id"] == loc)]
+        known = dict(zip(a["ds"], a["y"].astype(float), strict=True))
+        ds = pd.to_datetime(g["ds"]).tolist()
+        qs = {f"{t:g}": g[f"q{t:g}"].astype(float).tolist() for t in PLAN_TAUS}
+        out.append(
+            ForecastSeries(
+                item=item,
+                location=loc,
+                model=str(g["model"].iloc[0]),
+                history_ds=[d.date() for d in pd.to_datetime(h["ds"])],
+                history=h["y"].astype(float).tolist(),
+                ds=[d.date() for d in ds],
+                actual=[known.get(d) for d in ds],
+                mean=g["mean"].astype(float).tolist(),
+                quantiles=qs,
+            )
+        )
+    return out
+
+
+def plan_forecasts(data: PlanData, progress: Progress | None = None) -> PlanForecasts:
+    """Forecast every item × store (plan fit and hold-out fit; see the module doc)."""
+    start = time.perf_counter()
+    cfg = data.config
+    full = period_history(data)
+    keep = cfg.history_periods
+    hist = full if keep is None else full.groupby(["item_id", "location_id"]).tail(keep)
+    n_per = int(full.groupby(["item_id", "location_id"]).size().min())
+    hold = int(cfg.holdout_periods) if n_per - cfg.holdout_periods >= MIN_TRAIN else 0
+    if progress:
+        progress("forecast", 0.0)
+    series = _summaries(_fit(hist, cfg.period_days, cfg.horizon, cfg.seed), hist, None)
+    result = PlanForecasts(plan_date(data), int(cfg.period_days), full, series)
+    if hold > 0:
+        if progress:
+            progress("forecast", 0.5)
+        cut = full["ds"].sort_values().unique()[-hold]
+        train, test = full[full["ds"] < cut], full[full["ds"] >= cut]
+        if keep is not None:
+            train = train.groupby(["item_id", "location_id"]).tail(keep)
+        fit = _fit(train, cfg.period_days, max(cfg.horizon, hold), cfg.seed)
+        result.holdout = _summaries(fit, train, test)
+        result.fan = _fan(fit, train, test)
+        result.holdout_periods = hold
+        for key, s in result.series.items():
+            h = result.holdout.get(key)
+            s.bias = h.bias if h is not None else None
+            s.actual_mean = h.actual_mean if h is not None else None
+    if progress:
+        progress("forecast", 1.0)
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,301 @@
+"""The planning workflow's shared data model: the validated inputs and the result of a run.
+
+Inputs (a data folder, docs/plan-data.md): :class:`PlanData` — the physical network of
+locations, an item master, demand history (long format, item × location), an inventory
+snapshot, optional lead-time observations, service targets per segment and a :class:`PlanConfig`.
+
+Output: :class:`PlanResult` — everything a run produced, JSON-serializable
+(``model_dump(mode="json")`` / ``model_validate``): placements (safety stock per item ×
+location with its decomposition), recommendations (orders, lateral transfers, expedites) with
+an explanation each, exceptions for human review, projected KPIs of the MEIO policy versus the
+single-echelon practice and the current policy, forecasts for the fan charts, the
+stock-to-service curve and the shadow-mode replay. Storage keeps it per run; the report and
+the CLI render it.
+
+Units: quantities are units of the item; money in the data's currency; periods are
+``PlanConfig.period_days`` days (a week by default); a fill rate is a fraction (0–1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # heavy imports kept out of every `echelon` command's start-up
+    import pandas as pd
+
+    from echelon.network.model import Network
+    from echelon.optimize.segments import SegmentTargets
+
+SCHEMA_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- inputs
+class PlanConfig(BaseModel):
+    """``plan.yaml`` of a data folder (every field optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "plan"
+    currency: str = "USD"
+    as_of: date | None = Field(
+        None, description="plan date; default: the day after the last demand date"
+    )
+    period_days: int = Field(7, ge=1, le=31, description="days per planning period")
+    holding_rate: float = Field(
+        0.25, gt=0, le=2, description="holding cost per year as a fraction of unit cost"
+    )
+    default_fill_rate: float = Field(
+        0.95, gt=0, lt=1, description="fill-rate target where the targets file sets none"
+    )
+    horizon: int = Field(13, ge=1, description="forecast horizon, periods")
+    history_periods: int | None = Field(
+        None, ge=8, description="periods of history used (most recent); None = all"
+    )
+    holdout_periods: int = Field(
+        8, ge=0, description="most recent periods held out for the shadow-mode replay"
+    )
+    budget: float | None = Field(
+        None, gt=0, description="money available for today's orders; None = unlimited"
+    )
+    excess_days: float = Field(
+        90.0, gt=0, description="exception when on hand exceeds this many days of supply"
+    )
+    bias_threshold: float = Field(
+        0.2, gt=0, description="exception when |forecast bias| / mean actual exceeds this"
+    )
+    change_threshold: float = Field(
+        0.5, gt=0, description="exception when a base-stock level moved by more than this share"
+    )
+    transfer_cost: float = Field(
+        0.5, ge=0, description="money per unit moved laterally between two locations"
+    )
+    transfer_lead_time: float = Field(
+        0.0, ge=0, description="periods a lateral transfer takes (0: arrives this period)"
+    )
+    expedite_cost: float = Field(
+        1.0, ge=0, description="money per unit to expedite an open order by one period"
+    )
+    sim_periods: int = Field(520, ge=52, description="periods per replication for KPIs")
+    sim_reps: int = Field(20, ge=2, description="replications for KPIs")
+    seed: int = 0
+
+
+@dataclass
+class PlanData:
+    """A validated data folder (docs/plan-data.md). Tables are pandas frames with the columns
+    named below; ids are strings; dates are ``datetime64[ns]``.
+
+    - ``network``: the locations and lanes (echelon network format; lead times in periods of
+      ``config.period_days`` days; stores are the nodes without outbound lanes);
+    - ``items``: item_id, unit_cost, price, category, pack_size, moq;
+    - ``demand``: item_id, location_id, ds, y — one row per item × store × day (or period);
+    - ``inventory``: item_id, location_id, on_hand;
+    - ``on_order``: item_id, location_id, quantity, due (date the units arrive);
+    - ``lead_times``: from_id, to_id, lead_time_days — observed lead times per lane (optional);
+    - ``targets``: service targets per ABC/XYZ segment (optional);
+    - ``findings``: non-fatal data-quality findings (become DATA_QUALITY exceptions);
+    - ``input_hash``: SHA-256 over the folder's input files (names and bytes), for idempotence.
+    """
+
+    folder: Path
+    config: PlanConfig
+    network: Network
+    items: pd.DataFrame
+    demand: pd.DataFrame
+    inventory: pd.DataFrame
+    on_order: pd.DataFrame
+    lead_times: pd.DataFrame | None
+    targets: SegmentTargets | None
+    input_hash: str
+    findings: list[PlanException] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- outputs
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendationKind(StrEnum):
+    ORDER = "order"  # a new replenishment order from the location's supplier
+    TRANSFER = "transfer"  # a lateral transfer between two locations of the same echelon
+    EXPEDITE = "expedite"  # bring an open order forward
+
+
+class RecommendationStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPORTED = "exported"
+
+
+class ExceptionKind(StrEnum):
+    STOCKOUT_RISK = "stockout_risk"  # projected stockout within the lead time
+    EXCESS = "excess"  # on hand beyond PlanConfig.excess_days of supply
+    FORECAST_BIAS = "forecast_bias"
+    LARGE_CHANGE = "large_change"  # base-stock level moved a lot since the last plan
+    DATA_QUALITY = "data_quality"
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class SafetyStockParts(_Out):
+    """Safety stock (units) split by cause; the parts add up to ``total``.
+
+    ``demand_variability``: z·σ_D·√τ with deterministic lead time; ``lead_time_variability``:
+    what lead-time variance adds on top; ``service_target``: the change from the default target
+    to this node's target; ``upstream_service_time``: the change from the upstream's committed
+    service time (0 if the supplier quoted none); conventions in echelon.plan.decompose.
+    """
+
+    demand_variability: float
+    lead_time_variability: float
+    service_target: float
+    upstream_service_time: float
+    total: float
+
+
+class Explanation(_Out):
+    summary: str  # one sentence a planner can read
+    drivers: list[str] = Field(default_factory=list)  # the numbers behind it, one line each
+    safety_stock: SafetyStockParts | None = None
+    counterfactual: str | None = None  # what would remove or change the recommendation
+
+
+class Placement(_Out):
+    """Where stock is held for one item at one location (MEIO policy)."""
+
+    item: str
+    location: str
+    tier: int  # 0 = stores, 1 = the echelon above, ...
+    segment: str | None = None  # ABC/XYZ, e.g. "AX"
+    mean_demand: float  # per period, at this location (stores) or passing through it
+    std_demand: float  # per period
+    lead_time: float  # periods, mean
+    inbound_service_time: float  # periods
+    outbound_service_time: float  # periods
+    net_replenishment_time: float  # periods
+    target: float | None = None  # fill-rate target (stores)
+    base_stock: float  # order-up-to level on the local inventory position, units
+    safety_stock: float  # units
+    safety_stock_value: float  # money
+    single_echelon_base_stock: float
+    single_echelon_safety_stock: float
+    explanation: Explanation
+
+
+class Recommendation(_Out):
+    key: str  # stable within a run: "<kind>:<item>:<source>-><location>"
+    kind: RecommendationKind
+    item: str
+    location: str  # where the units go
+    source: str | None = None  # the supplier / the other location; None = external supplier
+    quantity: float  # units (after MOQ, pack size, capacity, budget)
+    unit_cost: float
+    value: float  # money = quantity × unit_cost
+    arrival: date | None = None
+    inventory_position: float | None = None  # before the recommendation, units
+    order_up_to: float | None = None
+    explanation: Explanation
+    status: RecommendationStatus = RecommendationStatus.PROPOSED
+
+
+class PlanException(_Out):
+    kind: ExceptionKind
+    severity: Severity
+    message: str
+    item: str | None = None
+    location: str | None = None
+    value: float | None = None  # the number that triggered it (days, share, units ...)
+
+
+class Kpis(_Out):
+    """Projected (simulated) or replayed KPIs of one policy over a set of locations."""
+
+    fill_rate: float | None = None  # share of demand units shipped from stock
+    fill_rate_ci: float | None = None  # half width of the 95% CI
+    cycle_service_level: float | None = None  # share of periods without a stockout
+    turns: float | None = None  # per year: annual cost of goods / average inventory value
+    days_of_supply: float | None = None  # average on hand / average demand per day
+    inventory_value: float | None = None  # average on-hand inventory value (pipeline excluded)
+    safety_stock_value: float | None = None
+    target_met: bool | None = None
+
+
+class PolicyKpis(_Out):
+    policy: str  # "meio" | "single_echelon" | "current"
+    description: str
+    network: Kpis
+    stores: dict[str, Kpis] = Field(default_factory=dict)  # location → KPIs (all items)
+
+
+class ForecastSeries(_Out):
+    """One item × location for the fan charts: history tail, hold-out actuals, quantiles."""
+
+    item: str
+    location: str
+    model: str | None = None
+    history_ds: list[date]
+    history: list[float]
+    ds: list[date]  # forecast periods (start dates)
+    actual: list[float | None] = Field(default_factory=list)  # where known (hold-out)
+    mean: list[float]
+    quantiles: dict[str, list[float]] = Field(default_factory=dict)  # "0.1" → values
+
+
+class CurvePoint(_Out):
+    policy: str  # "meio" | "single_echelon"
+    inventory_value: float
+    fill_rate: float
+
+
+class ShadowResult(_Out):
+    """Recommended vs current policy replayed against actual demand of held-out periods."""
+
+    periods: int
+    start: date
+    end: date
+    current_policy: str  # description of the naive current policy
+    kpis: list[PolicyKpis]
+
+
+class NetworkNode(_Out):
+    id: str
+    tier: int
+    x: float
+    y: float
+    safety_stock_value: float = 0.0
+
+
+class PlanResult(_Out):
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    created_at: str  # ISO 8601, UTC
+    as_of: date
+    input_hash: str
+    parameters: dict[str, Any]  # the PlanConfig and command options used
+    currency: str
+    period_days: int
+    items: list[str]
+    locations: list[str]
+    network_nodes: list[NetworkNode]
+    network_lanes: list[tuple[str, str]]
+    placements: list[Placement]
+    recommendations: list[Recommendation]
+    exceptions: list[PlanException]
+    kpis: list[PolicyKpis]  # meio, single_echelon, current
+    saving: float | None = None  # inventory value saving of MEIO vs single-echelon, fraction
+    service_met: bool | None = None  # MEIO's simulated fill rate >= target at every store
+    forecasts: list[ForecastSeries] = Field(default_factory=list)
+    stock_to_service: list[CurvePoint] = Field(default_factory=list)
+    shadow: ShadowResult | None = None
+    warnings: list[str] = Field(default_factory=list)

@@ -1,0 +1,410 @@
+"""Safety-stock placement per item across the network, tuned in simulation to the targets.
+
+For every item (:func:`item_network`): the locations of the data folder's network, holding cost
+``unit_cost × holding_rate × period_days / 365`` per unit per period, unit value = unit cost,
+order rules from the item master (``pack_size`` → lot multiple, ``moq`` → minimum order, on
+every node), fitted lead times (:mod:`echelon.plan.leadtimes`), and at every store the
+forecast demand per period (:func:`demand_distribution`) with a fill-rate target from its
+ABC/XYZ segment (``PlanData.targets``; ``config.default_fill_rate`` where none applies).
+
+Policies (installation base stock on the local inventory position, units):
+
+- **meio**: the guaranteed-service model places safety stock (``solve_gsm`` on
+  :func:`gsm_network`: lead times rounded to whole periods, their variance included); the DC
+  levels are the GSM's ``μτ + z·σ_τ``; every store's level is then **tuned in simulation**
+  (:func:`tune_store_levels`) to the least level ``μτ + z·σ_τ`` (z ≥ 0, so never below the
+  pipeline ``μτ``) whose simulated fill rate meets its target;
+- **single_echelon**: every node ``μL + z·σ_LTD`` alone (``solve_single_echelon``, the DCs at
+  the default target as a cycle service level), stores tuned the same way — the comparison is
+  at equal, simulated service;
+- **current**: :func:`echelon.plan.current_policy.current_policy`.
+
+Safety stock of a node = level − μ·τ, with τ the net replenishment time the policy plans for
+(GSM's τ for meio; ``max(1, ⌈L⌉)`` for single-echelon), never below 0.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from echelon.errors import DataError
+from echelon.network.distributions import (
+    ConstantDemand,
+    DemandDistribution,
+    DeterministicLeadTime,
+    LeadTimeDistribution,
+    NegativeBinomialDemand,
+    NormalDemand,
+    NormalLeadTime,
+    is_stochastic,
+)
+from echelon.network.graph import echelon_demand
+from echelon.network.model import Network, ServiceMeasure, ServiceTarget
+from echelon.optimize.gsm.solve import solve_gsm
+from echelon.optimize.result import OptimizationResult
+from echelon.optimize.segments import SegmentTargets, classify_history
+from echelon.optimize.single_echelon import solve_single_echelon
+from echelon.plan.current_policy import current_policy, tiers
+from echelon.plan.decompose import explain_placement
+from echelon.plan.forecasting import PlanForecasts
+from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
+from echelon.plan.model import Placement, PlanData
+from echelon.policies.model import BaseStock, PolicySet
+from echelon.sim.batch import simulate
+from echelon.sim.results import SimulationResult
+
+Progress = Callable[[str, float], None]
+NB_MAX_MEAN = 20.0  # below this mean an over-dispersed store gets negative binomial demand
+WARMUP = 52  # periods simulated before KPIs are counted
+SEARCH_SEED_OFFSET = 7919  # the tuning search never sees the KPI's random numbers
+Z_MAX = 12.0
+BISECTIONS = 10  # halvings of the z interval on the search numbers (half on the KPI numbers)
+CHECK_ROUNDS = 8
+POLICIES = ("meio", "single_echelon", "current")
+
+
+@dataclass
+class SimRun:
+    """Simulation settings (periods counted, replications, warm-up, seed)."""
+
+    periods: int
+    reps: int
+    seed: int
+    warmup: int = WARMUP
+
+
+def run(net: Network, policy: PolicySet, sim: SimRun, **kw: object) -> SimulationResult:
+    """Simulate ``policy`` on ``net`` with ``sim`` (common random numbers per seed)."""
+    return simulate(net, policy, sim.periods, sim.reps, sim.seed, sim.warmup, **kw)  # type: ignore[arg-type]
+
+
+@dataclass
+class ItemPlan:
+    """One item: its network, targets, the GSM answer and the three policies."""
+
+    item: str
+    network: Network
+    unit_cost: float
+    stores: list[str]
+    tiers: dict[str, int]
+    targets: dict[str, float]  # store → fill-rate target
+    segments: dict[str, str]  # store → ABC/XYZ code
+    seed: int  # the KPI simulations' seed of this item
+    gsm: OptimizationResult
+    policies: dict[str, PolicySet] = field(default_factory=dict)
+    pipeline: dict[str, dict[str, float]] = field(default_factory=dict)  # policy → node → μτ
+    fill: dict[str, dict[str, float]] = field(default_factory=dict)  # tuned store fill rates
+
+    def safety_stock(self, policy: str, node: str) -> float:
+        """level − μ·τ of ``policy`` at ``node`` (units, ≥ 0)."""
+        pol = self.policies[policy].policies[node]
+        assert isinstance(pol, BaseStock)
+        return max(0.0, pol.level - self.pipeline[policy][node])
+
+
+@dataclass
+class Placements:
+    """The placement of every item (see the module doc)."""
+
+    placements: list[Placement]
+    items: dict[str, ItemPlan]
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def demand_distribution(mean: float, std: float) -> DemandDistribution:
+    """Demand per period: constant without variability, negative binomial when over-dispersed
+    with a mean below :data:`NB_MAX_MEAN`, else normal (truncated at 0 in simulation)."""
+    if std <= 1e-12 or mean <= 0:
+        return ConstantDemand(value=max(0.0, mean))
+    if mean < NB_MAX_MEAN and std**2 > mean * (1 + 1e-9):
+        return NegativeBinomialDemand(mean_=mean, std_=std)
+    return NormalDemand(mean_=mean, std_=std)
+
+
+def store_targets(
+    data: PlanData, history: pd.DataFrame
+) -> dict[tuple[str, str], tuple[str, float]]:
+    """(segment code, fill-rate target) per item × store from the period history."""
+    cost = data.items.set_index("item_id")["unit_cost"].astype(float)
+    h = history.assign(unique_id=history["item_id"] + "\x1f" + history["location_id"])
+    values = {u: float(cost.get(u.split("\x1f")[0], 1.0)) for u in h["unique_id"].unique()}
+    rules = data.targets or SegmentTargets(targets={})
+    segs = classify_history(h[["unique_id", "ds", "y"]], values, rules)
+    out = {}
+    for uid, seg in segs.items():
+        item, loc = uid.split("\x1f")
+        target = data.targets.target_for(seg.code) if data.targets is not None else None
+        out[(item, loc)] = (seg.code, float(target or data.config.default_fill_rate))
+    return out
+
+
+def item_network(
+    data: PlanData,
+    item: str,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    targets: dict[tuple[str, str], tuple[str, float]],
+) -> Network:
+    """The single-item network of ``item`` (see the module doc)."""
+    cfg = data.config
+    row = data.items.set_index("item_id").loc[item].to_dict()
+    cost = float(row["unit_cost"])
+    holding = cost * cfg.holding_rate * cfg.period_days / 365.0
+    stores = {n for n, t in tiers(data.network).items() if t == 0}
+    nodes = []
+    for node in data.network.nodes:
+        upd: dict[str, object] = {
+            "holding_cost": holding,
+            "unit_value": cost,
+            "lot_multiple": _number(row.get("pack_size")),
+            "min_order_qty": _number(row.get("moq")),
+        }
+        if node.id in stores:
+            fc = forecasts.series.get((item, node.id))
+            mean, std = (fc.mean, fc.std) if fc is not None else (0.0, 0.0)
+            target = targets.get((item, node.id), ("", cfg.default_fill_rate))[1]
+            upd["demand"] = demand_distribution(mean, std)
+            upd["service"] = ServiceTarget(measure=ServiceMeasure.FILL_RATE, target=target)
+        nodes.append(node.model_copy(update=upd))
+    net = data.network.model_copy(
+        update={
+            "name": f"{data.network.name}:{item}",
+            "nodes": nodes,
+            "period_days": cfg.period_days,
+        }
+    )
+    return with_lead_times(net, lead_times)
+
+
+def _number(x: object) -> float:
+    """A non-negative number from an item-master cell (missing → 0)."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return v if math.isfinite(v) and v > 0 else 0.0
+
+
+def _stochastic_lead_times(net: Network) -> bool:
+    lts = [net.lane_lead_time(lane) for lane in net.lanes]
+    lts += [n.lead_time for n in net.nodes if n.external_supplier]
+    return any(is_stochastic(lt) for lt in lts)
+
+
+def gsm_network(net: Network) -> Network:
+    """``net`` with every lead time as the GSM sees it: its mean rounded to whole periods and
+    its std (the GSM rounds lead times up; a lane of 1.04 periods on average is 1, not 2)."""
+
+    def fix(lt: LeadTimeDistribution) -> LeadTimeDistribution:
+        mean = float(max(0, round(lt.mean())))
+        if lt.std() <= 0:
+            return DeterministicLeadTime(value=mean)
+        return NormalLeadTime(mean_=mean, std_=lt.std())
+
+    lanes = [
+        lane.model_copy(update={"lead_time": fix(net.lane_lead_time(lane))}) for lane in net.lanes
+    ]
+    nodes = [n.model_copy(update={"lead_time": fix(n.lead_time)}) for n in net.nodes]
+    return net.model_copy(update={"lanes": lanes, "nodes": nodes})
+
+
+def _with_levels(policy: PolicySet, levels: dict[str, float], method: str) -> PolicySet:
+    pols = dict(policy.policies)
+    for nid, lv in levels.items():
+        pols[nid] = BaseStock(level=round(max(0.0, lv), 6))
+    return PolicySet(network=policy.network, method=method, metadata=policy.metadata, policies=pols)
+
+
+def _bisect(
+    fills: Callable[[dict[str, float], SimRun], dict[str, float]],
+    ok: Callable[[dict[str, float], str], bool],
+    lo: dict[str, float],
+    hi: dict[str, float],
+    sim: SimRun,
+    iterations: int,
+) -> dict[str, float]:
+    """Bisect every store's z at once between ``lo`` (short) and ``hi`` (meets); returns hi."""
+    lo, hi = dict(lo), dict(hi)
+    for _ in range(iterations):
+        active = [s for s in hi if hi[s] - lo[s] > 1e-6]
+        if not active:
+            break
+        mid = {s: (lo[s] + hi[s]) / 2 if s in active else hi[s] for s in hi}
+        f = fills(mid, sim)
+        for s in active:
+            (hi if ok(f, s) else lo)[s] = mid[s]
+    return hi
+
+
+def tune_store_levels(
+    net: Network,
+    policy: PolicySet,
+    targets: dict[str, float],
+    floor: dict[str, float],
+    scale: dict[str, float],
+    search: SimRun,
+    check: SimRun,
+) -> tuple[PolicySet, dict[str, float]]:
+    """Least store levels ``floor + z·scale`` (z ∈ [0, Z_MAX]) whose simulated fill rate meets
+    the store's target; other nodes keep ``policy``'s levels.
+
+    All stores are bisected at once on the ``search`` random numbers (a store's fill rate rises
+    with its own level; the others' levels only move its supplier's rationing a little); then the
+    levels are checked on the ``check`` random numbers (those of the KPIs) and a store still
+    short is raised until it meets its target there and bisected back down on those numbers.
+    Returns the policy and the checked fill rates per store.
+    """
+    stores = list(targets)
+    lo = dict.fromkeys(stores, 0.0)
+    hi = dict.fromkeys(stores, 0.0)  # z = 0 meets the target unless found short below
+
+    def fills(z: dict[str, float], sim: SimRun) -> dict[str, float]:
+        lv = {s: floor[s] + z[s] * scale[s] for s in stores}
+        res = run(net, _with_levels(policy, lv, policy.method or ""), sim)
+        return {s: res.node(s).fill_rate.mean for s in stores}
+
+    def ok(f: dict[str, float], s: str) -> bool:
+        return not math.isnan(f[s]) and f[s] >= targets[s] - 1e-12
+
+    at_zero = fills(lo, search)
+    open_ = [s for s in stores if not ok(at_zero, s) and scale[s] > 0]
+    while open_:  # bracket: hi meets the target (or is Z_MAX), lo does not
+        for s in open_:
+            hi[s] = min(Z_MAX, max(2 * hi[s], 2.0))
+        f = fills(hi, search)
+        short = [s for s in open_ if not ok(f, s)]
+        for s in short:
+            lo[s] = hi[s]
+        open_ = [s for s in short if hi[s] < Z_MAX]
+    z = _bisect(fills, ok, lo, hi, search, BISECTIONS)
+    f = fills(z, check)
+    short = [s for s in stores if not ok(f, s) and scale[s] > 0 and z[s] < Z_MAX]
+    lo2, hi2 = dict(z), dict(z)
+    for k in range(CHECK_ROUNDS):  # still short on the KPI numbers: raise, then bisect again
+        if not short:
+            break
+        for s in short:
+            lo2[s], hi2[s] = hi2[s], min(Z_MAX, hi2[s] + 0.1 * 2**k)
+        f = fills(hi2, check)
+        short = [s for s in short if not ok(f, s) and hi2[s] < Z_MAX]
+    if hi2 != z:
+        z = _bisect(fills, ok, lo2, hi2, check, BISECTIONS // 2)
+        f = fills(z, check)
+    levels = {s: floor[s] + z[s] * scale[s] for s in stores}
+    return _with_levels(policy, levels, policy.method or ""), f
+
+
+def _place_item(
+    data: PlanData,
+    item: str,
+    index: int,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    targets: dict[tuple[str, str], tuple[str, float]],
+) -> ItemPlan:
+    cfg = data.config
+    net = item_network(data, item, forecasts, lead_times, targets)
+    tier = tiers(net)
+    stores = [n.id for n in net.nodes if tier[n.id] == 0]
+    gsm = solve_gsm(
+        gsm_network(net),
+        lead_time_variance=_stochastic_lead_times(net),
+        default_service_level=cfg.default_fill_rate,
+    )
+    flows = echelon_demand(net)
+    seed = cfg.seed + index
+    check = SimRun(cfg.sim_periods, cfg.sim_reps, seed)
+    search = SimRun(cfg.sim_periods, cfg.sim_reps, seed + SEARCH_SEED_OFFSET)
+    store_target = {s: targets.get((item, s), ("", cfg.default_fill_rate))[1] for s in stores}
+    plan = ItemPlan(
+        item, net, float(net.nodes[0].unit_value or 0.0), stores, tier, store_target,
+        {s: targets.get((item, s), ("", 0.0))[0] for s in stores}, seed, gsm,
+    )  # fmt: skip
+    # meio: GSM levels, stores tuned on floor μτ + z·σ_τ
+    tau = {n: float(gsm.nodes[n].net_replenishment_time or 0.0) for n in tier}
+    plan.pipeline["meio"] = {n: flows[n][0] * tau[n] for n in tier}
+    scale = {}
+    for s in stores:
+        mu, sd = flows[s]
+        _, lsd = inbound_lead_time(net, s)
+        scale[s] = math.sqrt(sd**2 * max(tau[s], 1.0) + (mu * lsd) ** 2)
+    floor = {s: plan.pipeline["meio"][s] for s in stores}
+    plan.policies["meio"], plan.fill["meio"] = tune_store_levels(
+        net, gsm.policy, store_target, floor, scale, search, check
+    )
+    plan.policies["meio"].method = "meio"
+    # single-echelon: μL + z·σ_LTD per node, stores tuned the same way
+    se = solve_single_echelon(net, default_target=cfg.default_fill_rate)
+    exposure = {n: float(se.nodes[n].net_replenishment_time or 1.0) for n in tier}
+    plan.pipeline["single_echelon"] = {n: flows[n][0] * exposure[n] for n in tier}
+    se_scale: dict[str, float] = {}
+    for s in stores:
+        mu, sd = flows[s]
+        _, lsd = inbound_lead_time(net, s)
+        se_scale[s] = math.sqrt(sd**2 * exposure[s] + (mu * lsd) ** 2)
+    se_floor = {s: plan.pipeline["single_echelon"][s] for s in stores}
+    plan.policies["single_echelon"], plan.fill["single_echelon"] = tune_store_levels(
+        net, se.policy, store_target, se_floor, se_scale, search, check
+    )
+    plan.policies["single_echelon"].method = "single_echelon"
+    cur = current_policy(net)
+    plan.policies["current"] = cur
+    plan.pipeline["current"] = {n: flows[n][0] * exposure[n] for n in tier}
+    return plan
+
+
+def place(
+    data: PlanData,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    progress: Progress | None = None,
+) -> Placements:
+    """Place safety stock for every item (meio, single-echelon, current; module doc)."""
+    start = time.perf_counter()
+    items = sorted(data.items["item_id"].astype(str))
+    known = {i for i, _ in forecasts.series}
+    missing = [i for i in items if i not in known]
+    if len(missing) == len(items):
+        raise DataError(
+            "no item of items.csv has demand history at a store",
+            source="demand.csv",
+            expected="rows for the items of items.csv at store locations",
+            found=f"items {', '.join(items[:5])}",
+            fix="add demand history for the items",
+        )
+    targets = store_targets(data, forecasts.history)
+    out = Placements([], {})
+    if missing:
+        out.warnings.append(f"no demand history for items {', '.join(missing)}: not placed")
+    todo = [i for i in items if i in known]
+    for k, item in enumerate(todo):
+        plan = _place_item(data, item, items.index(item), forecasts, lead_times, targets)
+        out.items[item] = plan
+        for s, f in plan.fill["meio"].items():
+            if not math.isnan(f) and f < plan.targets[s] - 1e-12:  # NaN: no demand
+                out.warnings.append(
+                    f"{item} at {s}: simulated fill rate {f:.3f} below target "
+                    f"{plan.targets[s]:.3f} even at the largest level searched"
+                )
+        out.placements.extend(
+            explain_placement(plan, n.id, data.config) for n in plan.network.nodes
+        )
+        if progress:
+            progress("place", (k + 1) / len(todo))
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def scaled_policy(plan: ItemPlan, policy: str, factor: float) -> PolicySet:
+    """``policy`` with every node's safety stock multiplied by ``factor`` (pipeline kept)."""
+    lv = {
+        n: plan.pipeline[policy][n] + factor * plan.safety_stock(policy, n)
+        for n in plan.policies[policy].policies
+    }
+    return _with_levels(plan.policies[policy], lv, f"{policy}x{factor:g}")

@@ -1,0 +1,126 @@
+"""Shadow mode: the recommended policy and the current policy replayed against actual demand.
+
+The plan is made again as of the start of the hold-out window — forecasts fitted on the history
+before the last ``config.holdout_periods`` periods (:attr:`PlanForecasts.holdout`), the same
+lead times, targets from that history, placement and tuning as in the plan — and every item's
+policies are then simulated with the stores' **actual** demand (a
+:class:`~echelon.network.distributions.ScenarioDemand` path) instead of a distribution:
+
+- every policy starts from the **same state**: every node holds the current policy's level on
+  hand (nothing in transit) :data:`WARMUP_PERIODS` periods before the hold-out window, and is
+  driven through those periods by the actual demand before the cut (the warm-up, not counted)
+  and then through the hold-out periods (counted);
+- lead times are drawn from the fitted lane distributions (``config.sim_reps`` replications on
+  the items' KPI random numbers; with deterministic lead times every replication is the same);
+- KPIs as in :mod:`echelon.plan.kpis`, side by side for meio, single-echelon and current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pandas as pd
+
+from echelon.network.distributions import ScenarioDemand
+from echelon.network.model import Network
+from echelon.plan.current_policy import DEFAULT_COVER, describe
+from echelon.plan.forecasting import PlanForecasts
+from echelon.plan.kpis import DESCRIPTIONS, ItemRun, policy_kpis
+from echelon.plan.leadtimes import LaneLeadTime
+from echelon.plan.model import PlanData, ShadowResult
+from echelon.plan.placement import ItemPlan, Placements, SimRun, place, run
+from echelon.policies.model import BaseStock
+
+Progress = Callable[[str, float], None]
+WARMUP_PERIODS = 26  # periods of actual demand replayed before the hold-out window
+SHADOW_POLICIES = ("meio", "single_echelon", "current")
+
+
+def holdout_view(forecasts: PlanForecasts) -> PlanForecasts:
+    """The forecasts and history as of the start of the hold-out window."""
+    hold = forecasts.holdout_periods
+    cut = sorted(forecasts.history["ds"].unique())[-hold]
+    hist = forecasts.history[forecasts.history["ds"] < cut]
+    return PlanForecasts(
+        as_of=pd.Timestamp(cut).date(),
+        period_days=forecasts.period_days,
+        history=hist,
+        series=forecasts.holdout,
+    )
+
+
+def replay_network(plan: ItemPlan, paths: dict[str, list[float]]) -> Network:
+    """The item's network with each store's demand replaced by its actual path and every node
+    starting with the current policy's level on hand."""
+    start = plan.policies["current"].policies
+    nodes = []
+    for node in plan.network.nodes:
+        level = start[node.id]
+        upd: dict[str, object] = {
+            "initial_on_hand": max(0.0, level.level) if isinstance(level, BaseStock) else None
+        }
+        if node.id in paths:
+            upd["demand"] = ScenarioDemand(paths=[paths[node.id]])
+        nodes.append(node.model_copy(update=upd))
+    return plan.network.model_copy(update={"nodes": nodes})
+
+
+def replay(
+    placements: Placements, history: pd.DataFrame, hold: int, reps: int, period_days: float
+) -> list:
+    """KPIs (one :class:`PolicyKpis` per policy) of the placements' policies replayed against the
+    actual demand of the last ``hold`` periods of ``history`` (module doc)."""
+    runs: dict[str, list[ItemRun]] = {p: [] for p in SHADOW_POLICIES}
+    stores: list[str] = []
+    for item, plan in placements.items.items():
+        stores = plan.stores
+        g = history[history["item_id"] == item]
+        warm = min(WARMUP_PERIODS, int(g.groupby("location_id").size().min()) - hold)
+        paths = {}
+        for s in plan.stores:
+            y = g[g["location_id"] == s].sort_values("ds")["y"].to_numpy(float)
+            paths[s] = [max(0.0, float(v)) for v in y[-(hold + warm) :]]
+        net = replay_network(plan, paths)
+        for p in SHADOW_POLICIES:
+            res = run(net, plan.policies[p], SimRun(hold, reps, plan.seed, warmup=warm))
+            ss = sum(plan.safety_stock(p, n) for n in plan.tiers) * plan.unit_cost
+            runs[p].append(ItemRun(plan, res, ss))
+    desc = DESCRIPTIONS | {"current": describe(DEFAULT_COVER, period_days)}
+    return [policy_kpis(runs[p], p, desc[p], period_days, stores) for p in SHADOW_POLICIES]
+
+
+def shadow_mode(
+    data: PlanData,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    progress: Progress | None = None,
+) -> ShadowResult | None:
+    """Plan as of the hold-out start and replay it against the actual hold-out demand.
+
+    ``None`` when there is no hold-out window (``config.holdout_periods`` = 0 or too little
+    history, :data:`echelon.plan.forecasting.MIN_TRAIN`).
+    """
+    hold = forecasts.holdout_periods
+    if hold <= 0 or not forecasts.holdout:
+        return None
+    view = holdout_view(forecasts)
+
+    def step(stage: str, x: float) -> None:
+        if progress:
+            progress("shadow", 0.9 * x)
+
+    placements = place(data, view, lead_times, step)
+    cfg = data.config
+    kpis = replay(placements, forecasts.history, hold, cfg.sim_reps, cfg.period_days)
+    if progress:
+        progress("shadow", 1.0)
+    start = view.as_of
+    end = start + timedelta(days=hold * cfg.period_days - 1)
+    return ShadowResult(
+        periods=hold,
+        start=start,
+        end=end,
+        current_policy=describe(DEFAULT_COVER, cfg.period_days),
+        kpis=kpis,
+    )

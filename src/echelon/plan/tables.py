@@ -1,0 +1,486 @@
+"""Reading and checking the CSV tables of a plan data folder (docs/plan-data.md).
+
+Every table is read as text and checked column by column, so that a bad cell is reported with
+the file, the row as the user sees it in the file (the header is row 1, the first data row is
+row 2), the column, what was expected, what was found and how to fix it — as a
+:class:`echelon.errors.DataError`. Column names are matched without surrounding blanks and case;
+a missing or unknown column that looks like a known one is reported with the closest name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from echelon.errors import DataError
+from echelon.plan.model import ExceptionKind, PlanConfig, PlanException, Severity
+
+MIN_PERIODS = 8  # fewer full periods of history than this is a finding
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of one table: required ones, and optional ones with their defaults."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.required, *self.optional)
+
+
+ITEMS = TableSpec(
+    "items.csv",
+    ("item_id", "unit_cost"),
+    {"price": np.nan, "category": "", "pack_size": 1.0, "moq": 0.0},
+)
+DEMAND = TableSpec("demand.csv", ("item_id", "location_id", "ds", "y"))
+INVENTORY = TableSpec("inventory.csv", ("item_id", "location_id", "on_hand"))
+ON_ORDER = TableSpec("on_order.csv", ("item_id", "location_id", "quantity", "due"))
+LEAD_TIMES = TableSpec("lead_times.csv", ("from_id", "to_id", "lead_time_days"))
+
+
+def row_of(idx: object) -> str:
+    """The row of a data frame index label as the user sees it (header = row 1)."""
+    return f"row {int(idx) + 2}" if isinstance(idx, int | np.integer) else f"row {idx}"
+
+
+def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
+    """Read ``path`` as text cells, check its columns against ``spec`` and add defaults.
+
+    Index labels are the data rows' positions in the file (row = label + 2); blank lines are
+    dropped without renumbering the others. Cells are strings, empty cells NaN.
+    """
+    source = str(path)
+    if path.is_dir():
+        raise DataError("is a folder, not a file", source=source, fix=f"put a file {spec.name}")
+    try:
+        raw = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            "the file is not UTF-8 text",
+            source=source,
+            found=f"byte {exc.start}",
+            fix="save the file as UTF-8 CSV",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            "the file is empty",
+            source=source,
+            expected=f"a header line with {', '.join(spec.required)}",
+            found="nothing",
+            fix="write the header line and the rows",
+        ) from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise DataError(
+            "cannot read the file as CSV",
+            source=source,
+            found=str(exc).strip().splitlines()[-1][:160],
+            fix="check the separators (commas) and quotes of that line",
+        ) from None
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw = raw.dropna(how="all")
+    _check_columns(raw, spec, source)
+    for col, default in spec.optional.items():
+        if col not in raw.columns:
+            raw[col] = pd.Series(default, index=raw.index)
+    for col in spec.columns:
+        if not pd.api.types.is_numeric_dtype(raw[col]):
+            text = raw[col].str.strip()
+            raw[col] = text.where(text != "", np.nan)
+    return raw[list(spec.columns)]
+
+
+def _check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> None:
+    cols = list(raw.columns)
+    for col in cols:
+        twin = re.fullmatch(r"(.+)\.\d+", col)  # pandas renames a repeated column 'x' to 'x.1'
+        if twin and twin.group(1) in cols:
+            raise DataError(
+                "duplicate column",
+                source=source,
+                where="row 1 (header)",
+                field=twin.group(1),
+                fix="remove or rename one of the two columns",
+            )
+    unknown = [c for c in cols if c not in spec.columns]
+    for col in spec.required:
+        if col not in cols:
+            near = difflib.get_close_matches(col, unknown, n=1, cutoff=0.6)
+            fix = f"rename column '{near[0]}' to '{col}'" if near else f"add a column '{col}'"
+            seps = [sep for sep in (";", "\t", "|") if len(cols) == 1 and sep in cols[0]]
+            if seps:
+                fix = f"separate the columns with commas, not {seps[0]!r}"
+            raise DataError(
+                "missing column",
+                source=source,
+                where="row 1 (header)",
+                field=col,
+                expected=", ".join(spec.required),
+                found=", ".join(cols) or "no columns",
+                fix=fix,
+            )
+    for col in unknown:
+        near = difflib.get_close_matches(col, list(spec.columns), n=1, cutoff=0.75)
+        if near and near[0] not in cols:
+            raise DataError(
+                "unknown column",
+                source=source,
+                where="row 1 (header)",
+                field=col,
+                expected=f"one of {', '.join(spec.columns)}",
+                found=f"'{col}'",
+                fix=f"rename it to '{near[0]}' (or remove it)",
+            )
+
+
+def ids(df: pd.DataFrame, col: str, source: str) -> pd.Series:
+    """The id column as strings; a missing id is an error."""
+    bad = df[col].isna()
+    if bad.any():
+        i: Any = bad.idxmax()
+        raise DataError(
+            "missing value",
+            source=source,
+            where=row_of(i),
+            field=col,
+            expected="an id",
+            found="an empty cell",
+            fix="fill in the id or remove the row",
+        )
+    return df[col].astype(str)
+
+
+def numbers(
+    df: pd.DataFrame,
+    col: str,
+    source: str,
+    *,
+    what: str,
+    minimum: float = 0.0,
+    strict: bool = False,
+    fix: str | None = None,
+) -> pd.Series:
+    """The column as finite floats ``>= minimum`` (``> minimum`` when ``strict``)."""
+    cells = df[col]
+    values = pd.to_numeric(cells, errors="coerce").astype(float)
+    bad = ~np.isfinite(values.to_numpy())
+    bound = f"a number {'>' if strict else '>='} {minimum:g}"
+    if bad.any():
+        i: Any = df.index[int(np.argmax(bad))]
+        cell: Any = cells.at[i]
+        empty = pd.isna(cell)
+        raise DataError(
+            f"missing {what}" if empty else f"non-numeric {what}",
+            source=source,
+            where=row_of(i),
+            field=col,
+            expected=bound,
+            found="an empty cell" if empty else repr(cell),
+            fix=f"write the {what} as a number",
+        )
+    low = values <= minimum if strict else values < minimum
+    if low.any():
+        i = low.idxmax()
+        raise DataError(
+            f"negative {what}" if float(values.loc[i]) < 0 else f"{what} out of range",
+            source=source,
+            where=row_of(i),
+            field=col,
+            expected=bound,
+            found=str(cells.at[i]),
+            fix=fix or f"correct the {what}",
+        )
+    return values
+
+
+def dates(df: pd.DataFrame, col: str, source: str) -> pd.Series:
+    """The column as ``datetime64[ns]`` days (ISO 8601 dates, time of day dropped)."""
+    cells = df[col]
+    parsed = pd.to_datetime(cells, errors="coerce", format="ISO8601")
+    bad = parsed.isna()
+    if bad.any():
+        i: Any = bad.idxmax()
+        raise DataError(
+            "unparseable date",
+            source=source,
+            where=row_of(i),
+            field=col,
+            expected="a date such as 2024-01-31",
+            found="an empty cell" if pd.isna(cells.loc[i]) else repr(cells.loc[i]),
+            fix="write dates as YYYY-MM-DD",
+        )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.dt.normalize().astype("datetime64[ns]")
+
+
+def no_duplicates(df: pd.DataFrame, keys: Sequence[str], source: str, what: str) -> None:
+    """Raise on the first row whose ``keys`` repeat an earlier row's."""
+    dup = df.duplicated(list(keys), keep=False)
+    if not dup.any():
+        return
+    rows = df.index[dup.to_numpy()]
+    first = df.loc[rows[0], list(keys)]
+    same = rows[(df.loc[rows, list(keys)] == first).all(axis=1).to_numpy()]
+    shown = ", ".join(
+        str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in first.to_numpy()
+    )
+    raise DataError(
+        "duplicate row",
+        source=source,
+        where=row_of(same[1]),
+        field=", ".join(keys),
+        expected=f"one row per {what}",
+        found=f"{shown} also in {row_of(same[0])}",
+        fix="remove the repeated row or add the two rows into one",
+    )
+
+
+def known(
+    values: pd.Series,
+    allowed: Collection[str],
+    source: str,
+    *,
+    field: str,
+    what: str,
+    where_allowed: str,
+) -> None:
+    """Raise on the first value that is not in ``allowed``."""
+    bad = ~values.isin(list(allowed))
+    if not bad.any():
+        return
+    i: Any = bad.idxmax()
+    value = str(values.at[i])
+    near = difflib.get_close_matches(value, [str(a) for a in allowed], n=1, cutoff=0.6)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    raise DataError(
+        f"unknown {what}",
+        source=source,
+        where=row_of(i),
+        field=field,
+        expected=f"{'an' if what[0] in 'aeiou' else 'a'} {what} of {where_allowed}",
+        found=f"'{value}'",
+        fix=f"correct the id{hint} or add it to {where_allowed}",
+    )
+
+
+def finding(
+    message: str,
+    severity: Severity,
+    *,
+    item: str | None = None,
+    location: str | None = None,
+    value: float | None = None,
+) -> PlanException:
+    """A non-fatal data-quality finding (it becomes a DATA_QUALITY exception of the plan)."""
+    return PlanException(
+        kind=ExceptionKind.DATA_QUALITY,
+        severity=severity,
+        message=message,
+        item=item,
+        location=location,
+        value=value,
+    )
+
+
+def step_days(ds: pd.Series) -> int:
+    """The smallest spacing in days between distinct dates (1 with fewer than two dates)."""
+    days = np.unique(ds.to_numpy(dtype="datetime64[D]"))
+    if len(days) < 2:
+        return 1
+    return int(np.diff(days).astype(int).min())
+
+
+def complete_series(
+    demand: pd.DataFrame,
+    src: str,
+    item_ids: Sequence[str],
+    stores: Sequence[str],
+    config: PlanConfig,
+    findings: list[PlanException],
+) -> tuple[pd.DataFrame, date]:
+    """Check the dates of a demand table, fix the plan date, fill missing days with 0.
+
+    Dates must be daily or ``period_days`` apart on one grid. The plan date ``as_of`` is the
+    config's or the day after the last date (daily) / the end of the last period; rows on or
+    after it are dropped (a finding). Every item × store needs rows. Each series runs from its
+    first date to the day (period) before ``as_of``; missing days (periods) get y = 0.
+    """
+    p = config.period_days
+    days = np.unique(demand["ds"].to_numpy(dtype="datetime64[D]"))
+    if len(days) < 2:
+        raise DataError(
+            "too little history",
+            source=src,
+            field="ds",
+            expected="at least two dates",
+            found=f"only {days[0]}",
+            fix="add the demand history (daily, or one row per period)",
+        )
+    step = step_days(demand["ds"])
+    if step not in (1, p):
+        raise DataError(
+            "dates are neither daily nor one period apart",
+            source=src,
+            field="ds",
+            expected=f"consecutive days, or dates {p} days apart (plan.yaml period_days)",
+            found=f"dates {step} days apart",
+            fix="write daily sales, or set period_days in plan.yaml to the data's period",
+        )
+    origin = pd.Timestamp(days[0])
+    if step > 1:
+        off = ((demand["ds"] - origin).dt.days % step) != 0
+        if off.any():
+            i: Any = off.idxmax()
+            raise DataError(
+                "date off the period grid",
+                source=src,
+                where=row_of(i),
+                field="ds",
+                expected=f"period start dates {step} days apart from {origin.date()}",
+                found=str(demand.loc[i, "ds"])[:10],
+                fix="give every period's demand on the period's first day",
+            )
+    as_of = config.as_of or (pd.Timestamp(days[-1]) + pd.Timedelta(days=step)).date()
+    start = pd.Timestamp(as_of)
+    if step > 1 and (start - origin).days % step:
+        raise DataError(
+            "the plan date is not a period boundary of the per-period demand",
+            source=src,
+            field="ds",
+            expected=f"periods starting {step} days apart up to the plan date {as_of}",
+            found=f"periods starting on {origin.date()}",
+            fix="set as_of in plan.yaml to a period start",
+        )
+    late = (demand["ds"] >= start).to_numpy()
+    if late.any():
+        findings.append(
+            finding(
+                f"{src}: {int(late.sum())} rows dated on or after the plan date {as_of} ignored",
+                Severity.MEDIUM,
+                value=float(late.sum()),
+            )
+        )
+        demand = demand[~late]
+    if demand.empty:
+        raise DataError(
+            "no demand before the plan date",
+            source=src,
+            field="ds",
+            expected=f"dates before {as_of}",
+            found=f"first date {origin.date()}",
+            fix="set as_of in plan.yaml after the history",
+        )
+    _every_store_item(demand, src, item_ids, stores)
+    return _fill(demand, src, step, start, config, findings), as_of
+
+
+def _every_store_item(
+    demand: pd.DataFrame, src: str, item_ids: Sequence[str], stores: Sequence[str]
+) -> None:
+    present = set(zip(demand["item_id"], demand["location_id"], strict=True))
+    for item in item_ids:
+        for store in stores:
+            if (item, store) not in present:
+                raise DataError(
+                    "no demand history for a store × item",
+                    source=src,
+                    where=f"item '{item}' at store '{store}'",
+                    expected="rows for every item of items.csv at every store",
+                    found="no rows",
+                    fix="add rows with y = 0 for days without sales (or remove the item)",
+                )
+
+
+def _fill(
+    demand: pd.DataFrame,
+    src: str,
+    step: int,
+    as_of: pd.Timestamp,
+    config: PlanConfig,
+    findings: list[PlanException],
+) -> pd.DataFrame:
+    keys = ["item_id", "location_id"]
+    unit = "days" if step == 1 else "periods"
+    end = as_of - pd.Timedelta(days=step)
+    last = demand["ds"].max()
+    stats = demand.groupby(keys, sort=True)["ds"].agg(["min", "size"])
+    first = stats["min"]
+    span = ((end - first).dt.days // step + 1).to_numpy()
+    within = ((last - first).dt.days // step + 1).to_numpy() - stats["size"].to_numpy()
+    offsets = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+    full = pd.DataFrame(
+        {
+            "item_id": np.repeat(stats.index.get_level_values(0).to_numpy(), span),
+            "location_id": np.repeat(stats.index.get_level_values(1).to_numpy(), span),
+            "ds": np.repeat(first.to_numpy(), span) + pd.to_timedelta(offsets * step, unit="D"),
+        }
+    )
+    out = full.merge(demand, on=[*keys, "ds"], how="left")
+    out["y"] = out["y"].fillna(0.0).astype(float)
+    out["ds"] = out["ds"].astype("datetime64[ns]")
+    for (item, loc), gap, n in zip(stats.index, within, span, strict=True):
+        if gap > 0:
+            findings.append(
+                finding(
+                    f"{src}: item '{item}' at '{loc}': {gap} missing {unit} filled with 0",
+                    Severity.LOW if gap <= 0.05 * n else Severity.MEDIUM,
+                    item=str(item),
+                    location=str(loc),
+                    value=float(gap),
+                )
+            )
+    trailing = (end - last).days // step
+    if trailing > 0:
+        findings.append(
+            finding(
+                f"{src}: the history ends on {last.date()}, {trailing} {unit} before the plan "
+                f"date {as_of.date()}; those {unit} count as no demand",
+                Severity.HIGH,
+                value=float(trailing),
+            )
+        )
+    totals = out.groupby(keys, sort=True)["y"].sum()
+    for item, loc in totals.index[(totals == 0).to_numpy()]:
+        findings.append(
+            finding(
+                f"{src}: item '{item}' at '{loc}' has no demand in the history; no stock is "
+                "planned for it",
+                Severity.MEDIUM,
+                item=str(item),
+                location=str(loc),
+                value=0.0,
+            )
+        )
+    periods = (as_of - demand["ds"].min()).days // config.period_days
+    fit = periods - config.holdout_periods
+    if fit < MIN_PERIODS:
+        findings.append(
+            finding(
+                f"{src}: only {periods} full periods of history, {fit} of them before the "
+                f"{config.holdout_periods} held out (fewer than {MIN_PERIODS}); forecasts and "
+                "safety stocks are unreliable",
+                Severity.HIGH,
+                value=float(periods),
+            )
+        )
+    return out.sort_values([*keys, "ds"], kind="stable").reset_index(drop=True)

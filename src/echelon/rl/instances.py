@@ -1,0 +1,137 @@
+"""Benchmark instances the RL agents are trained and judged on.
+
+- :func:`snyder_shen_6_1`: Snyder & Shen (2019) Example 6.1, 3-stage serial system with
+  backorders; optimal echelon base-stock cost 47.67 per period.
+- :func:`zipkin_lost_sales`: the single-location lost-sales test bed of Zipkin (2008),
+  "Old and new methods for lost-sales inventory systems", Operations Research 56(5):
+  Poisson(5) demand per period, holding cost 1 per unit per period, penalty ``p`` per unit lost,
+  lead time ``L`` in {1, 2, 3, 4}.
+- :func:`orgym_serial_lost_sales`: a 3-stage serial lost-sales system with capacities in the
+  style of OR-Gym's ``InvManagement-v1`` (Hubbs et al. 2020): lead times 3/5/10, capacities
+  100/90/80, Poisson(20) demand.
+
+Lead-time convention. In Zipkin's model an order placed at the *start* of period t arrives at
+the start of period t + L, so L periods of demand (t … t+L−1) pass before it is on hand. In
+echelon's model (docs/model.md) an order is placed at the *end* of period t, after that period's
+demand, and with lead time ℓ arrives at the start of period t + ℓ: ℓ − 1 periods of demand pass
+before it is on hand. Zipkin's lead time L is therefore echelon's ``lead_time = L + 1``; the
+costs are then the same (holding on end-of-period on hand, penalty per unit lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from echelon.examples import example_path
+from echelon.network.io import load_network, network_from_dict
+from echelon.network.model import Network
+
+ZIPKIN_DEMAND_MEAN = 5.0
+ZIPKIN_PENALTIES = (4.0, 9.0, 19.0, 39.0)
+ZIPKIN_LEAD_TIMES = (1, 2, 3, 4)
+
+
+def snyder_shen_6_1() -> Network:
+    """Snyder & Shen Example 6.1 (N(5, 1) demand, h 7/4/2, p 37.12, lead times 1/1/2)."""
+    return load_network(example_path("snyder_shen_6_1.yaml"))
+
+
+def zipkin_lost_sales(
+    penalty: float = 9.0, lead_time: int = 4, mean: float = ZIPKIN_DEMAND_MEAN
+) -> Network:
+    """Zipkin (2008) single-location lost-sales instance; ``lead_time`` is Zipkin's L."""
+    if lead_time < 1:
+        raise ValueError(f"Zipkin's lead time L must be >= 1, got {lead_time}")
+    return network_from_dict(
+        {
+            "name": f"zipkin-lost-sales-p{penalty:g}-L{lead_time}",
+            "description": (
+                f"Zipkin (2008) lost-sales test bed: Poisson({mean:g}) demand, h 1, p {penalty:g}, "
+                f"Zipkin lead time L={lead_time} (echelon lead_time {lead_time + 1}, see "
+                "echelon.rl.instances)"
+            ),
+            "nodes": [
+                {
+                    "id": "store",
+                    "holding_cost": 1.0,
+                    "penalty_cost": float(penalty),
+                    "stockout": "lost_sales",
+                    "demand": {"kind": "poisson", "mean": float(mean)},
+                    "lead_time": lead_time + 1,
+                    "external_supplier": True,
+                    "initial_on_hand": 0.0,
+                }
+            ],
+        },
+        source="echelon.rl.instances.zipkin_lost_sales",
+    )
+
+
+# OR-Gym InvManagement-v1 (Hubbs et al. 2020) parameters: prices 2 / 1.5 / 1.0 / 0.75 per unit
+# at retailer / distributor / manufacturer / raw-material supplier, replenishment costs
+# 1.5 / 1.0 / 0.75 / 0.5, unfulfilled-demand penalties 0.10 / 0.075 / 0.05, holding costs
+# 0.15 / 0.10 / 0.05 per unit per period, initial inventories 100 / 100 / 200.
+# echelon minimizes cost, so a unit of retailer demand lost costs the lost margin plus the
+# goodwill penalty: (2.0 − 1.5) + 0.10 = 0.60 per unit. Internal shortfalls are cancelled at the
+# customer (docs/model.md) and carry no penalty.
+ORGYM_RETAIL_PENALTY = (2.0 - 1.5) + 0.10
+
+
+def orgym_serial_lost_sales(mean: float = 20.0) -> Network:
+    """3-stage serial lost-sales system with capacities, after OR-Gym ``InvManagement-v1``."""
+    return network_from_dict(
+        {
+            "name": "orgym-serial-lost-sales",
+            "description": (
+                "3-stage serial lost-sales system in the style of OR-Gym InvManagement-v1: "
+                f"Poisson({mean:g}) demand at the retailer, lead times 3/5/10, capacities "
+                "100/90/80 (units ordered per period), holding 0.15/0.10/0.05, retail lost-sale "
+                f"penalty {ORGYM_RETAIL_PENALTY:.2f} (lost margin 0.50 + goodwill 0.10)"
+            ),
+            "nodes": [
+                {
+                    "id": "retailer",
+                    "holding_cost": 0.15,
+                    "penalty_cost": ORGYM_RETAIL_PENALTY,
+                    "stockout": "lost_sales",
+                    "demand": {"kind": "poisson", "mean": float(mean)},
+                    "lead_time": 3,
+                    "capacity": 100.0,
+                    "initial_on_hand": 100.0,
+                    "unit_value": 1.5,
+                },
+                {
+                    "id": "distributor",
+                    "holding_cost": 0.10,
+                    "stockout": "lost_sales",
+                    "lead_time": 5,
+                    "capacity": 90.0,
+                    "initial_on_hand": 100.0,
+                    "unit_value": 1.0,
+                },
+                {
+                    "id": "manufacturer",
+                    "holding_cost": 0.05,
+                    "stockout": "lost_sales",
+                    "lead_time": 10,
+                    "capacity": 80.0,
+                    "initial_on_hand": 200.0,
+                    "external_supplier": True,
+                    "unit_value": 0.75,
+                },
+            ],
+            "lanes": [
+                {"from": "distributor", "to": "retailer"},
+                {"from": "manufacturer", "to": "distributor"},
+            ],
+        },
+        source="echelon.rl.instances.orgym_serial_lost_sales",
+    )
+
+
+INSTANCES: dict[str, Callable[[], Network]] = {
+    "snyder-shen-6.1": snyder_shen_6_1,
+    "zipkin-p9-L4": lambda: zipkin_lost_sales(9.0, 4),
+    "zipkin-p39-L4": lambda: zipkin_lost_sales(39.0, 4),
+    "orgym-serial": orgym_serial_lost_sales,
+}

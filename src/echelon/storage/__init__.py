@@ -1,0 +1,42 @@
+"""The run store: plan runs, recommendation statuses and the audit trail in a SQL database.
+
+SQLite by default (one file: ``$ECHELON_DB`` or ``echelon.db`` in the current folder),
+PostgreSQL by URL (``postgresql://user:pass@host:port/db``, psycopg 3 driver). Public API:
+
+- :func:`save_run` — store a ``PlanResult`` in one transaction (idempotent);
+- :func:`list_runs`, :func:`load_run` — what is stored (statuses as they are now);
+- :func:`set_status` — approve / reject recommendations (audited);
+- :func:`export_approved` — the approved recommendations as a CSV for an ERP (→ exported);
+- :func:`audit_log` — who changed what, when.
+
+Errors are :class:`StorageError` (an ``InputError``: one line, CLI exit status 2).
+"""
+
+from echelon.storage.db import StorageError, dispose_engines, resolve_url
+from echelon.storage.review import (
+    EXPORT_COLUMNS,
+    TRANSITIONS,
+    AuditEntry,
+    audit_log,
+    export_approved,
+    set_status,
+)
+from echelon.storage.runs import RunRef, RunSummary, list_runs, load_run, run_key, save_run
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "TRANSITIONS",
+    "AuditEntry",
+    "RunRef",
+    "RunSummary",
+    "StorageError",
+    "audit_log",
+    "dispose_engines",
+    "export_approved",
+    "list_runs",
+    "load_run",
+    "resolve_url",
+    "run_key",
+    "save_run",
+    "set_status",
+]

@@ -1,0 +1,140 @@
+"""Projected KPIs: the aggregation over items against a hand computation, the current policy's
+levels, and the meio / single-echelon / current projection of a small network."""
+
+from __future__ import annotations
+
+import pytest
+from test_placement import small_plan_data
+
+from echelon.network.distributions import ConstantDemand
+from echelon.network.model import Lane, Network, Node
+from echelon.optimize.single_echelon import solve_single_echelon
+from echelon.plan.current_policy import current_policy, tiers
+from echelon.plan.forecasting import plan_forecasts
+from echelon.plan.kpis import policy_kpis, project_kpis, run_policy
+from echelon.plan.leadtimes import fit_lead_times
+from echelon.plan.model import PlanData
+from echelon.plan.placement import ItemPlan, Placements, place
+from echelon.policies.model import BaseStock, PolicySet
+
+
+def constant_item(item: str, demand: float, level: float, cost: float, seed: int) -> ItemPlan:
+    """One store, external supplier with lead time 1, constant demand, base stock ``level``."""
+    net = Network(
+        name=item,
+        period_days=7,
+        nodes=[Node(id="S", demand=ConstantDemand(value=demand), lead_time=1,
+                    external_supplier=True, unit_value=cost)],
+    )  # fmt: skip
+    pol = PolicySet(policies={"S": BaseStock(level=level)})
+    plan = ItemPlan(
+        item, net, cost, ["S"], {"S": 0}, {"S": 0.95}, {"S": "AX"}, seed,
+        solve_single_echelon(net),
+    )  # fmt: skip
+    plan.policies = {"meio": pol, "single_echelon": pol, "current": pol}
+    plan.pipeline = {p: {"S": demand * 1.0} for p in plan.policies}
+    return plan
+
+
+def test_kpis_of_constant_demand_match_a_hand_computation() -> None:
+    # on hand at the end of every period = level − one period in transit: 20 and 8 units
+    plans = {
+        "a": constant_item("a", 10.0, 30.0, 2.0, 1),
+        "b": constant_item("b", 4.0, 12.0, 5.0, 2),
+    }
+    runs = run_policy(Placements([], plans), "meio", periods=60, reps=2)
+    k = policy_kpis(runs, "meio", "", 7.0, ["S"])
+    value, cogs = 20 * 2.0 + 8 * 5.0, 10 * 2.0 + 4 * 5.0  # money; money per period
+    assert k.network.inventory_value == pytest.approx(value)
+    assert k.network.fill_rate == pytest.approx(1.0)
+    assert k.network.turns == pytest.approx(cogs * 365 / 7 / value)
+    assert k.network.days_of_supply == pytest.approx(value / cogs * 7)
+    assert k.network.safety_stock_value == pytest.approx(value)  # level − pipeline = on hand
+    assert k.network.target_met and k.stores["S"].target_met
+
+
+def test_a_store_below_target_is_reported_as_not_met() -> None:
+    plans = {"a": constant_item("a", 10.0, 5.0, 2.0, 1)}  # level below one period of demand
+    k = policy_kpis(run_policy(Placements([], plans), "meio", 60, 2), "meio", "", 7.0, ["S"])
+    assert k.network.fill_rate == pytest.approx(0.5)  # ships 5 of 10 every period
+    assert k.network.target_met is False
+
+
+def test_current_policy_orders_up_to_cover_times_mean_demand_by_tier() -> None:
+    net = Network(
+        name="n",
+        nodes=[
+            Node(id="US", external_supplier=True, lead_time=3),
+            Node(id="DC", lead_time=1),
+            Node(id="S1", demand=ConstantDemand(value=10), lead_time=1),
+            Node(id="S2", demand=ConstantDemand(value=30), lead_time=1),
+        ],
+        lanes=[Lane.model_validate(x) for x in (
+            {"from": "US", "to": "DC"}, {"from": "DC", "to": "S1"}, {"from": "DC", "to": "S2"},
+        )],
+    )  # fmt: skip
+    assert tiers(net) == {"US": 2, "DC": 1, "S1": 0, "S2": 0}
+    levels = {n: p.level for n, p in current_policy(net, {0: 2.0, 1: 3.0}).policies.items()}  # type: ignore[union-attr]
+    assert levels == {"S1": 20.0, "S2": 60.0, "DC": 120.0, "US": 120.0}
+
+
+@pytest.fixture(scope="module")
+def projected() -> tuple:
+    data = small_plan_data()
+    p = place(data, plan_forecasts(data), fit_lead_times(data))
+    return p, project_kpis(p, data.config.sim_periods, data.config.sim_reps, 7.0)
+
+
+def test_meio_meets_every_target_and_saving_is_consistent(projected: tuple) -> None:
+    _, (kpis, saving, service_met, _) = projected
+    assert [k.policy for k in kpis] == ["meio", "single_echelon", "current"]
+    meio, single = kpis[0].network, kpis[1].network
+    assert service_met and meio.target_met and single.target_met
+    assert saving == pytest.approx(
+        (single.inventory_value - meio.inventory_value) / single.inventory_value
+    )
+    for k in kpis:
+        assert 0.0 <= (k.network.fill_rate or 0.0) <= 1.0
+        assert set(k.stores) == {"S1", "S2"}
+
+
+def test_stock_to_service_curve_rises_with_safety_stock(projected: tuple) -> None:
+    _, (_, _, _, curve) = projected
+    for policy in ("meio", "single_echelon"):
+        pts = [c for c in curve if c.policy == policy]
+        assert len(pts) == 7
+        assert pts[0].inventory_value < pts[-1].inventory_value
+        assert pts[0].fill_rate <= pts[-1].fill_rate
+
+
+def test_scenarios_disrupt_the_plan(projected: tuple) -> None:
+    from echelon.plan.scenarios import run_scenarios
+
+    p, _ = projected
+    out = run_scenarios(p, reps=5, period_days=7.0)
+    assert {(o.scenario, o.policy) for o in out} == {
+        (s, q)
+        for s in ("dc_closure", "demand_spike", "supplier_delay")
+        for q in ("meio", "single_echelon", "current")
+    }
+    for o in out:
+        assert o.fill_rate_change is not None and o.fill_rate_change <= 1e-12
+    closure = next(o for o in out if o.scenario == "dc_closure" and o.policy == "meio")
+    assert closure.fill_rate_change < 0
+
+
+def test_demo_meio_holds_less_than_single_echelon_at_every_store_target(
+    demo_data: PlanData,
+) -> None:
+    """Issue 6, acceptance 1: on the M5 demo network, less inventory value at target service."""
+    p = place(demo_data, plan_forecasts(demo_data), fit_lead_times(demo_data))
+    cfg = demo_data.config
+    kpis, saving, service_met, _ = project_kpis(
+        p, cfg.sim_periods, cfg.sim_reps, cfg.period_days, curve_factors=()
+    )
+    meio, single = kpis[0], kpis[1]
+    assert service_met
+    assert all(k.target_met for k in meio.stores.values())
+    assert len(meio.stores) == 10
+    assert meio.network.inventory_value < single.network.inventory_value
+    assert saving is not None and saving > 0

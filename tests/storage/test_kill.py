@@ -1,0 +1,86 @@
+"""Robustness: a process killed with SIGKILL in the middle of saving a run leaves the database
+as it was (no partial run, earlier runs and their reviews intact), and the next save works.
+
+The child process uses the ``ECHELON_TEST_PAUSE_IN_SAVE`` hook: ``save_run`` inserts the run
+row and half of its recommendations, writes the marker file and sleeps before committing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from echelon.storage import audit_log, list_runs, load_run, save_run, set_status
+from echelon.storage.runs import PAUSE_ENV
+from storage.databases import row_counts
+from storage.factories import make_plan_result
+
+CHILD = """
+import sys
+from storage.factories import make_plan_result
+from echelon.storage import save_run
+save_run(sys.argv[1], make_plan_result(name="killed", input_hash="b" * 64, n_orders=10))
+print("committed")
+"""
+
+
+def _wait_for(marker: Path, child: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if child.poll() is not None:
+            out = child.stdout.read().decode() if child.stdout else ""
+            raise AssertionError(f"child exited early ({child.returncode}): {out}")
+        if time.monotonic() > deadline:
+            child.kill()
+            raise AssertionError("child never reached the pause in save_run")
+        time.sleep(0.05)
+
+
+def test_sigkill_during_save_leaves_the_database_consistent(db_url: str, tmp_path: Path) -> None:
+    first = make_plan_result(name="earlier")
+    earlier = save_run(db_url, first).id
+    set_status(db_url, earlier, [first.recommendations[0].key], "approve", "ana", "ok")
+    before_counts = row_counts(db_url)
+    before_run = load_run(db_url, earlier)
+    before_audit = audit_log(db_url, earlier)
+
+    marker = tmp_path / "paused"
+    env = dict(os.environ)
+    env[PAUSE_ENV] = str(marker)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, db_url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(marker, child)
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if child.stdout:
+        assert "committed" not in child.stdout.read().decode()
+
+    # the killed run left no trace; the earlier run and its review are intact
+    assert row_counts(db_url) == before_counts
+    assert [r.name for r in list_runs(db_url)] == ["earlier"]
+    assert load_run(db_url, earlier) == before_run
+    assert audit_log(db_url, earlier) == before_audit
+    (summary,) = list_runs(db_url)
+    assert sum(summary.statuses.values()) == summary.n_recommendations
+
+    # the next save succeeds and is whole
+    again = save_run(db_url, make_plan_result(name="killed", input_hash="b" * 64, n_orders=10))
+    assert again.created
+    counts = row_counts(db_url)
+    assert counts["runs"] == 2
+    assert counts["recommendations"] == sum(r.n_recommendations for r in list_runs(db_url))
+    assert len(load_run(db_url, again.id).recommendations) == 12
