@@ -3,9 +3,9 @@
 It writes the demo data folder (10 stores → 3 state DCs → 1 national DC, the 7 departments as
 items; assumptions in docs/plan-data.md), runs ``echelon plan`` on it with progress bars, stores
 the run in a SQLite file, writes the HTML report and prints the summary: MEIO versus the
-single-echelon practice and the current policy, today's orders and the exceptions. A short
-textbook check (Snyder & Shen Example 6.1 by the Clark–Scarf recursion, checked in simulation)
-comes first.
+single-echelon practice and the current policy, today's orders and the exceptions. With
+``--textbook`` a short textbook check (Snyder & Shen Example 6.1 by the Clark–Scarf recursion,
+checked in simulation) comes first.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(0, "--seed", help="seed of the demo data's snapshot"),
         textbook: bool = typer.Option(
-            True, "--textbook/--no-textbook", help="run the Example 6.1 check first"
+            False, "--textbook/--no-textbook", help="first check Snyder & Shen Example 6.1"
         ),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     ) -> None:
