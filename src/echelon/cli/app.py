@@ -39,7 +39,26 @@ COMMAND_MODULES = (
     "echelon.cli.rl_cmds",
 )
 
+# Command groups that need an optional extra: (group name, extra) — when the extra is missing
+# the group still shows in --help and says how to install it.
+OPTIONAL_GROUPS = {"echelon.cli.rl_cmds": ("rl", "rl")}
+
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _missing_extra(group: str, extra: str, package: str) -> None:
+    @app.command(
+        group,
+        help=f"(not installed here: needs the optional extra '{extra}'; run `make install`)",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )
+    def _explain() -> None:
+        raise InputError(
+            f"the '{group}' commands need the optional extra '{extra}'",
+            found=f"Python package '{package}' is not installed",
+            fix=f"pip install -e '.[{extra}]' (or run `make install`)",
+        )
 
 
 def _register_all() -> None:
@@ -47,11 +66,12 @@ def _register_all() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # an optional extra that is not installed
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            if exc.name is not None and not exc.name.startswith("echelon"):
-                continue
-            raise
+            missing = exc.name or ""
+            if missing.startswith("echelon") and not name.startswith(missing):
+                raise
+            if name in OPTIONAL_GROUPS:
+                _missing_extra(*OPTIONAL_GROUPS[name], missing)
+            continue
         module.register(app)
 
 
