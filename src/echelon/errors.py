@@ -8,10 +8,14 @@ found, and how to fix it. The CLI prints that line and exits with status 2.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 class EchelonError(Exception):
     """Base class of all errors raised by echelon."""
+
+
+E = TypeVar("E", bound="InputError")
 
 
 @dataclass
@@ -54,6 +58,13 @@ class InputError(EchelonError):
 
     def __str__(self) -> str:
         return self.one_line()
+
+    def recast(self, cls: type[E]) -> E:
+        """The same error (every field) as another InputError subclass."""
+        return cls(
+            self.message, source=self.source, where=self.where, field=self.field,
+            expected=self.expected, found=self.found, fix=self.fix,
+        )  # fmt: skip
 
     def with_source(self, source: str) -> InputError:
         """Return this error with the file name filled in (if it was not already)."""

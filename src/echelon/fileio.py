@@ -96,6 +96,24 @@ def read_structured(path: str | Path, error: type[InputError] = InputError) -> A
         ) from None
 
 
+def read_mapping(
+    path: str | Path,
+    error: type[InputError],
+    message: str,
+    fix: str,
+    *,
+    empty_ok: bool = False,
+) -> dict[str, Any]:
+    """:func:`read_structured`, then require a mapping (``message``/``fix`` say which); an empty
+    file is ``{}`` when ``empty_ok``."""
+    data = read_structured(path, error)
+    if data is None and empty_ok:
+        return {}
+    if not isinstance(data, dict):
+        raise error(message, source=str(path), found=type(data).__name__, fix=fix)
+    return data
+
+
 def pydantic_error(
     exc: Any, data: Any, error: type[InputError], source: str | None, describe: Any = None
 ) -> InputError:

@@ -14,8 +14,9 @@ import sys
 import highspy
 
 
-def quiet_highs() -> highspy.Highs:
-    """A ``highspy.Highs`` with no banner and ``output_flag`` off."""
+def quiet_highs(**options: bool | int | float | str) -> highspy.Highs:
+    """A ``highspy.Highs`` with no banner, ``output_flag`` off and the given HiGHS options
+    (e.g. ``threads=1``, ``time_limit=5.0``)."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
@@ -26,4 +27,6 @@ def quiet_highs() -> highspy.Highs:
         os.dup2(saved, 1)
         os.close(saved)
     h.setOptionValue("output_flag", False)
+    for name, value in options.items():
+        h.setOptionValue(name, value)
     return h

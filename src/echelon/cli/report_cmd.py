@@ -19,7 +19,7 @@ def load_result_json(path: str | Path) -> PlanResult:
     """
     from pydantic import ValidationError
 
-    from echelon.fileio import pydantic_error, read_structured
+    from echelon.fileio import pydantic_error, read_mapping
 
     path = Path(path)
     if path.suffix.lower() != ".json":
@@ -30,15 +30,12 @@ def load_result_json(path: str | Path) -> PlanResult:
             found=repr(path.suffix or "no extension"),
             fix="give the JSON file of a run (`PlanResult.model_dump_json()`)",
         )
-    data = read_structured(path, DataError)
-    if not isinstance(data, dict):
-        raise DataError(
-            "not a plan result",
-            source=str(path),
-            expected="a JSON object",
-            found=type(data).__name__,
-            fix="give the JSON file of a run (`PlanResult.model_dump_json()`)",
-        )
+    data = read_mapping(
+        path,
+        DataError,
+        "not a plan result (expected a JSON object)",
+        "give the JSON file of a run (`PlanResult.model_dump_json()`)",
+    )
     try:
         return PlanResult.model_validate(data)
     except ValidationError as exc:

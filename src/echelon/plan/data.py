@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from echelon.errors import DataError, InputError
-from echelon.fileio import pydantic_error, read_structured
+from echelon.fileio import pydantic_error, read_mapping
 from echelon.network.io import network_from_dict
 from echelon.network.model import Network, ServiceMeasure
 from echelon.optimize.segments import SegmentTargets
@@ -164,33 +164,17 @@ def _check_folder(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _as_data_error(exc: InputError) -> DataError:
-    return DataError(
-        exc.message,
-        source=exc.source,
-        where=exc.where,
-        field=exc.field,
-        expected=exc.expected,
-        found=exc.found,
-        fix=exc.fix,
-    )
-
-
 def _mapping(path: Path) -> dict[str, Any] | None:
     """A YAML file's mapping (None when the file is absent; an empty file is ``{}``)."""
     if not path.exists():
         return None
-    data = read_structured(path, DataError)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise DataError(
-            "the file must be a mapping of fields (name: value)",
-            source=str(path),
-            found=type(data).__name__,
-            fix="write one `field: value` per line (docs/plan-data.md)",
-        )
-    return data
+    return read_mapping(
+        path,
+        DataError,
+        "the file must be a mapping of fields (name: value)",
+        "write one `field: value` per line (docs/plan-data.md)",
+        empty_ok=True,
+    )
 
 
 def _load_config(path: Path) -> PlanConfig:
@@ -221,7 +205,7 @@ def _load_network(path: Path, config: PlanConfig, findings: list[PlanException])
     try:
         network = network_from_dict(data, source=source)
     except InputError as exc:
-        raise _as_data_error(exc) from None
+        raise exc.recast(DataError) from None
     for node in network.nodes:
         if node.demand is not None:
             findings.append(

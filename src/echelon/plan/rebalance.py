@@ -210,9 +210,7 @@ def solve_rebalance(
         for q, (i, _j) in enumerate(pairs.tolist()):
             row([c_t + q, c_y + q], [1.0, -float(ship[i])], -inf, 0.0)
 
-    h = quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", TIME_LIMIT)
+    h = quiet_highs(time_limit=TIME_LIMIT)
     h.addVars(n_cols, lb, ub)
     h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), obj)
     ints = list(range(c_t, c_t + n_t)) + list(range(c_e, c_e + k)) if integer else []

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from echelon.errors import ScenarioError
-from echelon.fileio import pydantic_error, read_structured
+from echelon.fileio import pydantic_error, read_mapping
 from echelon.network.distributions import EmpiricalLeadTime
 from echelon.network.model import Network
 
@@ -138,14 +138,12 @@ def _describe(loc: tuple[Any, ...], data: Any) -> tuple[str | None, tuple[Any, .
 
 def load_scenario(path: str | Path, net: Network) -> Scenario:
     path = Path(path)
-    data = read_structured(path, ScenarioError)
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            "a scenario file must be a mapping with 'disruptions'",
-            source=str(path),
-            found=type(data).__name__,
-            fix="start the file with `disruptions:`",
-        )
+    data = read_mapping(
+        path,
+        ScenarioError,
+        "a scenario file must be a mapping with 'disruptions'",
+        "start the file with `disruptions:`",
+    )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

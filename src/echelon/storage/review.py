@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,8 +177,7 @@ def export_approved(
                 ]
             )
         try:
-            atomic_write_text(path, buf.getvalue())
-            os.chmod(path, 0o644)  # the temp file is private (0600); an ERP user must read it
+            atomic_write_text(path, buf.getvalue())  # world-readable, like a plain file
         except OSError as exc:
             raise StorageError(
                 "cannot write the export file",

@@ -122,7 +122,6 @@ def _build(
             row([w, d_now], [1.0, -1.0], -highspy.kHighsInf, 0.0)
         model.segments[j] = (pts, first_delta, first_bin)
     h = model.highs
-    h.setOptionValue("output_flag", False)
     n_cols = len(lb)
     h.addVars(n_cols, np.array(lb), np.array(ub))
     h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.array(cost))

@@ -210,9 +210,7 @@ def build_core_model(inst: GSMInstance, red: Reduction) -> CoreModel:
     all_cost = np.concatenate(cost) if cost else np.zeros(0)
     if not np.all(np.isfinite(all_cost)) or not math.isfinite(offset):
         raise ValueError("pendant cost functions are not finite on the core's bounds")
-    h = quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h = quiet_highs(threads=1)
     lower = np.concatenate(lb) if lb else np.zeros(0)
     h.addVars(n_cols, lower, upper)
     h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), all_cost)
