@@ -20,14 +20,22 @@ Cases:
   kept ("best GSM"); simopt from the single-echelon policy and from the best GSM policy. Every
   policy is compared on the same final draws (seed 99, independent of the search seed): the
   paired difference of simopt minus best GSM is reported with its 95% CI. Picking the best GSM
-  level on those same draws favours GSM (conservative for the comparison).
+  level on those same draws favours GSM (conservative for the comparison);
+- ``methods`` (``--methods-only`` runs just this): pattern search, CMA-ES and the genetic
+  algorithm on the same search draws and the same evaluation budget, on Ex. 6.1, serial 4,
+  OWMR (h_W = 0.5) and a 25-node distribution network (``dist25_network``: 25 installation
+  base-stock levels); final cost on seed 99, evaluations and seconds, written to
+  ``bench/results/simopt_methods.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,6 +99,86 @@ def owmr_network(h_w: float = 0.5) -> Network:
         )
     lanes = [{"from": "W", "to": f"R{i}"} for i in range(1, 5)]
     return network_from_dict({"name": f"owmr-4-hw{h_w:g}", "nodes": nodes, "lanes": lanes})
+
+
+def dist25_network() -> Network:
+    """Plant P (external supplier, lead time 3, holding 0.2, unit value 2) → DC1–DC4 (lead time
+    2, holding 0.5, unit value 5) → five stores each (lead time 1, holding 1, unit value 10,
+    penalty 19 per unit backordered per period, normal demand, mean 5–25, CV 0.3): 25 nodes."""
+    rng = np.random.default_rng(25)
+    nodes: list[dict[str, Any]] = [
+        {"id": "P", "holding_cost": 0.2, "unit_value": 2, "lead_time": 3, "external_supplier": True}
+    ]
+    lanes = []
+    for d in range(1, 5):
+        nodes.append({"id": f"DC{d}", "holding_cost": 0.5, "unit_value": 5, "lead_time": 2})
+        lanes.append({"from": "P", "to": f"DC{d}"})
+        for s in range(1, 6):
+            mean = float(rng.integers(5, 26))
+            nodes.append(
+                {
+                    "id": f"S{d}{s}",
+                    "holding_cost": 1.0,
+                    "unit_value": 10,
+                    "penalty_cost": 19,
+                    "lead_time": 1,
+                    "demand": {"kind": "normal", "mean": mean, "std": round(0.3 * mean, 2)},
+                }
+            )
+            lanes.append({"from": f"DC{d}", "to": f"S{d}{s}"})
+    return network_from_dict({"name": "dist25", "nodes": nodes, "lanes": lanes})
+
+
+METHODS = ("pattern", "cmaes", "ga")
+RESULTS = Path(__file__).resolve().parent / "results" / "simopt_methods.md"
+
+
+def methods_case(quick: bool) -> list[str]:
+    """Pattern search vs CMA-ES vs GA: same draws, same budget; one Markdown row per run."""
+    small = (300, 20, 600, 40) if quick else (1000, 30, 4000, 100)
+    cases = [
+        ("Ex. 6.1", load_network(EX61), 150 if quick else 300, small),
+        ("serial 4", serial4_network(), 150 if quick else 300, small),
+        ("OWMR h_W=0.5", owmr_network(0.5), 150 if quick else 400, small),
+        ("dist25", dist25_network(), 150 if quick else 600,
+         (200, 10, 400, 20) if quick else (500, 20, 2000, 60)),
+    ]  # fmt: skip
+    if not quick:  # the same network with a budget of 80 evaluations per parameter
+        cases.append(("dist25", dist25_network(), 2000, (500, 20, 2000, 60)))
+    rows = []
+    for name, net, budget, (periods, reps, f_periods, f_reps) in cases:
+        for search in METHODS:
+            res = solve_simopt(
+                net, kind="base_stock", periods=periods, reps=reps, seed=1, warmup=50,
+                final_periods=f_periods, final_reps=f_reps, final_seed=FINAL_SEED,
+                max_evaluations=budget, search=search,
+            )  # fmt: skip
+            c = res.details["cost"]
+            row = (
+                f"| {name} | {len(res.nodes)} | {search} | {res.details['start_cost_search']:.3f} "
+                f"| {res.details['cost_search']:.3f} | {c['mean']:.3f} ± {c['ci95']:.3f} "
+                f"| {res.details['evaluations']} / {budget} | {res.seconds:.1f} | {res.status} |"
+            )
+            print(row, flush=True)
+            rows.append(row)
+    return rows
+
+
+def write_methods(rows: list[str], quick: bool) -> None:
+    head = (
+        "# simopt searches: pattern search vs CMA-ES vs genetic algorithm\n\n"
+        "Same search draws (seed 1, common random numbers) and evaluation budget for the three "
+        "searches; final cost per period on independent draws (seed 99, mean ± 95% CI). "
+        f"`bench/simopt.py --methods-only{' --quick' if quick else ''}`, 2 shared cores.\n\n"
+        "| case | parameters | search | start (search draws) | best (search draws) "
+        "| final cost | evaluations / budget | seconds | status |\n"
+        "|:---|---:|:---|---:|---:|---:|---:|---:|:---|\n"
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, prefix=RESULTS.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(head + "\n".join(rows) + "\n")
+    os.replace(tmp, RESULTS)
 
 
 def exact_serial(net: Network) -> tuple[float, list[float]]:
@@ -226,7 +314,11 @@ def owmr_case(h_w: float, quick: bool) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--methods-only", action="store_true", help="only the search comparison")
     args = ap.parse_args()
+    if args.methods_only:
+        write_methods(methods_case(args.quick), args.quick)
+        return
     speed(args.quick)
     ex61 = load_network(EX61)
     exact, levels = exact_serial(ex61)
@@ -238,6 +330,7 @@ def main() -> None:
     serial_case("serial4", s4, exact, args.quick)
     for h_w in (0.5, 0.9):
         owmr_case(h_w, args.quick)
+    write_methods(methods_case(args.quick), args.quick)
 
 
 if __name__ == "__main__":

@@ -163,3 +163,69 @@ def test_order_rules_trigger_a_simulation_recheck(tmp_path: Path, capsys) -> Non
     code, stdout, err = run_cli(["optimize", str(path), "-T", "300", "-R", "4"], capsys)
     assert code == 0, err
     assert "ignores order rules" in stdout and "met" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--search", "cmaes"], ["simopt only", "fix:"]),
+        (["-m", "simopt", "--search", "annealing"], ["unknown --search", "annealing"]),
+        (["--aggregate-fill-rate", "1.5"], ["aggregate-fill-rate", "(0, 1]"]),
+        (["--aggregate-fill-rate", "0.97", "-m", "simopt"], ["--method", "fix:"]),
+        (["--aggregate-fill-rate", "0.97", "--budget", "5"], ["--budget"]),
+        (["--aggregate-fill-rate", "0.97", "--aggregate-measure", "euros"], ["unit or value"]),
+    ],
+)
+def test_bad_search_and_aggregate_input_is_one_line_exit_2(
+    capsys, args: list[str], fragments: list[str]
+) -> None:
+    code, _, err = run_cli(["optimize", DIST, *args], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_simopt_prints_and_writes_installation_and_echelon_levels(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "simopt.policy.yaml"
+    args = ["optimize", SERIAL, "-m", "simopt", "-T", "150", "-R", "4", "-W", "20"]
+    code, stdout, err = run_cli([*args, "--search", "cmaes", "--json", "--out", str(out)], capsys)
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["details"]["search_method"] == "cmaes"
+    nodes = data["nodes"]
+    for node in nodes.values():
+        assert node["base_stock_level"] is not None and node["echelon_base_stock"] is not None
+    # serial stage1 <- stage2 <- stage3: E2 = l2 + E1
+    assert nodes["stage2"]["echelon_base_stock"] == pytest.approx(
+        nodes["stage2"]["base_stock_level"] + nodes["stage1"]["echelon_base_stock"]
+    )
+    meta = load_policy(out).metadata
+    assert meta["echelon_levels"]["stage3"] == pytest.approx(nodes["stage3"]["echelon_base_stock"])
+    assert meta["installation_levels"]["stage3"] == pytest.approx(
+        nodes["stage3"]["base_stock_level"]
+    )
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "ech." in stdout and "installation_levels" in stdout
+
+
+def test_aggregate_fill_rate_reports_the_saving(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "mix.policy.yaml"
+    args = ["optimize", DIST, "--aggregate-fill-rate", "0.95", "-T", "200", "-R", "4", "-W", "30"]
+    code, stdout, err = run_cli([*args, "--json", "--out", str(out)], capsys)
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["aggregate_target"] == 0.95 and data["measure"] == "unit"
+    curves = data["investment_curves"]
+    assert curves["mix"] <= curves["uniform"] + 1e-9
+    assert curves["lower_bound"] <= curves["mix"] + 1e-9
+    for key in ("mix", "uniform"):
+        assert 0 < data["simulated"][key]["aggregate_fill_rate"] <= 1
+    assert set(data["nodes"]) == {f"s{i:02d}" for i in range(1, 11)}  # the 10 stores
+    pol = load_policy(out)
+    some = next(iter(data["nodes"]))
+    assert pol.policies[some].level == pytest.approx(data["nodes"][some]["level"])
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "saving" in stdout and "uniform" in stdout

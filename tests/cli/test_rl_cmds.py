@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from echelon.errors import InputError
 from echelon.rl.evaluate import evaluate_agents
 from echelon.rl.instances import zipkin_lost_sales
 from echelon.rl.store import AgentStoreError, load_agent
+from rl.tampered_agents import COMMON, DPG_ONLY, PPO_ONLY, Tamper, marker_of
 
 pytest.importorskip("echelon.rl.dpg")
 
@@ -132,3 +134,39 @@ def test_store_rejects_broken_agent_folders(
 
 def test_store_errors_are_input_errors() -> None:
     assert issubclass(AgentStoreError, InputError)
+
+
+# --------------------------------------------------------------- tampered agent folders
+@pytest.fixture(scope="module")
+def agent_dirs(dpg_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from echelon.rl.instances import snyder_shen_6_1
+    from echelon.rl.ppo import PPOConfig, train_ppo
+
+    ppo = tmp_path_factory.mktemp("agents") / "ppo"
+    config = PPOConfig(steps=64, n_envs=2, n_steps=32, batch_size=64, n_epochs=1, eval_every=0)
+    train_ppo(snyder_shen_6_1(), config).save(ppo)
+    return {"dpg": dpg_dir, "ppo": ppo}
+
+
+TAMPERED = [("ppo", t) for t in COMMON + PPO_ONLY] + [("dpg", t) for t in COMMON + DPG_ONLY]
+
+
+@pytest.mark.parametrize(("kind", "tamper"), TAMPERED, ids=[f"{k}-{t.name}" for k, t in TAMPERED])
+def test_evaluate_on_a_tampered_agent_prints_one_line_exit_2_and_runs_no_code(
+    kind: str,
+    tamper: Tamper,
+    agent_dirs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "agent"
+    shutil.copytree(agent_dirs[kind], folder)
+    tamper.mutate(folder)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code, out, err = run_cli(["rl", "evaluate", str(folder), "--vs", "single-echelon"], capsys)
+    line = one_error_line(code, err)
+    assert out == ""
+    for fragment in tamper.fragments:
+        assert fragment in line, f"{fragment!r} not in {line!r}"
+    assert not marker_of(folder).exists(), "a payload ran"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written

@@ -1,7 +1,7 @@
 """Shared fixtures of the planning tests: the M5 demo data folder and a tiny hand-made one.
 
 ``demo_folder`` (session-scoped) is written once by ``write_demo_folder``; ``tiny_folder`` is a
-fresh copy per test (tests may edit it). Both are valid: ``load_plan_data`` loads them without
+fresh copy per test (tests may edit it). Both are valid: ``load_context`` loads them without
 findings. Do not modify ``demo_folder`` — copy it first (``shutil.copytree``).
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from bad_folders import write_tiny_folder
 
-from echelon.plan.data import load_plan_data
+from echelon.plan.context import PlanContext
+from echelon.plan.data import load_context
 from echelon.plan.demo_data import write_demo_folder
-from echelon.plan.model import PlanData
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +24,9 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_data(demo_folder: Path) -> PlanData:
+def demo_data(demo_folder: Path) -> PlanContext:
     """The demo folder, loaded (shared: do not mutate its frames)."""
-    return load_plan_data(demo_folder)
+    return load_context(demo_folder)
 
 
 @pytest.fixture()
@@ -36,6 +36,6 @@ def tiny_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def tiny_data(tiny_folder: Path) -> PlanData:
+def tiny_data(tiny_folder: Path) -> PlanContext:
     """The tiny folder, loaded."""
-    return load_plan_data(tiny_folder)
+    return load_context(tiny_folder)

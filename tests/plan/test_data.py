@@ -16,9 +16,17 @@ from hypothesis import strategies as st
 
 from echelon.errors import DataError, InputError
 from echelon.network.model import Network, Node
-from echelon.plan.data import EXTERNAL, load_plan_data, period_demand, plan_as_of, store_ids
+from echelon.plan.context import (
+    EXTERNAL,
+    OpenOrder,
+    PlanContext,
+    Position,
+    build_context,
+    store_ids,
+)
+from echelon.plan.data import load_context
 from echelon.plan.demo_data import AS_OF, HISTORY_WEEKS, HOLDOUT_WEEKS, write_demo_folder
-from echelon.plan.model import ExceptionKind, PlanConfig, PlanData, Severity
+from echelon.plan.model import ExceptionKind, PlanConfig, Severity
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_M5 = ROOT.parent / "shared" / "data" / "m5_store_dept_daily.csv.gz"
@@ -30,24 +38,20 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 # ----------------------------------------------------------------------------- good folders
-def test_tiny_folder_loads_with_string_ids_and_datetime_dates(tiny_data: PlanData) -> None:
+def test_tiny_folder_loads_with_string_ids_and_datetime_dates(tiny_data: PlanContext) -> None:
     d = tiny_data
     assert d.findings == []
     assert d.config.as_of == date(2024, 4, 22)
     assert store_ids(d.network) == ["S1", "S2"]
     assert d.network.period_days == 7
-    assert list(d.items["item_id"]) == ["A", "B"]
+    assert list(d.items) == ["A", "B"]
     assert d.demand["ds"].dtype == "datetime64[ns]"
     assert d.demand["item_id"].map(type).eq(str).all()
     assert len(d.demand) == 4 * 16 * 7
     assert d.demand["ds"].max() == pd.Timestamp("2024-04-21")
-    assert d.inventory.set_index(["item_id", "location_id"]).at[("A", "DC"), "on_hand"] == 300
-    assert d.on_order.iloc[0].to_dict() == {
-        "item_id": "A",
-        "location_id": "DC",
-        "quantity": 150.0,
-        "due": pd.Timestamp("2024-04-29"),
-    }
+    assert d.stock.position("A", "DC").on_hand == 300
+    assert d.stock.open_orders["A"][0] == OpenOrder("DC", 150.0, date(2024, 4, 29))
+    assert d.stock.position("A", "DC").inventory_position == 300 + 150
     assert d.lead_times is not None and set(d.lead_times["from_id"]) == {EXTERNAL, "DC"}
     assert d.targets is not None and d.targets.target_for("AX") == 0.97
     assert len(d.input_hash) == 64
@@ -56,24 +60,24 @@ def test_tiny_folder_loads_with_string_ids_and_datetime_dates(tiny_data: PlanDat
 def test_optional_files_may_be_absent(tiny_folder: Path) -> None:
     for name in ("on_order.csv", "lead_times.csv", "targets.yaml", "plan.yaml"):
         (tiny_folder / name).unlink()
-    d = load_plan_data(tiny_folder)
-    assert d.on_order.empty
-    assert list(d.on_order.columns) == ["item_id", "location_id", "quantity", "due"]
+    d = load_context(tiny_folder)
+    assert d.stock.open_orders == {}
     assert d.lead_times is None and d.targets is None
     assert d.config.period_days == PlanConfig().period_days
-    assert plan_as_of(d) == date(2024, 4, 22)  # the day after the last demand date
+    assert d.as_of == date(2024, 4, 22)  # the day after the last demand date
 
 
 def test_header_case_and_blanks_are_ignored(tiny_folder: Path) -> None:
     path = tiny_folder / "inventory.csv"
     header = " Item_ID , LOCATION_ID,on_hand"
     path.write_text(path.read_text().replace("item_id,location_id,on_hand", header))
-    assert load_plan_data(tiny_folder).inventory["on_hand"].sum() == 505
+    stock = load_context(tiny_folder).stock
+    assert sum(p.on_hand for p in stock.positions.values()) == 505
 
 
 def test_loading_writes_nothing_into_the_folder(tiny_folder: Path) -> None:
     before = _snapshot(tiny_folder)
-    load_plan_data(tiny_folder)
+    load_context(tiny_folder)
     assert _snapshot(tiny_folder) == before
     assert sorted(p.name for p in tiny_folder.iterdir()) == sorted(before)
 
@@ -87,7 +91,7 @@ def test_bad_folder_raises_one_line_data_error_naming_file_and_place(
     case.mutate(folder)
     before = _snapshot(folder) if folder.is_dir() else None
     with pytest.raises(DataError) as info:
-        load_plan_data(folder)
+        load_context(folder)
     message = str(info.value)
     assert "\n" not in message
     for fragment in case.fragments:
@@ -102,14 +106,14 @@ def test_bad_folder_table_covers_at_least_fourteen_distinct_problems() -> None:
 
 
 # ----------------------------------------------------------------------------- findings
-def _kinds(d: PlanData) -> list[tuple[Severity, str | None, str | None]]:
+def _kinds(d: PlanContext) -> list[tuple[Severity, str | None, str | None]]:
     assert all(f.kind is ExceptionKind.DATA_QUALITY for f in d.findings)
     return [(f.severity, f.item, f.location) for f in d.findings]
 
 
 def test_gap_in_daily_series_is_filled_with_zero_and_reported(tiny_folder: Path) -> None:
     drop_rows(tiny_folder / "demand.csv", lambda line: not line.startswith(("A,S2,2024-02-0",)))
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert _kinds(d) == [(Severity.MEDIUM, "A", "S2")]  # 9 of 112 days: more than 5 %
     assert d.findings[0].value == 9  # 2024-02-01 ... 2024-02-09
     series = d.demand[(d.demand["item_id"] == "A") & (d.demand["location_id"] == "S2")]
@@ -123,38 +127,38 @@ def test_all_zero_history_is_a_finding(tiny_folder: Path) -> None:
     lines = path.read_text().splitlines()
     lines = [",".join([*ln.split(",")[:3], "0"]) if ln.startswith("B,S2,") else ln for ln in lines]
     path.write_text("\n".join(lines) + "\n")
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert _kinds(d) == [(Severity.MEDIUM, "B", "S2")] and "no demand" in d.findings[0].message
 
 
 def test_missing_inventory_row_means_zero_on_hand_and_a_finding(tiny_folder: Path) -> None:
     drop_rows(tiny_folder / "inventory.csv", lambda line: not line.startswith("B,S1,"))
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert _kinds(d) == [(Severity.MEDIUM, "B", "S1")]
-    assert d.inventory.set_index(["item_id", "location_id"]).at[("B", "S1"), "on_hand"] == 0
-    assert len(d.inventory) == 6
+    assert d.stock.position("B", "S1") == Position()
+    assert len(d.stock.positions) == 6
 
 
 def test_overdue_order_is_moved_to_the_plan_date(tiny_folder: Path) -> None:
     set_cell(tiny_folder / "on_order.csv", 2, "due", "2024-04-15")
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert _kinds(d) == [(Severity.MEDIUM, "A", "DC")]
-    assert d.on_order["due"].iloc[0] == pd.Timestamp("2024-04-22")
+    assert d.stock.open_orders["A"][0].due == date(2024, 4, 22)
 
 
 def test_demand_on_or_after_the_plan_date_is_ignored(tiny_folder: Path) -> None:
     path = tiny_folder / "plan.yaml"
     path.write_text(path.read_text().replace("as_of: 2024-04-22", "as_of: 2024-04-15"))
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert [f.value for f in d.findings] == [4 * 7]  # 7 days × 4 series
     assert d.demand["ds"].max() == pd.Timestamp("2024-04-14")
-    assert plan_as_of(d) == date(2024, 4, 15)
+    assert d.as_of == date(2024, 4, 15)
 
 
 def test_plan_date_after_the_history_counts_the_missing_days_as_zero(tiny_folder: Path) -> None:
     path = tiny_folder / "plan.yaml"
     path.write_text(path.read_text().replace("as_of: 2024-04-22", "as_of: 2024-04-25"))
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert _kinds(d) == [(Severity.HIGH, None, None)] and d.findings[0].value == 3
     assert d.demand["ds"].max() == pd.Timestamp("2024-04-24")
 
@@ -165,7 +169,7 @@ def test_fewer_than_eight_periods_before_the_holdout_is_a_finding(
 ) -> None:
     # plan date 2024-04-22, 4 periods held out: 12 weeks leave 8 to fit, 11 weeks leave 7
     drop_rows(tiny_folder / "demand.csv", lambda line: line.split(",")[2] >= first_day)
-    d = load_plan_data(tiny_folder)
+    d = load_context(tiny_folder)
     assert _kinds(d) == ([(Severity.HIGH, None, None)] if flagged else [])
     if flagged:
         assert d.findings[0].value == 11
@@ -173,68 +177,63 @@ def test_fewer_than_eight_periods_before_the_holdout_is_a_finding(
 
 # ----------------------------------------------------------------------------- input hash
 def test_input_hash_depends_on_input_bytes_only(tiny_folder: Path, tmp_path: Path) -> None:
-    h = load_plan_data(tiny_folder).input_hash
+    h = load_context(tiny_folder).input_hash
     copy = shutil.copytree(tiny_folder, tmp_path / "elsewhere")
     (copy / "notes.txt").write_text("not an input file")
-    assert load_plan_data(copy).input_hash == h
+    assert load_context(copy).input_hash == h
     set_cell(copy / "inventory.csv", 2, "on_hand", "301")
-    assert load_plan_data(copy).input_hash != h
+    assert load_context(copy).input_hash != h
     (tiny_folder / "targets.yaml").unlink()
-    assert load_plan_data(tiny_folder).input_hash != h
+    assert load_context(tiny_folder).input_hash != h
 
 
 # ----------------------------------------------------------------------------- periods
-def test_period_demand_weeks_end_the_day_before_the_plan_date(tiny_data: PlanData) -> None:
-    p = period_demand(tiny_data)
-    assert list(p.columns) == ["item_id", "location_id", "period_start", "y"]
-    assert p["period_start"].dtype == "datetime64[ns]"
-    assert p["period_start"].max() == pd.Timestamp("2024-04-15")  # Monday; ends Sunday 04-21
+def test_period_demand_weeks_end_the_day_before_the_plan_date(tiny_data: PlanContext) -> None:
+    p = tiny_data.history
+    assert list(p.columns) == ["item_id", "location_id", "ds", "y"]
+    assert p["ds"].dtype == "datetime64[ns]"
+    assert p["ds"].max() == pd.Timestamp("2024-04-15")  # Monday; ends Sunday 04-21
     assert p.groupby(["item_id", "location_id"]).size().eq(16).all()
     d = tiny_data.demand
     last = d[(d["item_id"] == "B") & (d["location_id"] == "S1") & (d["ds"] >= "2024-04-15")]
     got = p[(p["item_id"] == "B") & (p["location_id"] == "S1")]["y"].iloc[-1]
     assert got == last["y"].sum()
-    assert len(period_demand(tiny_data, periods=4)) == 4 * 4
+    assert len(tiny_data.calendar.bucket(tiny_data.demand, periods=4)) == 4 * 4
 
 
 def test_period_demand_drops_an_incomplete_first_period(tiny_folder: Path) -> None:
     path = tiny_folder / "plan.yaml"
     path.write_text(path.read_text().replace("as_of: 2024-04-22", "as_of: 2024-04-19"))
-    d = load_plan_data(tiny_folder)  # days 2024-01-01 .. 2024-04-18 = 109 days = 15 weeks + 4
-    p = period_demand(d)
-    assert p["period_start"].min() == pd.Timestamp("2024-01-05")
-    assert p["period_start"].max() == pd.Timestamp("2024-04-12")
+    d = load_context(tiny_folder)  # days 2024-01-01 .. 2024-04-18 = 109 days = 15 weeks + 4
+    p = d.history  # the production path: what the forecasts are fitted on
+    assert p["ds"].min() == pd.Timestamp("2024-01-05")
+    assert p["ds"].max() == pd.Timestamp("2024-04-12")
     kept = d.demand[d.demand["ds"] >= "2024-01-05"]
     assert p["y"].sum() == kept["y"].sum()
 
 
 def test_per_period_demand_loads_and_keeps_its_periods(tiny_folder: Path) -> None:
-    daily = load_plan_data(tiny_folder)
-    weekly = period_demand(daily)
+    daily = load_context(tiny_folder)
+    weekly = daily.history
     rows = ["item_id,location_id,ds,y"] + [
-        f"{r.item_id},{r.location_id},{r.period_start.date()},{r.y:g}" for r in weekly.itertuples()
+        f"{r.item_id},{r.location_id},{r.ds.date()},{r.y:g}" for r in weekly.itertuples()
     ]
     (tiny_folder / "demand.csv").write_text("\n".join(rows) + "\n")
-    d = load_plan_data(tiny_folder)
-    assert d.findings == [] and plan_as_of(d) == date(2024, 4, 22)
-    pd.testing.assert_frame_equal(period_demand(d), weekly)
+    d = load_context(tiny_folder)
+    assert d.findings == [] and d.as_of == date(2024, 4, 22)
+    pd.testing.assert_frame_equal(d.history, weekly)
 
 
-def _hand_data(y: np.ndarray, as_of: date, period_days: int) -> PlanData:
-    """One daily series of ``y`` ending the day before ``as_of`` (a PlanData built by hand)."""
+def _hand_data(y: np.ndarray, as_of: date, period_days: int) -> PlanContext:
+    """One daily series of ``y`` ending the day before ``as_of`` (a context built by hand)."""
     ds = pd.date_range(end=pd.Timestamp(as_of) - pd.Timedelta(days=1), periods=len(y), freq="D")
     demand = pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": ds, "y": y.astype(float)})
-    return PlanData(
-        folder=Path("."),
+    return build_context(
         config=PlanConfig(as_of=as_of, period_days=period_days),
         network=Network(nodes=[Node(id="S1", external_supplier=True)]),
         items=pd.DataFrame({"item_id": ["A"], "unit_cost": [1.0]}),
         demand=demand,
         inventory=pd.DataFrame({"item_id": ["A"], "location_id": ["S1"], "on_hand": [0.0]}),
-        on_order=pd.DataFrame(columns=["item_id", "location_id", "quantity", "due"]),
-        lead_times=None,
-        targets=None,
-        input_hash="",
     )
 
 
@@ -249,35 +248,37 @@ def test_period_demand_conserves_units_of_complete_periods(
 ) -> None:
     as_of = date(2024, 1, 1) + timedelta(days=offset)
     data = _hand_data(np.array(y), as_of, period_days)
-    p = period_demand(data)
+    p = data.history
     full = len(y) // period_days
     assert len(p) == full
     assert p["y"].sum() == sum(y[len(y) - full * period_days :])
-    back = (pd.Timestamp(as_of) - p["period_start"]).dt.days
+    back = (pd.Timestamp(as_of) - p["ds"]).dt.days
     assert back.mod(period_days).eq(0).all() and (full == 0 or back.min() == period_days)
 
 
 # ----------------------------------------------------------------------------- demo folder
-def test_demo_folder_loads_clean_with_the_documented_shape(demo_data: PlanData) -> None:
+def test_demo_folder_loads_clean_with_the_documented_shape(demo_data: PlanContext) -> None:
     d = demo_data
     assert d.findings == []
-    assert plan_as_of(d) == AS_OF == date(2016, 4, 25)
+    assert d.as_of == AS_OF == date(2016, 4, 25)
     assert len(d.network.nodes) == 14 and len(store_ids(d.network)) == 10
-    assert sorted(d.items["item_id"]) == [
+    assert list(d.items) == [
         "FOODS_1", "FOODS_2", "FOODS_3", "HOBBIES_1", "HOBBIES_2", "HOUSEHOLD_1", "HOUSEHOLD_2"
     ]  # fmt: skip
     assert len(d.demand) == 70 * (HISTORY_WEEKS + HOLDOUT_WEEKS) * 7
-    assert len(period_demand(d)) == 70 * (HISTORY_WEEKS + HOLDOUT_WEEKS)
-    assert (d.items["unit_cost"] < d.items["price"]).all()
-    assert len(d.inventory) == 7 * 14 and (d.inventory["on_hand"] >= 0).all()
-    assert (d.on_order["due"] >= pd.Timestamp(AS_OF)).all() and (d.on_order["quantity"] > 0).all()
+    assert len(d.history) == 70 * (HISTORY_WEEKS + HOLDOUT_WEEKS)
+    assert all(r.unit_cost < r.price for r in d.items.values())
+    assert len(d.stock.positions) == 7 * 14
+    assert all(p.on_hand >= 0 for p in d.stock.positions.values())
+    orders = [o for rows in d.stock.open_orders.values() for o in rows]
+    assert orders and all(o.due >= AS_OF and o.quantity > 0 for o in orders)
     assert d.targets is not None and d.targets.target_for("AX") == 0.98
     assert d.lead_times is not None
     supplier = d.lead_times[d.lead_times["from_id"] == EXTERNAL]["lead_time_days"]
     assert 14 <= supplier.mean() <= 22  # drawn from N(18, 3) days
 
 
-def test_demo_demand_equals_the_m5_source(demo_data: PlanData) -> None:
+def test_demo_demand_equals_the_m5_source(demo_data: PlanContext) -> None:
     if not SHARED_M5.exists():
         pytest.skip("shared M5 data not available")
     with gzip.open(SHARED_M5, "rt") as fh:
@@ -304,10 +305,11 @@ def test_demo_snapshot_is_reproducible_by_seed(demo_folder: Path, tmp_path: Path
     assert sum(len(b) for b in again.values()) < 3_000_000
 
 
-def test_demo_current_policy_holds_about_its_cover_at_the_stores(demo_data: PlanData) -> None:
-    weekly = period_demand(demo_data, periods=8).groupby(["item_id", "location_id"])["y"].mean()
-    inv = demo_data.inventory.set_index(["item_id", "location_id"])["on_hand"]
-    cover = (inv.reindex(weekly.index) / weekly).to_numpy()
+def test_demo_current_policy_holds_about_its_cover_at_the_stores(demo_data: PlanContext) -> None:
+    recent = demo_data.calendar.bucket(demo_data.demand, periods=8)
+    weekly = recent.groupby(["item_id", "location_id"])["y"].mean()
+    on_hand = [demo_data.stock.position(str(i), str(loc)).on_hand for i, loc in weekly.index]
+    cover = np.array(on_hand) / weekly.to_numpy()
     # order up to 3 weeks of sales at the end of a week, then one week of sales and a receipt:
     # between 1 and 3 weeks on hand at the snapshot
     assert np.all((cover > 1.0) & (cover < 3.0))

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+from contexts import context, standalone
 
 from echelon.network.model import Lane, Network, Node
 from echelon.plan.exceptions import find_exceptions
@@ -15,12 +16,10 @@ from echelon.plan.model import (
     ExceptionKind,
     Explanation,
     Placement,
-    PlanConfig,
     PlanException,
     Severity,
 )
 
-NO_ORDERS = pd.DataFrame({"item_id": [], "location_id": [], "quantity": [], "due": []})
 ITEMS = pd.DataFrame({"item_id": ["A"], "unit_cost": [2.0], "price": [7.0], "category": ["C"],
                       "pack_size": [0], "moq": [0]})  # fmt: skip
 
@@ -37,11 +36,18 @@ def placement(loc: str = "S1", base: float = 80.0, mean: float = 25.0,
     )  # fmt: skip
 
 
-def run(places: list[Placement], on_hand: list[float], **kw: object) -> list[PlanException]:
+def run(
+    places: list[Placement],
+    on_hand: list[float],
+    findings: tuple[PlanException, ...] = (),
+    **kw: object,
+) -> list[PlanException]:
+    """Exceptions of ``places`` at locations replenished externally (window: service time +
+    lead time)."""
     locs = [p.location for p in places]
     inv = pd.DataFrame({"item_id": ["A"] * len(places), "location_id": locs, "on_hand": on_hand})
-    return find_exceptions(places, items=ITEMS, inventory=inv, on_order=NO_ORDERS,
-                           config=PlanConfig(), **kw)  # type: ignore[arg-type]  # fmt: skip
+    ctx = context(standalone(locs), ITEMS, inv, findings=findings)
+    return find_exceptions(places, ctx, **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -116,10 +122,9 @@ def test_stockout_window_is_the_lead_time_when_the_supplier_has_stock() -> None:
                   lanes=[Lane(**{"from": "DC", "to": "S1"})])  # fmt: skip
     inv = pd.DataFrame({"item_id": ["A", "A"], "location_id": ["S1", "DC"],
                         "on_hand": [60.0, 500.0]})  # fmt: skip
-    kw = dict(items=ITEMS, inventory=inv, on_order=NO_ORDERS, config=PlanConfig())
     # over 2 periods N(50, 10): P(D > 60) = 16% → none; over 4 periods N(100, 14.1) → 99.8%
-    assert find_exceptions([p], network=net, **kw) == []  # type: ignore[arg-type]
-    (exc,) = find_exceptions([p], **kw)  # type: ignore[arg-type]
+    assert find_exceptions([p], context(net, ITEMS, inv)) == []
+    (exc,) = find_exceptions([p], context(standalone(["S1", "DC"]), ITEMS, inv))
     assert "(4 periods)" in exc.message and exc.value == pytest.approx(0.9977, abs=1e-4)
 
 
@@ -141,7 +146,7 @@ def test_large_change_since_the_last_plan() -> None:
 def test_findings_pass_through_and_the_list_is_sorted_high_first() -> None:
     finding = PlanException(kind=ExceptionKind.DATA_QUALITY, severity=Severity.LOW,
                             message="demand.csv: 3 negative values set to 0", item="A")  # fmt: skip
-    out = run([placement("S1"), placement("S2")], [0.0, 55.0], findings=[finding])
+    out = run([placement("S1"), placement("S2")], [0.0, 55.0], findings=(finding,))
     assert finding in out
     ranks = [{"high": 0, "medium": 1, "low": 2}[e.severity.value] for e in out]
     assert ranks == sorted(ranks) and out[0].severity is Severity.HIGH

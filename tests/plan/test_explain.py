@@ -12,13 +12,10 @@ from hypothesis import strategies as st
 from echelon.plan.explain import (
     alternative_target,
     counterfactual_base_stock,
-    expected_shortage,
     no_transfer_note,
     order_explanation,
     periods,
-    stockout_probability,
     units,
-    window_demand,
 )
 from echelon.plan.model import Explanation, Placement
 from echelon.policies.heuristics import z_for_fill_rate
@@ -32,37 +29,6 @@ def placement(target: float | None = 0.98, base: float = 120.0) -> Placement:
         single_echelon_base_stock=base, single_echelon_safety_stock=20.0,
         explanation=Explanation(summary="test placement"),
     )  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("z", "loss"),  # standard normal loss G(z), e.g. Silver, Pyke & Peterson table
-    [(0.0, 0.3989), (1.0, 0.0833), (-1.0, 1.0833), (2.0, 0.0085), (1.3, 0.0455)],
-)
-def test_expected_shortage_is_the_scaled_normal_loss(z: float, loss: float) -> None:
-    assert float(expected_shortage(z, 0.0, 1.0)) == pytest.approx(loss, abs=1e-4)
-    assert float(expected_shortage(50 + 10 * z, 50.0, 10.0)) == pytest.approx(10 * loss, abs=1e-3)
-
-
-def test_deterministic_demand_has_plain_shortage_and_a_step_probability() -> None:
-    assert expected_shortage([30.0, 60.0], 50.0, 0.0).tolist() == [20.0, 0.0]
-    assert stockout_probability([30.0, 60.0], 50.0, 0.0).tolist() == [1.0, 0.0]
-    assert float(stockout_probability(50.0, 50.0, 10.0)) == pytest.approx(0.5)
-
-
-@given(st.floats(-100, 200), st.floats(0.1, 50), st.floats(0, 100), st.floats(0.01, 30))
-def test_shortage_is_convex_decreasing_with_slope_minus_the_stockout_probability(
-    x: float, h: float, mean: float, std: float
-) -> None:
-    es0, es1 = float(expected_shortage(x, mean, std)), float(expected_shortage(x + h, mean, std))
-    assert es0 >= max(0.0, mean - x) - 1e-9
-    assert es1 <= es0 + 1e-12
-    # convexity: the drop over [x, x+h] lies between h·P(D > x+h) and h·P(D > x)
-    assert h * float(stockout_probability(x + h, mean, std)) - 1e-7 <= es0 - es1
-    assert es0 - es1 <= h * float(stockout_probability(x, mean, std)) + 1e-7
-
-
-def test_window_demand_scales_mean_linearly_and_std_by_the_root() -> None:
-    assert window_demand(25.0, 10 / math.sqrt(2), 2.0) == pytest.approx((50.0, 10.0))
 
 
 def test_alternative_targets_shown_in_counterfactuals() -> None:

@@ -7,13 +7,14 @@ import pytest
 from test_placement import small_plan_data
 
 from echelon.network.distributions import ConstantDemand
+from echelon.network.graph import tiers
 from echelon.network.model import Lane, Network, Node
 from echelon.optimize.single_echelon import solve_single_echelon
-from echelon.plan.current_policy import current_policy, tiers
+from echelon.plan.context import PlanContext
+from echelon.plan.current_policy import current_policy
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.kpis import policy_kpis, project_kpis, run_policy
 from echelon.plan.leadtimes import fit_lead_times
-from echelon.plan.model import PlanData
 from echelon.plan.placement import ItemPlan, Placements, place
 from echelon.policies.model import BaseStock, PolicySet
 
@@ -82,11 +83,12 @@ def test_current_policy_orders_up_to_cover_times_mean_demand_by_tier() -> None:
 def projected() -> tuple:
     data = small_plan_data()
     p = place(data, plan_forecasts(data), fit_lead_times(data))
-    return p, project_kpis(p, data.config.sim_periods, data.config.sim_reps, 7.0)
+    return p, project_kpis(p, data.config)
 
 
 def test_meio_meets_every_target_and_saving_is_consistent(projected: tuple) -> None:
-    _, (kpis, saving, service_met, _) = projected
+    _, proj = projected
+    kpis, saving, service_met = proj.kpis, proj.saving, proj.service_met
     assert [k.policy for k in kpis] == ["meio", "single_echelon", "current"]
     meio, single = kpis[0].network, kpis[1].network
     assert service_met and meio.target_met and single.target_met
@@ -99,7 +101,7 @@ def test_meio_meets_every_target_and_saving_is_consistent(projected: tuple) -> N
 
 
 def test_stock_to_service_curve_rises_with_safety_stock(projected: tuple) -> None:
-    _, (_, _, _, curve) = projected
+    curve = projected[1].curve
     for policy in ("meio", "single_echelon"):
         pts = [c for c in curve if c.policy == policy]
         assert len(pts) == 7
@@ -124,14 +126,12 @@ def test_scenarios_disrupt_the_plan(projected: tuple) -> None:
 
 
 def test_demo_meio_holds_less_than_single_echelon_at_every_store_target(
-    demo_data: PlanData,
+    demo_data: PlanContext,
 ) -> None:
     """Issue 6, acceptance 1: on the M5 demo network, less inventory value at target service."""
     p = place(demo_data, plan_forecasts(demo_data), fit_lead_times(demo_data))
-    cfg = demo_data.config
-    kpis, saving, service_met, _ = project_kpis(
-        p, cfg.sim_periods, cfg.sim_reps, cfg.period_days, curve_factors=()
-    )
+    proj = project_kpis(p, demo_data.config, curve_factors=())
+    kpis, saving, service_met = proj.kpis, proj.saving, proj.service_met
     meio, single = kpis[0], kpis[1]
     assert service_met
     assert all(k.target_met for k in meio.stores.values())

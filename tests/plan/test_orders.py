@@ -8,17 +8,16 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from contexts import AS_OF, NO_ORDERS, context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from echelon.errors import InputError
 from echelon.network.model import Lane, Network, Node
-from echelon.plan.explain import expected_shortage
 from echelon.plan.model import Explanation, Placement, PlanConfig, RecommendationKind
-from echelon.plan.orders import apply_order_rules, propose_orders
+from echelon.plan.orders import propose_orders
 from echelon.policies.heuristics import z_for_fill_rate
-
-AS_OF = date(2026, 1, 5)
+from echelon.policies.normal import expected_shortage
 
 
 def network(cap_store: float | None = None) -> Network:
@@ -58,44 +57,9 @@ def stock(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item_id", "location_id", "on_hand"])
 
 
-NO_ORDERS = pd.DataFrame({"item_id": [], "location_id": [], "quantity": [], "due": []})
-
-
 def run(places, item_df, inv, oo=NO_ORDERS, *, budget=None, cap=None):  # type: ignore[no-untyped-def]
-    return propose_orders(places, items=item_df, inventory=inv, on_order=oo, network=network(cap),
-                          config=PlanConfig(budget=budget), as_of=AS_OF)  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- order rules
-@pytest.mark.parametrize(
-    ("q", "moq", "pack", "cap", "expected"),
-    [
-        (0.0, 10, 6, None, 0.0),  # no need, no order
-        (7.0, 10, 0, None, 10.0),  # raised to the MOQ
-        (7.0, 0, 6, None, 12.0),  # rounded up to 2 packs
-        (7.0, 10, 6, None, 12.0),  # MOQ 10, then 2 packs
-        (50.0, 0, 12, 40, 36.0),  # capped at 40, rounded down to 3 packs
-        (50.0, 30, 12, 35, 0.0),  # the cap allows 24 < MOQ 30: no order
-        (50.0, 0, 0, 40, 40.0),  # capped, any quantity
-    ],
-)
-def test_order_rules_known_cases(q: float, moq: float, pack: float, cap: float | None,
-                                 expected: float) -> None:  # fmt: skip
-    assert apply_order_rules(q, moq, pack, cap) == expected
-
-
-@given(st.floats(0, 500), st.integers(0, 60), st.integers(0, 24),
-       st.one_of(st.none(), st.integers(1, 300)))  # fmt: skip
-def test_order_rules_hold_for_any_need(q: float, moq: int, pack: int, cap: int | None) -> None:
-    if cap is not None and (moq > cap or pack > cap):
-        return  # the network model rejects such nodes
-    out = apply_order_rules(q, moq, pack, cap)
-    if out > 0:
-        assert out >= moq
-        assert pack == 0 or out / pack == pytest.approx(round(out / pack))
-        assert cap is None or out <= cap + 1e-9
-    if cap is None and q > 1e-9:
-        assert out >= q  # unconstrained: the order reaches the order-up-to level
+    ctx = context(network(cap), item_df, inv, oo, config=PlanConfig(budget=budget))
+    return propose_orders(places, ctx)
 
 
 # ----------------------------------------------------------------------------- proposals

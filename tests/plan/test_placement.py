@@ -4,7 +4,6 @@ the whole placement of a small two-item network meeting every store's fill-rate 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,16 +18,20 @@ from echelon.network.distributions import (
     NormalDemand,
 )
 from echelon.network.model import Lane, Network, Node, ServiceMeasure, ServiceTarget
+from echelon.plan.context import PlanContext, build_context
 from echelon.plan.decompose import decompose
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.leadtimes import fit_lead_times
-from echelon.plan.model import PlanConfig, PlanData
+from echelon.plan.model import PlanConfig
 from echelon.plan.placement import SimRun, demand_distribution, place, run, tune_store_levels
 from echelon.policies.model import BaseStock, PolicySet
 
 
-def small_plan_data(weeks: int = 60, seed: int = 3, **config: object) -> PlanData:
-    """DC (external supplier, 2 weeks) → S1, S2 (1 week); items A and B; weekly demand."""
+def small_plan_data(
+    weeks: int = 60, seed: int = 3, zero: tuple[str, str] | None = None, **config: object
+) -> PlanContext:
+    """DC (external supplier, 2 weeks) → S1, S2 (1 week); items A and B; weekly demand
+    (none at all for the item × store ``zero``)."""
     rng = np.random.default_rng(seed)
     net = Network(
         name="small",
@@ -50,21 +53,19 @@ def small_plan_data(weeks: int = 60, seed: int = 3, **config: object) -> PlanDat
             y = np.maximum(0, rng.normal(scale * f, 0.25 * scale * f, weeks)).round()
             rows += [(item, store, start + pd.Timedelta(weeks=k), v) for k, v in enumerate(y)]
     demand = pd.DataFrame(rows, columns=["item_id", "location_id", "ds", "y"])
+    if zero is not None:
+        demand.loc[(demand["item_id"] == zero[0]) & (demand["location_id"] == zero[1]), "y"] = 0
     items = pd.DataFrame(
         {"item_id": ["A", "B"], "unit_cost": [10.0, 4.0], "price": [15.0, 6.0],
          "category": ["x", "y"], "pack_size": [1, 1], "moq": [0, 0]}
     )  # fmt: skip
     cfg = {"sim_periods": 200, "sim_reps": 10, "holdout_periods": 8, "horizon": 8} | config
-    return PlanData(
-        folder=Path("."),
+    return build_context(
         config=PlanConfig.model_validate(cfg),
         network=net,
         items=items,
         demand=demand,
         inventory=pd.DataFrame(columns=["item_id", "location_id", "on_hand"]),
-        on_order=pd.DataFrame(columns=["item_id", "location_id", "quantity", "due"]),
-        lead_times=None,
-        targets=None,
         input_hash="test",
     )
 
@@ -183,13 +184,13 @@ def test_demand_distribution_kinds() -> None:
 
 
 @pytest.fixture(scope="module")
-def placed() -> tuple[PlanData, object]:
+def placed() -> tuple[PlanContext, object]:
     data = small_plan_data()
     fc = plan_forecasts(data)
     return data, place(data, fc, fit_lead_times(data))
 
 
-def test_every_item_and_location_gets_a_placement(placed: tuple[PlanData, object]) -> None:
+def test_every_item_and_location_gets_a_placement(placed: tuple[PlanContext, object]) -> None:
     data, p = placed
     keys = {(x.item, x.location) for x in p.placements}  # type: ignore[attr-defined]
     assert keys == {(i, n) for i in ("A", "B") for n in ("DC", "S1", "S2")}
@@ -206,7 +207,7 @@ def test_every_item_and_location_gets_a_placement(placed: tuple[PlanData, object
 
 
 def test_tuned_stores_meet_their_fill_rate_target_for_meio_and_single_echelon(
-    placed: tuple[PlanData, object],
+    placed: tuple[PlanContext, object],
 ) -> None:
     _, p = placed
     for plan in p.items.values():  # type: ignore[attr-defined]
@@ -217,8 +218,7 @@ def test_tuned_stores_meet_their_fill_rate_target_for_meio_and_single_echelon(
 
 
 def test_a_store_without_demand_gets_no_stock_and_no_warning() -> None:
-    data = small_plan_data()
-    data.demand.loc[(data.demand["item_id"] == "B") & (data.demand["location_id"] == "S2"), "y"] = 0
+    data = small_plan_data(zero=("B", "S2"))
     p = place(data, plan_forecasts(data), fit_lead_times(data))
     b_s2 = next(x for x in p.placements if (x.item, x.location) == ("B", "S2"))
     assert b_s2.base_stock == 0.0 and b_s2.safety_stock == 0.0

@@ -4,7 +4,6 @@ the demo's acceptance numbers (MEIO holds less than single-echelon at target fil
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,8 +19,8 @@ from bad_folders import BAD_FOLDERS, BadFolder
 from cli.cli_helpers import run_cli
 from echelon.plan.model import PlanResult
 from echelon.storage import dispose_engines, list_runs, load_run
-from echelon.storage.runs import PAUSE_ENV
 from storage.databases import BACKENDS, fresh_database
+from storage.pause_in_save import paused_cli_command
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +33,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database: a SQLite file, or a PostgreSQL schema (make test starts a server)."""
     with fresh_database(request.param, tmp_path) as url:
         yield url
+
+
+def _bump_seed(folder: Path, by: int) -> None:
+    """Change the plan's seed in plan.yaml (new parameters: a new run)."""
+    plan_yaml = folder / "plan.yaml"
+    config = yaml.safe_load(plan_yaml.read_text()) or {}
+    plan_yaml.write_text(yaml.safe_dump({**config, "seed": int(config.get("seed", 0)) + by}))
 
 
 @pytest.mark.parametrize("case", BAD_FOLDERS, ids=[c.name for c in BAD_FOLDERS])
@@ -75,6 +81,49 @@ def test_plan_stores_run_and_rerun_is_idempotent(
     assert [r.id for r in list_runs(db)] == [1]
 
 
+def test_unchanged_inputs_return_the_stored_run_without_planning(
+    tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run key needs only the input hash, the parameters and the version: a re-run finds
+    the stored run before any stage runs (here planning would fail)."""
+    from echelon.plan import pipeline, service
+
+    db = str(tmp_path / "runs.db")
+    first = service.plan_and_store(tiny_folder, db)
+    assert first.created
+
+    def no_planning(*args: object, **kwargs: object) -> None:
+        raise AssertionError("planned again although the inputs did not change")
+
+    monkeypatch.setattr(pipeline, "run_plan", no_planning)
+    again = service.plan_and_store(tiny_folder, db)
+    assert not again.created and again.run_id == first.run_id and again.result == first.result
+    _bump_seed(tiny_folder, 5)
+    with pytest.raises(AssertionError, match="planned again"):
+        service.plan_and_store(tiny_folder, db)  # a changed parameter is a new run
+
+
+@pytest.mark.parametrize("target", ["db", "input", "folder"])
+def test_an_output_that_would_destroy_an_input_is_refused_before_any_work(
+    target: str, tiny_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "runs.db"
+    code, _, err = run_cli(["plan", str(tiny_folder), "--db", str(db), "--quiet"], capsys)
+    assert code == 0, err
+    before = db.read_bytes()
+    inputs = {p.name: p.read_bytes() for p in tiny_folder.iterdir()}
+    out = {"db": db, "input": tiny_folder / "demand.csv", "folder": tmp_path}[target]
+    _bump_seed(tiny_folder, 9)
+    inputs["plan.yaml"] = (tiny_folder / "plan.yaml").read_bytes()
+    for flag in ("--json", "--report"):
+        code, _, err = run_cli(
+            ["plan", str(tiny_folder), "--db", str(db), flag, str(out), "--quiet"], capsys
+        )
+        assert code == 2 and "\n" not in err.strip() and "Traceback" not in err, err
+    assert db.read_bytes() == before  # nothing stored
+    assert {p.name: p.read_bytes() for p in tiny_folder.iterdir()} == inputs
+
+
 def test_plan_killed_in_the_save_transaction_leaves_previous_state(
     tiny_folder: Path, tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -88,9 +137,10 @@ def test_plan_killed_in_the_save_transaction_leaves_previous_state(
     config = yaml.safe_load(plan_yaml.read_text()) or {}
     plan_yaml.write_text(yaml.safe_dump({**config, "seed": int(config.get("seed", 0)) + 7}))
     marker = tmp_path / "paused"
-    env = dict(os.environ, **{PAUSE_ENV: str(marker)})
-    cmd = [sys.executable, "-m", "echelon.cli.app", "plan", str(tiny_folder), "--db", db, "--quiet"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmd = paused_cli_command(
+        sys.executable, marker, ["plan", str(tiny_folder), "--db", db, "--quiet"]
+    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while not marker.exists():
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -121,7 +171,7 @@ def test_demo_plan_meio_holds_less_at_target_fill_rates(
     )
     assert code == 0, err
     result = load_run(db, "latest")
-    by = {k.policy: k for k in result.kpis}
+    by = {k.policy.value: k for k in result.kpis}
     meio, single = by["meio"].network, by["single_echelon"].network
     assert meio.inventory_value is not None and single.inventory_value is not None
     assert meio.inventory_value < single.inventory_value

@@ -10,16 +10,24 @@ import pandas as pd
 import pytest
 from test_placement import small_plan_data
 
-from echelon.plan.forecasting import period_history, plan_date, plan_forecasts
+from echelon.plan.context import build_context
+from echelon.plan.forecasting import plan_forecasts
 
 
 def test_daily_demand_is_summed_into_periods_ending_before_the_plan_date() -> None:
-    data = small_plan_data()
+    small = small_plan_data()
     days = pd.date_range("2024-01-03", "2024-01-28", freq="D")  # Wed .. Sun, 26 days
-    data.demand = pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": days, "y": 1.0})
-    data.demand = data.demand[data.demand["ds"] != pd.Timestamp("2024-01-10")]  # a missing day
-    assert plan_date(data) == date(2024, 1, 29)
-    h = period_history(data)
+    demand = pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": days, "y": 1.0})
+    demand = demand[demand["ds"] != pd.Timestamp("2024-01-10")]  # a missing day
+    data = build_context(
+        config=small.config.model_copy(update={"as_of": None}),
+        network=small.network,
+        items=small.items,
+        demand=demand,
+        inventory=pd.DataFrame(columns=["item_id", "location_id", "on_hand"]),
+    )
+    assert data.as_of == date(2024, 1, 29)
+    h = data.history  # what plan_forecasts fits on
     # periods Mon–Sun; the first (Mon 1 Jan – Sun 7 Jan) is incomplete and dropped
     assert h["ds"].dt.date.tolist() == [date(2024, 1, 8), date(2024, 1, 15), date(2024, 1, 22)]
     assert h["y"].tolist() == [6.0, 7.0, 7.0]

@@ -19,17 +19,17 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from contexts import context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from echelon.errors import InputError
 from echelon.network.model import Lane, Network, Node
-from echelon.plan.explain import expected_shortage, stockout_probability
 from echelon.plan.model import Explanation, Placement, PlanConfig, RecommendationKind
 from echelon.plan.rebalance import RebalanceResult, first_unit_value, rebalance, solve_rebalance
+from echelon.policies.normal import expected_shortage, stockout_probability
 
-AS_OF = date(2026, 1, 5)
 T_STAR = 50 + 10 * stats.norm.ppf(0.9)  # 62.8155
 
 
@@ -70,9 +70,8 @@ def two_stores(
                               "on_hand": [0.0, on_hand_b, 500.0]})  # fmt: skip
     oo = on_order if on_order is not None else pd.DataFrame(
         {"item_id": [], "location_id": [], "quantity": [], "due": []})  # fmt: skip
-    config = PlanConfig(transfer_cost=transfer_cost)
-    return rebalance(places, items=items, inventory=inventory, on_order=oo, network=net,
-                     config=config, as_of=AS_OF, transfer_lead_time=lead_time)  # fmt: skip
+    config = PlanConfig(transfer_cost=transfer_cost, transfer_lead_time=lead_time)
+    return rebalance(places, context(net, items, inventory, oo, config=config))
 
 
 # ----------------------------------------------------------------------------- the LP core

@@ -10,7 +10,7 @@ import pytest
 from test_kpis import constant_item
 from test_placement import small_plan_data
 
-from echelon.plan.forecasting import plan_date, plan_forecasts
+from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.leadtimes import fit_lead_times
 from echelon.plan.placement import Placements
 from echelon.plan.shadow import replay, shadow_mode
@@ -35,7 +35,7 @@ def test_shadow_mode_replays_the_held_out_periods_for_every_policy() -> None:
     res = shadow_mode(data, fc, fit_lead_times(data))
     assert res is not None
     assert res.periods == data.config.holdout_periods == 8
-    assert res.end == plan_date(data) - timedelta(days=1)
+    assert res.end == data.as_of - timedelta(days=1)
     assert res.start == res.end - timedelta(days=8 * 7 - 1)
     assert [k.policy for k in res.kpis] == ["meio", "single_echelon", "current"]
     for k in res.kpis:

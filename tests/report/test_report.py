@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from report_factories import EVIL_ITEM, EVIL_STORE, SAVING, make_minimal_result, make_result
 
-from echelon.plan.model import NetworkNode, PlanResult
+from echelon.plan.model import NetworkNode, PlanResult, exception_order
 from echelon.report import formatting as f
 from echelon.report import render_report, write_report
 from echelon.report.charts import fan_figure, node_positions, quantile_bands, script_json
@@ -135,9 +135,11 @@ def test_figure_labels_escape_markup_for_plotly(page: _Page) -> None:
 def test_exceptions_are_listed_most_severe_first(page: _Page, result: PlanResult) -> None:
     assert page.severities == ["high", "medium", "low", "low"]
     ordered = sorted_exceptions(result.exceptions)
+    # the one ordering of the CLI and the plan: severity, then kind in ExceptionKind order
     assert [e.kind.value for e in ordered] == [
-        "stockout_risk", "forecast_bias", "data_quality", "excess",
+        "stockout_risk", "forecast_bias", "excess", "data_quality",
     ]  # fmt: skip
+    assert ordered == sorted(result.exceptions, key=exception_order)
 
 
 def test_kpi_tiles_show_meio_against_baselines(result: PlanResult, page_html: str) -> None:
@@ -145,7 +147,7 @@ def test_kpi_tiles_show_meio_against_baselines(result: PlanResult, page_html: st
     assert tiles["Inventory value (USD)"].main == "7,650"
     assert dict(tiles["Inventory value (USD)"].others) == {
         "single-echelon": "10,000",
-        "current": "12,100",
+        "current policy": "12,100",  # PolicyName.CURRENT.label, as in the CLI
     }
     assert tiles["Fill rate"].main == "96.2%"
     assert tiles["Saving vs single-echelon"].main == f.pct(SAVING) == "23.5%"

@@ -80,7 +80,7 @@ def test_agent_observes_the_engine_exactly_as_the_training_env_does(ex61_agent):
     engine.reset(6)
     agent.reset(engine)
     for _ in range(30):
-        action, _ = agent.model.predict(agent.normalize(obs), deterministic=True)
+        action, _ = agent.policy.predict(agent.normalize(obs), deterministic=True)
         obs, _, _, infos = venv.step(action)
         cost = engine.step(agent.orders(engine)).sum(axis=1)
         assert np.array_equal(cost, [i["cost"] for i in infos])

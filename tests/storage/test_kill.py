@@ -1,8 +1,8 @@
 """Robustness: a process killed with SIGKILL in the middle of saving a run leaves the database
 as it was (no partial run, earlier runs and their reviews intact), and the next save works.
 
-The child process uses the ``ECHELON_TEST_PAUSE_IN_SAVE`` hook: ``save_run`` inserts the run
-row and half of its recommendations, writes the marker file and sleeps before committing.
+The child process installs :mod:`storage.pause_in_save`: ``save_run`` inserts the run row and
+half of its recommendations, writes the marker file and sleeps before committing.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 
 from echelon.storage import audit_log, list_runs, load_run, save_run, set_status
-from echelon.storage.runs import PAUSE_ENV
 from storage.databases import row_counts
 from storage.factories import make_plan_result
 
 CHILD = """
 import sys
+from storage.pause_in_save import install
+install(sys.argv[2])
 from storage.factories import make_plan_result
 from echelon.storage import save_run
 save_run(sys.argv[1], make_plan_result(name="killed", input_hash="b" * 64, n_orders=10))
@@ -50,10 +51,9 @@ def test_sigkill_during_save_leaves_the_database_consistent(db_url: str, tmp_pat
 
     marker = tmp_path / "paused"
     env = dict(os.environ)
-    env[PAUSE_ENV] = str(marker)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, db_url],
+        [sys.executable, "-c", CHILD, db_url, str(marker)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -175,7 +175,7 @@ def test_export_that_cannot_write_marks_nothing(db_url: str, tmp_path: Path) -> 
     set_status(db_url, run, KEYS[:3], "approve", "ana")
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
-    with pytest.raises(StorageError, match="cannot write the export file"):
+    with pytest.raises(StorageError, match="cannot use this --out path"):
         export_approved(db_url, run, blocker / "orders.csv")
     assert [_statuses(db_url, run)[k] for k in KEYS[:3]] == ["approved"] * 3
     assert [e.action for e in audit_log(db_url, run)] == ["approve"] * 3

@@ -123,10 +123,13 @@ def test_an_error_in_the_middle_of_a_save_writes_nothing(
     save_run(db_url, make_plan_result(name="earlier"))
     before = row_counts(db_url)
 
-    def crash() -> None:
+    insert = runs_module.insert_recommendations
+
+    def crash(conn, rows):  # type: ignore[no-untyped-def]
+        insert(conn, rows[: len(rows) // 2])  # half the rows are in, then the save fails
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(runs_module, "_test_pause", crash)
+    monkeypatch.setattr(runs_module, "insert_recommendations", crash)
     with pytest.raises(RuntimeError, match="disk on fire"):
         save_run(db_url, make_plan_result(input_hash="c" * 64))
     assert row_counts(db_url) == before

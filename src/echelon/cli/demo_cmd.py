@@ -55,28 +55,26 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     ) -> None:
         """Plan the bundled M5 network end to end: data → plan → stored run → HTML report."""
-        from echelon.cli.plan_cmds import execute_plan, print_summary
-        from echelon.plan.demo_data import write_demo_folder
+        from echelon.cli.plan_cmds import print_summary, stage_progress
+        from echelon.plan.service import demo_and_store
 
         console.rule("[bold]echelon demo[/]")
         if textbook:
             textbook_check(seed=1, reps=40, periods=2000)
-        folder = write_demo_folder(out / "data", seed=seed)
-        db = str(out / "echelon.db")
-        report = out / "report.html"
+        with stage_progress(not quiet) as update:
+            folder, stored = demo_and_store(out, seed=seed, progress=update)
+        result, run_id, new = stored.result, stored.run_id, stored.created
+        db, report = stored.db, stored.report
         console.print(
             f"Demo data folder written to {folder}: M5 (Walmart) daily sales of 7 departments at "
             "10 stores (CA_1–4, TX_1–3, WI_1–3), planned weekly through 3 state DCs and 1 "
             "national DC (assumptions: docs/plan-data.md)."
         )
-        result, run_id, new = execute_plan(
-            folder, db, report=report, show_progress=not quiet, options={"command": "demo"}
-        )
         console.rule(f"[bold]plan '{escape(result.name)}' as of {result.as_of}[/]")
         print_summary(result, limit=8)
-        stored = "stored as run" if new else "identical to stored run"
+        verdict = "stored as run" if new else "identical to stored run"
         console.print(
-            f"Run {stored} [bold]{run_id}[/] in {db}; report: {report}. "
+            f"Run {verdict} [bold]{run_id}[/] in {db}; report: {report}. "
             f"[dim]Next: `echelon runs --db {db}`, `echelon approve {run_id} --all --by NAME "
             f"--db {db}`, `echelon export {run_id} --out orders.csv --db {db}`; your own data: "
             "`echelon plan DATA_DIR` (docs/plan-data.md).[/]"

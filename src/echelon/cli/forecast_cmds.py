@@ -18,8 +18,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from echelon.errors import DataError
+from echelon.fileio import check_output_path
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -91,7 +92,10 @@ def _load(
     )
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, *inputs: Path | None) -> None:
+    """An output file that can be written: not a folder, a device or one of the ``inputs``."""
+    protected = [p for p in inputs if p is not None]
+    check_output_path(out, protected=protected, what="the output file", error=DataError)
     if not out.parent.exists():
         raise DataError(
             "output folder does not exist",
@@ -153,7 +157,9 @@ def register(app: typer.Typer) -> None:
         from echelon.forecast.data import read_table, write_table
         from echelon.forecast.service import Settings, forecast
 
-        _check_out(out)
+        for path in (out, leadtime_out, explain):
+            if path is not None:
+                _check_out(path, demand, future)
         data = _load(demand, id_col, ds_col, y_col, freq, stockout_col, exog, fill_gaps, group_col)
         taus, lts = _levels(quantiles, lead_time)
         st = Settings(
@@ -233,7 +239,7 @@ def register(app: typer.Typer) -> None:
         from echelon.forecast.service import Settings, backtest
 
         if out is not None:
-            _check_out(out)
+            _check_out(out, demand)
         data = _load(demand, id_col, ds_col, y_col, freq, stockout_col, exog, fill_gaps, None)
         taus, lts = _levels(quantiles, lead_time)
         st = Settings(

@@ -10,8 +10,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from echelon.cli.render import console
+from echelon.cli.render import console, escape_controls, plain
 from echelon.errors import InputError, NetworkError, PolicyError
+from echelon.fileio import check_output_path
 from echelon.network.graph import predecessors, successors, topological_order
 from echelon.network.io import load_network, network_json_schema, save_network
 from echelon.network.model import Network
@@ -109,9 +110,11 @@ def register(app: typer.Typer) -> None:
         net = load_network(network)
         s = summary(net)
         typer.echo(
-            f"OK {network}: network '{net.name}', {s['nodes']} nodes, {s['lanes']} lanes, "
-            f"{s['demand_nodes']} demand nodes, {s['sources']} sources, "
-            f"max depth {s['max_depth']}, {s['shape']}"
+            escape_controls(
+                f"OK {network}: network '{net.name}', {s['nodes']} nodes, {s['lanes']} lanes, "
+                f"{s['demand_nodes']} demand nodes, {s['sources']} sources, "
+                f"max depth {s['max_depth']}, {s['shape']}"
+            )
         )
 
     @app.command("schema")
@@ -142,6 +145,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Convert NETWORK to the echelon YAML or JSON format (by OUT's extension)."""
         _check_suffix(out, "network", NetworkError)
+        check_output_path(out, protected=[network], what="OUT", error=NetworkError)
         net = load_network(network)
         save_network(net, out)
         typer.echo(f"wrote {out} ({len(net.nodes)} nodes, {len(net.lanes)} lanes)")
@@ -166,16 +170,17 @@ def register(app: typer.Typer) -> None:
                 fix="pass e.g. --target 0.95",
             )
         _check_suffix(out, "policy", PolicyError)
+        check_output_path(out, protected=[network], what="--out", error=PolicyError)
         net = load_network(network)
         pol = single_echelon_base_stock(net, default_target=target)
         save_policy(pol, out)
-        table = Table(title=f"{net.name}: base stock")
+        table = Table(title=f"{plain(net.name)}: base stock")
         table.add_column("node")
         table.add_column("level (units)", justify="right")
         items = list(pol.policies.items())
         for nid, p in items[:POLICY_ROWS_SHOWN]:
             level = p.level if isinstance(p, BaseStock) else float("nan")
-            table.add_row(nid, f"{level:,.2f}")
+            table.add_row(plain(nid), f"{level:,.2f}")
         console.print(table)
         if len(items) > POLICY_ROWS_SHOWN:
             console.print(f"… and {len(items) - POLICY_ROWS_SHOWN} more nodes (see {out})")

@@ -26,6 +26,7 @@ from echelon.optimize.service import (
     optimize_network,
     with_targets,
 )
+from echelon.optimize.stock_mix import StockMixResult, stock_mix
 from echelon.policies.io import save_policy
 from echelon.sim.results import SimulationResult
 
@@ -65,6 +66,82 @@ def gsm_options(method: OptimizeMethod, service_times: list[str]) -> dict[str, A
             )
         fixed[node] = number
     return {"fixed_service_times": fixed}
+
+
+def simopt_options(method: OptimizeMethod, search: str | None) -> dict[str, Any]:
+    """``--search`` (pattern | cmaes | ga) for simulation-optimization only."""
+    if search is None:
+        return {}
+    if method is not OptimizeMethod.SIMOPT:
+        raise OptimizationError(
+            "--search applies to simulation-optimization (simopt only)",
+            field="search",
+            expected="--method simopt",
+            found=str(method),
+            fix="drop --search, or use --method simopt",
+        )
+    if search not in ("pattern", "cmaes", "ga"):
+        raise OptimizationError(
+            "unknown --search",
+            field="search",
+            expected="pattern, cmaes or ga",
+            found=repr(search),
+            fix="choose one of the listed searches",
+        )
+    return {"search": search}
+
+
+def check_aggregate(method: OptimizeMethod, budget: float | None, service_times: list[str],
+                    target: float, measure: str) -> None:  # fmt: skip
+    """``--aggregate-fill-rate`` runs its own plan: no method options, a target in (0, 1]."""
+    problem = None
+    if method not in (OptimizeMethod.GSM, OptimizeMethod.SINGLE_ECHELON):
+        problem = ("method", "the default method (the plan sets demand-node levels itself)",
+                   str(method))  # fmt: skip
+    elif budget is not None:
+        problem = ("budget", "no --budget with --aggregate-fill-rate", f"{budget:g}")
+    elif service_times:
+        problem = ("service-time", "no --service-time with --aggregate-fill-rate", "given")
+    elif not 0 < target <= 1:
+        problem = ("aggregate-fill-rate", "a fraction in (0, 1], e.g. 0.97", f"{target:g}")
+    elif measure not in ("unit", "value"):
+        problem = ("aggregate-measure", "unit or value", repr(measure))
+    if problem is not None:
+        field, expected, found = problem
+        raise OptimizationError(
+            f"bad --{field} for an aggregate fill-rate target",
+            field=field,
+            expected=expected,
+            found=found,
+            fix=f"change --{field}",
+        )
+
+
+def aggregate_table(res: StockMixResult) -> Table:
+    """Per demand node: the mix's target and level against one uniform target."""
+    table = Table(title=f"aggregate {res.measure} fill rate {res.target:.1%}: per-node targets "
+                  "(levels in units; fill rates simulated on an independent seed)")  # fmt: skip
+    cols = ["node", "target (mix)", "level (mix)", "fill rate (mix)", "target (uniform)"]
+    cols += ["level (uniform)", "fill rate (uniform)"]
+    for col in cols:
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for i, k in enumerate(res.nodes):
+        table.add_row(
+            k, f"{res.mix.fill_rate[i]:.2%}", fmt(res.mix_levels[k], 3),
+            f"{res.mix_sim.node(k).fill_rate.mean:.2%}", f"{res.uniform.fill_rate[i]:.2%}",
+            fmt(res.uniform_levels[k], 3), f"{res.uniform_sim.node(k).fill_rate.mean:.2%}",
+        )  # fmt: skip
+    return table
+
+
+def aggregate_summary(res: StockMixResult, currency: str) -> str:
+    unit = currency if any(v != 1.0 for v in res.details["unit_values"].values()) else "units"
+    return (
+        f"aggregate fill rate (simulated): mix {res.measured(res.mix_sim):.2%} vs uniform "
+        f"{res.measured(res.uniform_sim):.2%}; demand-node on-hand value "
+        f"{fmt(res.value(res.mix_sim), 0)} vs {fmt(res.value(res.uniform_sim), 0)} {unit}: "
+        f"saving {res.saving:.1%}"
+    )
 
 
 def result_table(result: OptimizationResult, segments: dict[str, Segment]) -> Table:
@@ -210,16 +287,45 @@ def register(app: typer.Typer) -> None:
         reps: int = typer.Option(100, "--reps", "-R", help="replications (simopt, --check)"),
         seed: int = typer.Option(0, "--seed", "-s", help="random seed"),
         warmup: int = typer.Option(100, "--warmup", "-W", help="warm-up periods"),
+        search: str | None = typer.Option(
+            None, "--search", help="simopt search: pattern (default) | cmaes | ga"
+        ),
+        aggregate: float | None = typer.Option(
+            None, "--aggregate-fill-rate", help="one fill-rate target over all demand nodes"
+        ),
+        aggregate_measure: str = typer.Option(
+            "unit", "--aggregate-measure", help="aggregate fill rate by: unit | value"
+        ),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ) -> None:
         """Place safety stock / set policies across NETWORK and write a policy file."""
         net, segments = _network_with_targets(network, targets)
         sim = _sim(periods, reps, seed, warmup)
         show = not as_json and sys.stderr.isatty()
+        if aggregate is not None:
+            check_aggregate(method, budget, service_time, aggregate, aggregate_measure)
+            with progress_bar("stock mix: curves and check", enabled=show) as update:
+                mix = stock_mix(
+                    net, aggregate, measure=aggregate_measure,  # type: ignore[arg-type]
+                    periods=periods, reps=reps, seed=seed, warmup=warmup, progress=update,
+                )  # fmt: skip
+            if out is not None:
+                save_policy(mix.mix_policy, out)
+            if as_json:
+                data = {"network": net.name, **mix.to_dict()}
+                data["policy_file"] = str(out) if out else None
+                typer.echo(json.dumps(data, indent=2))
+                return
+            console.print(aggregate_table(mix))
+            console.print(aggregate_summary(mix, net.currency))
+            if out is not None:
+                console.print(f"[dim]policy (mix) written to {out}[/]")
+            return
+        options = gsm_options(method, service_time) | simopt_options(method, search)
         with progress_bar(f"optimizing ({method})", enabled=show) as update:
             result = optimize_network(
                 net, method, budget=budget, time_limit=time_limit, sim=sim, progress=update,
-                options=gsm_options(method, service_time),
+                options=options,
             )  # fmt: skip
         if out is not None:
             save_policy(result.policy, out)
@@ -241,6 +347,15 @@ def register(app: typer.Typer) -> None:
             return
         console.print(result_table(result, segments))
         console.print(summary_line(result, net.currency))
+        if method is OptimizeMethod.SIMOPT and any(
+            d.echelon_base_stock is not None and d.base_stock_level is not None
+            for d in result.nodes.values()
+        ):
+            console.print(
+                "[dim]levels: installation base-stock l_j (ech. E_j = l_j + Σ_downstream a·E_k, "
+                "the echelon of j and everything below it); both are in the policy file's "
+                "metadata (installation_levels, echelon_levels)[/]"
+            )
         if ruled:
             console.print(
                 f"[yellow]{method} ignores order rules (MOQ, lot multiple, capacity) at "

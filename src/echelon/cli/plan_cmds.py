@@ -1,9 +1,9 @@
-"""``echelon plan DATA_DIR``: the daily/weekly planning run — thin layer over
-:func:`echelon.plan.pipeline.run_plan` and :mod:`echelon.storage`.
+"""``echelon plan DATA_DIR`` and ``echelon scenario``: thin layers over
+:mod:`echelon.plan.service` — they call it and display what it returns.
 
 The data folder is validated before anything is computed or written (bad input: one line, exit
 2, nothing stored). The run is stored in one transaction; the same inputs and parameters give
-the same stored run (idempotent).
+the same stored run at once (idempotent, checked before planning).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from echelon.cli.render import console, fmt
-from echelon.fileio import atomic_write_text
-from echelon.plan.model import PlanResult, PolicyKpis, RecommendationKind
+from echelon.plan.model import PlanResult, PolicyKpis, PolicyName, RecommendationKind
 
 DB_HELP = (
     "database: SQLite file or postgresql://USER:PASS@HOST:PORT/DB "
@@ -34,11 +33,6 @@ STAGE_LABELS = {
     "shadow": "shadow mode on held-out periods",
     "orders": "today's orders and rebalancing",
     "exceptions": "exceptions",
-}
-POLICY_LABELS = {
-    "meio": "MEIO (echelon)",
-    "single_echelon": "single-echelon",
-    "current": "current policy",
 }
 
 
@@ -90,7 +84,7 @@ def kpi_table(kpis: list[PolicyKpis], currency: str, title: str) -> Table:
             fill += f" ± {n.fill_rate_ci:.2%}"
         met = "—" if n.target_met is None else ("yes" if n.target_met else "[red]no[/]")
         table.add_row(
-            POLICY_LABELS.get(k.policy, k.policy),
+            k.policy.label,
             fmt(n.inventory_value, 0),
             fmt(n.safety_stock_value, 0),
             fill,
@@ -104,17 +98,17 @@ def kpi_table(kpis: list[PolicyKpis], currency: str, title: str) -> Table:
 
 def store_table(result: PlanResult) -> Table:
     """Simulated fill rate per store: MEIO versus single-echelon (all items)."""
-    by = {k.policy: k for k in result.kpis}
     table = Table(title="Fill rate per store (simulated, all items)", title_justify="left")
-    for col in ("store", "MEIO", "single-echelon", "current", "MEIO target met"):
+    for col in ("store", *(p.label for p in PolicyName), "MEIO target met"):
         table.add_column(col, justify="left" if col == "store" else "right")
-    meio = by.get("meio")
+    meio = result.policy(PolicyName.MEIO)
     if meio is None:
         return table
     for store, k in meio.stores.items():
         row = [escape(store), "—" if k.fill_rate is None else f"{k.fill_rate:.2%}"]
-        for other in ("single_echelon", "current"):
-            o = by[other].stores.get(store) if other in by else None
+        for other in (PolicyName.SINGLE_ECHELON, PolicyName.CURRENT):
+            by = result.policy(other)
+            o = by.stores.get(store) if by is not None else None
             row.append("—" if o is None or o.fill_rate is None else f"{o.fill_rate:.2%}")
         row.append("—" if k.target_met is None else ("yes" if k.target_met else "[red]no[/]"))
         table.add_row(*row)
@@ -166,8 +160,8 @@ def print_summary(result: PlanResult, limit: int = 10) -> None:
     """The plan's summary: KPIs, saving, stores, shadow mode, recommendations, exceptions."""
     cur = result.currency
     console.print(kpi_table(result.kpis, cur, "Projected KPIs by simulation (network, all items)"))
-    meio = next((k for k in result.kpis if k.policy == "meio"), None)
-    single = next((k for k in result.kpis if k.policy == "single_echelon"), None)
+    meio = result.policy(PolicyName.MEIO)
+    single = result.policy(PolicyName.SINGLE_ECHELON)
     if result.saving is not None and meio is not None and single is not None:
         kept = "met" if result.service_met else "[red]NOT met[/]"
         console.print(
@@ -201,49 +195,7 @@ def print_summary(result: PlanResult, limit: int = 10) -> None:
     if result.exceptions:
         console.print(exception_table(result, limit))
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}")
-
-
-def _previous(db: str | None, name: str) -> PlanResult | None:
-    """The latest stored run with the same plan name (for the large-change exceptions)."""
-    from echelon.storage import list_runs, load_run
-
-    for r in list_runs(db):  # newest first
-        if r.name == name:
-            return load_run(db, r.id)
-    return None
-
-
-def execute_plan(
-    data_dir: Path,
-    db: str | None,
-    report: Path | None = None,
-    json_out: Path | None = None,
-    show_progress: bool = True,
-    options: dict[str, Any] | None = None,
-) -> tuple[PlanResult, int, bool]:
-    """Validate, plan, store (one transaction), then write the report / JSON if asked.
-
-    Returns the stored result (statuses as stored), the run id and whether it is new."""
-    from echelon.plan.data import load_plan_data
-    from echelon.plan.pipeline import run_plan
-    from echelon.storage import load_run, save_run
-    from echelon.storage.db import get_engine
-
-    data = load_plan_data(data_dir)  # bad input stops here: nothing computed, nothing written
-    get_engine(db)  # a bad URL or an unreachable server stops here too
-    previous = _previous(db, data.config.name)
-    with stage_progress(show_progress) as update:
-        result = run_plan(data, previous=previous, progress=update, options=options)
-    ref = save_run(db, result)
-    stored = load_run(db, ref.id)
-    if report is not None:
-        from echelon.report import write_report
-
-        write_report(stored, report)
-    if json_out is not None:
-        atomic_write_text(json_out, stored.model_dump_json(indent=1))
-    return stored, ref.id, ref.created
+        console.print(f"[yellow]warning:[/] {escape(w.message)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -259,7 +211,11 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     ) -> None:
         """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
-        result, run_id, new = execute_plan(data_dir, db, report, json_out, show_progress=not quiet)
+        from echelon.plan.service import plan_and_store
+
+        with stage_progress(not quiet) as update:
+            stored = plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update)
+        result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{escape(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
         if new:
@@ -289,7 +245,7 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
         below = sum(1 for k in o.stores.values() if k.target_met is False)
         table.add_row(
             f"{escape(o.scenario)}\n[dim]{escape(o.description)}[/]",
-            POLICY_LABELS.get(o.policy, o.policy),
+            o.policy.label,
             "—" if base.fill_rate is None else f"{base.fill_rate:.2%}",
             "—" if hit.fill_rate is None else f"{hit.fill_rate:.2%}",
             "—" if change is None else f"{change:+.2%}",
@@ -313,22 +269,16 @@ def register_scenario(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     ) -> None:
         """Re-simulate the plan's policies under disruptions and compare with no disruption."""
-        from echelon.plan.data import load_plan_data
-        from echelon.plan.pipeline import prepare
-        from echelon.plan.scenarios import run_scenarios
-        from echelon.sim.scenario import load_scenario
+        from echelon.plan.service import run_scenarios_for
 
-        data = load_plan_data(data_dir)
         with stage_progress(not quiet) as update:
-            fc, _, placed = prepare(data, update)
-            if not placed.items:
-                console.print("no item could be placed: nothing to simulate")
-                return
-            net = next(iter(placed.items.values())).network
-            scens = [load_scenario(p, net) for p in scenario] or None
-            outcomes = run_scenarios(placed, reps, data.config.period_days, scens)
-        console.rule(f"[bold]scenarios for plan '{escape(data.config.name)}' as of {fc.as_of}[/]")
-        console.print(scenario_table(outcomes, data.config.currency))
+            done = run_scenarios_for(data_dir, scenario, reps, update)
+        if not done.outcomes:
+            console.print("no item could be placed: nothing to simulate")
+            return
+        cfg = done.context.config
+        console.rule(f"[bold]scenarios for plan '{escape(cfg.name)}' as of {done.context.as_of}[/]")
+        console.print(scenario_table(done.outcomes, cfg.currency))
         console.print(
             "[dim]Each policy is simulated with and without the disruption on the same random "
             "numbers; periods in a scenario file count from the first reported period.[/]"

@@ -1,19 +1,45 @@
-"""Rich rendering helpers shared by the CLI commands."""
+"""Rich rendering helpers shared by the CLI commands.
+
+Data (ids, names, comments from the user's files or the database) is printed through
+:func:`plain`: Rich markup is escaped (``[red]`` prints as typed), emoji codes stay literal (the
+consoles are built with ``emoji=False``, so a key like ``S:a:1`` prints as ``S:a:1`` and can be
+pasted into ``echelon approve``) and control characters — ANSI escape sequences included — are
+shown as ``\\x1b``-style escapes instead of reaching the terminal.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from echelon.sim.results import Estimate, SimulationResult
+if TYPE_CHECKING:  # kept out of every command's start-up (numba, scipy)
+    from echelon.sim.results import Estimate, SimulationResult
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
+
+# C0 controls (tab and newline included: an id holds none), DEL, C1 controls, and the Unicode
+# bidirectional overrides that can make printed text read differently from what it is
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as a Python-style escape (``\\x1b``)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def plain(value: object) -> str:
+    """``value`` as text that Rich prints literally: no markup, no emoji, no control codes."""
+    from rich.markup import escape
+
+    return escape(escape_controls(str(value)))
 
 
 def fmt(x: float | None, digits: int = 2) -> str:
@@ -45,7 +71,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[Callable[[i
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, emoji=False),
         transient=True,
     )
     with progress:
@@ -60,7 +86,9 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[Callable[[i
 def simulation_tables(result: SimulationResult, currency: str = "") -> list[Table]:
     """The network summary table and the per-node KPI table."""
     cur = f" ({currency})" if currency else ""
-    head = Table(title=f"Simulation of {result.network}", show_header=False, title_justify="left")
+    head = Table(
+        title=f"Simulation of {plain(result.network)}", show_header=False, title_justify="left"
+    )
     head.add_column("KPI")
     head.add_column("value", justify="right")
     head.add_row(
@@ -92,7 +120,7 @@ def simulation_tables(result: SimulationResult, currency: str = "") -> list[Tabl
         nodes.add_column(col, justify="left" if col == "node" else "right")
     for n in result.nodes:
         nodes.add_row(
-            n.id + (" *" if n.is_demand_node else ""),
+            plain(n.id) + (" *" if n.is_demand_node else ""),
             fmt_est(n.cost_per_period),
             fmt_est(n.fill_rate, 1, pct=True),
             fmt_est(n.cycle_service_level, 1, pct=True),

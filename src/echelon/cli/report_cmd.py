@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
+from echelon.cli.render import escape_controls
 from echelon.errors import DataError, InputError
+from echelon.fileio import check_output_path
 from echelon.plan.model import PlanResult
 
 
@@ -56,6 +58,15 @@ def default_out(result: PlanResult) -> Path:
     return Path(f"report-{safe or 'plan'}-{result.as_of.isoformat()}.html")
 
 
+def _inputs(from_json: Path | None, db: str | None) -> list[Path]:
+    """The files ``echelon report`` reads (never to be overwritten by ``--out``)."""
+    if from_json is not None:
+        return [from_json]
+    from echelon.storage import database_files
+
+    return database_files(db)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
@@ -79,7 +90,16 @@ def register(app: typer.Typer) -> None:
                 source="echelon report",
                 fix="drop one of the two options",
             )
+        protected = _inputs(from_json, db)
+        if out is not None:  # before any work: never a folder, a device or an input
+            check_output_path(out, protected=protected, what="--out")
         result = load_result_json(from_json) if from_json is not None else load_result_db(db, run)
-        path = write_report(result, out if out is not None else default_out(result))
+        target = out if out is not None else default_out(result)
+        check_output_path(target, protected=protected, what="--out")
+        path = write_report(result, target)
         size = path.stat().st_size / 1e6
-        typer.echo(f"report written: {path} ({size:.1f} MB; run {result.name!r} of {result.as_of})")
+        typer.echo(
+            escape_controls(
+                f"report written: {path} ({size:.1f} MB; run {result.name!r} of {result.as_of})"
+            )
+        )

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from echelon.cli.render import console, fmt, fmt_est, progress_bar
+from echelon.cli.render import console, fmt, fmt_est, plain, progress_bar
 from echelon.errors import InputError
 from echelon.network.io import load_network
 from echelon.network.model import Network
@@ -108,7 +108,7 @@ def evaluation_table(ev: Evaluation, currency: str = "") -> Table:
     """Agents side by side: cost ± CI, paired delta vs the reference, service and stock."""
     cur = f" ({currency})" if currency else ""
     table = Table(
-        title=f"{ev.network}: {ev.reps} reps × {ev.periods} periods (warm-up {ev.warmup}), "
+        title=f"{plain(ev.network)}: {ev.reps} reps × {ev.periods} periods (warm-up {ev.warmup}), "
         f"seed {ev.seed}{', demand history' if ev.demand_source else ''}; mean ± 95% CI",
         title_justify="left",
     )
@@ -120,7 +120,7 @@ def evaluation_table(ev: Evaluation, currency: str = "") -> Table:
         r = a.result
         gap = ev.gap(a.name)
         table.add_row(
-            a.name,
+            plain(a.name),
             fmt_est(a.cost, 3),
             "—" if a.name == ev.reference else fmt_est(a.delta, 3),
             "—" if gap is None or a.name == ev.reference else f"{gap:+.2%}",
@@ -137,14 +137,14 @@ def evaluation_table(ev: Evaluation, currency: str = "") -> Table:
 def trace_table(ev: Evaluation, n: int) -> Table:
     """The first ``n`` periods' decisions of replication 0: anchor order and the deviation."""
     table = Table(
-        title=f"shadow mode, replication 0: orders (units) vs the anchor {ev.reference}",
+        title=f"shadow mode, replication 0: orders (units) vs the anchor {plain(ev.reference)}",
         title_justify="left",
     )
     for c in ("agent", "period", "node", "anchor order", "agent order", "deviation"):
         table.add_column(c, justify="left" if c in ("agent", "node") else "right")
     for row in ev.trace:
         if row.period < n:
-            table.add_row(row.agent, str(row.period), row.node, fmt(row.anchor),
+            table.add_row(plain(row.agent), str(row.period), plain(row.node), fmt(row.anchor),
                           fmt(row.order), f"{row.deviation:+,.2f}")  # fmt: skip
     return table
 
@@ -191,9 +191,9 @@ def register(app: typer.Typer) -> None:
             agent = train_agent(net, algo, steps, seed, eval_every, progress)
         agent.save(out)  # type: ignore[attr-defined]
         console.print(
-            f"trained {algo} on {net.name}: {steps:,} periods in "
-            f"{time.perf_counter() - t0:,.1f} s; agent written to {out}\n"
-            f"[dim]evaluate it: echelon rl evaluate {out} --vs best-base-stock[/]"
+            f"trained {plain(algo)} on {plain(net.name)}: {steps:,} periods in "
+            f"{time.perf_counter() - t0:,.1f} s; agent written to {plain(out)}\n"
+            f"[dim]evaluate it: echelon rl evaluate {plain(out)} --vs best-base-stock[/]"
         )
 
     @rl.command("evaluate")
@@ -237,8 +237,10 @@ def register(app: typer.Typer) -> None:
         if trace > 0 and ev.trace:
             console.print(trace_table(ev, trace))
         for note in notes:
-            console.print(f"[yellow]{note}[/]")
-        console.print(f"[dim]{ev.reference}: {json.dumps(_clean(info))}; {ev.seconds:.1f} s[/]")
+            console.print(f"[yellow]{plain(note)}[/]")
+        console.print(
+            f"[dim]{plain(ev.reference)}: {plain(json.dumps(_clean(info)))}; {ev.seconds:.1f} s[/]"
+        )
 
 
 def _notes(agent: OrderAgent, seed: int) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from echelon.cli.render import console, progress_bar, simulation_tables
+from echelon.cli.render import console, plain, progress_bar, simulation_tables
 from echelon.network.io import load_network
 from echelon.policies.heuristics import single_echelon_base_stock
 from echelon.policies.io import check_policy, load_policy
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         for table in simulation_tables(result, net.currency):
             console.print(table)
         for line in result.notes:
-            console.print(f"[dim]{line}[/]")
+            console.print(f"[dim]{plain(line)}[/]")
         rate = result.node_periods / result.seconds if result.seconds else 0.0
         console.print(
             f"[dim]{result.node_periods:,} node-periods in {result.seconds:.2f} s "

@@ -12,14 +12,15 @@ import getpass
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from echelon.cli.render import console, fmt
+from echelon.cli.render import console, fmt, plain
+from echelon.fileio import check_output_path
 from echelon.plan.model import RecommendationStatus
 from echelon.storage import (
     StorageError,
     audit_log,
+    database_files,
     export_approved,
     list_runs,
     load_run,
@@ -58,10 +59,10 @@ def runs_table(db: str | None) -> Table | None:
         met = "—" if r.service_met is None else ("yes" if r.service_met else "[red]no[/]")
         table.add_row(
             str(r.id),
-            escape(r.name),
+            plain(r.name),
             r.created_at[:19].replace("T", " "),
-            r.as_of,
-            r.input_hash[:12],
+            plain(r.as_of),
+            plain(r.input_hash[:12]),
             "—" if r.saving is None else f"{100 * r.saving:.1f}%",
             met,
             str(r.n_recommendations),
@@ -83,11 +84,12 @@ def _review(
     done = set_status(db, run, chosen, "approve" if action == "approve" else "reject", by, comment)
     verb = "approved" if action == "approve" else "rejected"
     if not done:
-        console.print(f"nothing to {action}: run {run} has no proposed recommendations")
+        console.print(f"nothing to {action}: run {plain(run)} has no proposed recommendations")
         return
-    console.print(f"{verb} {len(done)} recommendation{'s' if len(done) != 1 else ''} of run {run}:")
+    plural = "s" if len(done) != 1 else ""
+    console.print(f"{verb} {len(done)} recommendation{plural} of run {plain(run)}:")
     for key in done:
-        console.print(f"  {escape(key)}")
+        console.print(f"  {plain(key)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -119,19 +121,25 @@ def register(app: typer.Typer) -> None:
                 fix="use one of the statuses listed",
             )
         result = load_run(db, run)
-        table = Table(title=f"recommendations of run {run} ({result.name}, as of {result.as_of})")
-        cols = ["key", "kind", "item", "to", "from", "quantity", f"value ({result.currency})"]
-        for col in [*cols, "arrival", "status"]:
-            table.add_column(col, justify="right" if col in cols[5:7] else "left")
+        table = Table(
+            title=f"recommendations of run {plain(run)} ({plain(result.name)}, as of "
+            f"{result.as_of})"
+        )
+        value = f"value ({plain(result.currency)})"
+        cols = ["key", "kind", "item", "to", "from", "quantity", value]
+        for col in [*cols, "arrival", "status"]:  # keys unwrapped: they are pasted into approve
+            table.add_column(
+                col, justify="right" if col in cols[5:7] else "left", no_wrap=col == "key"
+            )
         for r in result.recommendations:
             if status is not None and r.status.value != status:
                 continue
             table.add_row(
-                escape(r.key),
-                r.kind.value,
-                escape(r.item),
-                escape(r.location),
-                escape(r.source or "supplier"),
+                plain(r.key),
+                plain(r.kind.value),
+                plain(r.item),
+                plain(r.location),
+                plain(r.source or "supplier"),
                 fmt(r.quantity, 1),
                 fmt(r.value, 2),
                 r.arrival.isoformat() if r.arrival else "—",
@@ -171,10 +179,12 @@ def register(app: typer.Typer) -> None:
         db: str | None = _db_option(),
     ) -> None:
         """Write a run's approved recommendations to a CSV for an ERP; marks them exported."""
+        # before anything is read or marked: never a folder, a device or the database itself
+        check_output_path(out, protected=database_files(db), what="--out", error=StorageError)
         n = export_approved(db, run, out, who=by or _user())
         console.print(
-            f"exported {n} approved recommendation{'s' if n != 1 else ''} of run {run} "
-            f"to {escape(str(out))}"
+            f"exported {n} approved recommendation{'s' if n != 1 else ''} of run {plain(run)} "
+            f"to {plain(str(out))}"
         )
 
     @app.command("audit")
@@ -185,19 +195,19 @@ def register(app: typer.Typer) -> None:
         """Show who changed which recommendation of a run, when (UTC) and why."""
         entries = audit_log(db, run)
         if not entries:
-            console.print(f"run {run}: no status changes yet")
+            console.print(f"run {plain(run)}: no status changes yet")
             return
-        table = Table(title=f"audit trail of run {run}")
+        table = Table(title=f"audit trail of run {plain(run)}")
         for col in ("when (UTC)", "who", "action", "key", "from", "to", "comment"):
             table.add_column(col)
         for e in entries:
             table.add_row(
                 e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                escape(e.who),
-                e.action,
-                escape(e.key),
-                e.from_status,
-                e.to_status,
-                escape(e.comment or ""),
+                plain(e.who),
+                plain(e.action),
+                plain(e.key),
+                plain(e.from_status),
+                plain(e.to_status),
+                plain(e.comment or ""),
             )
         console.print(table)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from echelon.errors import DataError
+from echelon.fileio import check_input_file, csv_safe_frame
 
 ID, DS, Y = "unique_id", "ds", "y"
 STOCKOUT = "stockout"
@@ -41,7 +42,7 @@ class DemandData:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV (optionally compressed) or Parquet file, chosen by extension."""
     p = Path(path)
-    if not p.exists():
+    if not p.exists() and not p.is_symlink():
         raise DataError(
             "file not found",
             source=str(p),
@@ -49,6 +50,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
             found="no such file",
             fix="check the path",
         )
+    check_input_file(p, DataError, max_bytes=None)  # no FIFO, device, folder or broken link
     name = p.name.lower()
     try:
         if name.endswith((".parquet", ".pq")):
@@ -73,12 +75,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write Parquet for ``.parquet``/``.pq``, CSV otherwise."""
+    """Write Parquet for ``.parquet``/``.pq``, CSV otherwise (text cells that a spreadsheet
+    would run as formulas are neutralized: :func:`echelon.fileio.csv_safe_cell`)."""
     p = Path(path)
     if p.name.lower().endswith((".parquet", ".pq")):
         df.to_parquet(p, index=False)
     else:
-        df.to_csv(p, index=False)
+        csv_safe_frame(df).to_csv(p, index=False)
 
 
 def _row(df: pd.DataFrame, idx: object) -> str:

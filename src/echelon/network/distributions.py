@@ -40,7 +40,9 @@ class LeadTimeKind(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `.inf` / `.nan` in a file are refused (one located line) instead of
+    # overflowing later in the simulator
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_probabilities(values: list[float], probabilities: list[float] | None) -> None:

@@ -210,3 +210,13 @@ def echelon_demand(net: Network) -> dict[str, tuple[float, float]]:
             var += (v * d.std()) ** 2
         result[nid] = (mean, math.sqrt(var))
     return result
+
+
+def tiers(net: Network) -> dict[str, int]:
+    """Tier of every node: 0 for nodes without outbound lanes (stores), else 1 + the highest
+    tier among the nodes it supplies."""
+    succ = successors(net)
+    out: dict[str, int] = {}
+    for nid in reversed(topological_order(net)):
+        out[nid] = 1 + max((out[s] for s in succ[nid]), default=-1)
+    return out

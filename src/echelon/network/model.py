@@ -18,6 +18,7 @@ Units and conventions (docs/model.md has the full statement):
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -28,6 +29,31 @@ from echelon.network.distributions import (
     DeterministicLeadTime,
     LeadTimeDistribution,
 )
+
+#: sanity bounds on network numbers (a value beyond them is a typo or a hostile file, and would
+#: make the simulator allocate or overflow): lead times in periods, quantities in units, money
+#: per unit
+MAX_LEAD_TIME_PERIODS = 10_000
+MAX_QUANTITY = 1e12
+MAX_MONEY = 1e12
+MAX_PERIOD_DAYS = 3_660.0
+
+_MONEY_FIELDS = ("holding_cost", "unit_value", "penalty_cost", "fixed_order_cost")
+_QUANTITY_FIELDS = ("capacity", "min_order_qty", "lot_multiple", "initial_on_hand")
+
+
+def _check_lead_time(lead_time: LeadTimeDistribution | None, where: str) -> None:
+    if lead_time is None:
+        return
+    try:
+        periods: float = lead_time.max_periods()
+    except OverflowError:  # mean + 6 std beyond float range
+        periods = math.inf
+    if periods > MAX_LEAD_TIME_PERIODS:
+        raise ValueError(
+            f"{where} of up to {periods:,} periods is above the limit of "
+            f"{MAX_LEAD_TIME_PERIODS:,} periods; check the value and its unit (periods)"
+        )
 
 
 class StockoutMode(StrEnum):
@@ -53,6 +79,11 @@ def _lead_time_shorthand(value: Any) -> Any:
     """Accept a bare number as a deterministic lead time (``lead_time: 2``)."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, str):  # YAML 1.1 reads `1e9` (no dot) as text
+        try:
+            value = float(value)
+        except ValueError:
+            return value
     if isinstance(value, int | float):
         return {"kind": "deterministic", "value": value}
     return value
@@ -65,7 +96,7 @@ LeadTime = Annotated[
 
 
 class ServiceTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     measure: ServiceMeasure = ServiceMeasure.CYCLE_SERVICE_LEVEL
     target: float = Field(gt=0, lt=1, description="e.g. 0.95")
@@ -74,7 +105,7 @@ class ServiceTarget(BaseModel):
 class Node(BaseModel):
     """A stage / stock location holding one item."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     name: str | None = None
@@ -103,6 +134,21 @@ class Node(BaseModel):
     attributes: dict[str, str | float | int | None] = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _sane_numbers(self) -> Node:
+        for name, limit, unit in [(f, MAX_MONEY, "money per unit") for f in _MONEY_FIELDS] + [
+            (f, MAX_QUANTITY, "units") for f in _QUANTITY_FIELDS
+        ]:
+            value = getattr(self, name)
+            if value is not None and value > limit:
+                raise ValueError(f"{name} {value:g} is above the limit of {limit:g} ({unit})")
+        if self.demand is not None and max(self.demand.mean(), self.demand.std()) > MAX_QUANTITY:
+            raise ValueError(f"demand above the limit of {MAX_QUANTITY:g} units per period")
+        _check_lead_time(self.lead_time, "lead_time")
+        if self.max_service_time is not None and self.max_service_time > MAX_LEAD_TIME_PERIODS:
+            raise ValueError(f"max_service_time is above {MAX_LEAD_TIME_PERIODS:,} periods")
+        return self
+
+    @model_validator(mode="after")
     def _order_rules(self) -> Node:
         if self.capacity is not None and self.min_order_qty > self.capacity:
             raise ValueError(
@@ -124,22 +170,31 @@ class Node(BaseModel):
 class Lane(BaseModel):
     """``from`` supplies ``to``; ``quantity`` units of ``from`` make one unit of ``to``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     source: str = Field(alias="from", min_length=1)
     target: str = Field(alias="to", min_length=1)
-    quantity: float = Field(1.0, gt=0, description="units of 'from' per unit of 'to' (BOM)")
+    quantity: float = Field(
+        1.0, gt=0, le=MAX_QUANTITY, description="units of 'from' per unit of 'to' (BOM)"
+    )
     lead_time: LeadTime | None = Field(None, description="overrides the 'to' node's lead_time")
+
+    @model_validator(mode="after")
+    def _sane_lead_time(self) -> Lane:
+        _check_lead_time(self.lead_time, "lead_time")
+        return self
 
 
 class Network(BaseModel):
     """A supply network: nodes, lanes and the length of a period."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = "network"
     description: str | None = None
-    period_days: float = Field(1.0, gt=0, description="length of one period in days")
+    period_days: float = Field(
+        1.0, gt=0, le=MAX_PERIOD_DAYS, description="length of one period in days"
+    )
     currency: str = ""
     nodes: list[Node] = Field(min_length=1)
     lanes: list[Lane] = Field(default_factory=list)

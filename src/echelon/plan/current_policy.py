@@ -16,21 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from echelon.errors import InputError
-from echelon.network.graph import echelon_demand, successors, topological_order
+from echelon.network.graph import echelon_demand, tiers
 from echelon.network.model import Network
 from echelon.policies.model import BaseStock, PolicySet
 
 DEFAULT_COVER: dict[int, float] = {0: 3.0, 1: 3.0, 2: 6.0}  # periods of demand, by tier
-
-
-def tiers(net: Network) -> dict[str, int]:
-    """Tier of every node: 0 for nodes without outbound lanes (stores), else 1 + max of its
-    customers' tiers."""
-    succ = successors(net)
-    out: dict[str, int] = {}
-    for nid in reversed(topological_order(net)):
-        out[nid] = 1 + max((out[s] for s in succ[nid]), default=-1)
-    return out
 
 
 def cover_of(tier: int, cover: Mapping[int, float]) -> float:

@@ -1,10 +1,10 @@
-"""Loading and validating a plan data folder into :class:`~echelon.plan.model.PlanData`.
+"""Loading and validating a plan data folder into a :class:`~echelon.plan.context.PlanContext`.
 
-The folder format is in docs/plan-data.md. :func:`load_plan_data` raises
+The folder format is in docs/plan-data.md. :func:`load_context` raises
 :class:`echelon.errors.DataError` (one line naming the file, the row — header = row 1 — or the
 item/location, the field, what was expected and found, and the fix) for anything that makes the
 plan meaningless, and records fixable-by-assumption problems as ``DATA_QUALITY`` findings
-(:class:`~echelon.plan.model.PlanException`) in ``PlanData.findings``:
+(:class:`~echelon.plan.model.PlanException`) in ``PlanContext.findings``:
 
 - fatal: missing folder or required file, unreadable file, missing/misspelled column, wrong
   type, negative quantity or cost, duplicate row, unknown item or location, demand at a node
@@ -17,9 +17,8 @@ plan meaningless, and records fixable-by-assumption problems as ``DATA_QUALITY``
   an open order due before the plan date (moved to the plan date), a price below the unit
   cost, a demand distribution on a network node (ignored: demand comes from demand.csv).
 
-Planning periods (:func:`period_demand`): periods of ``period_days`` days aligned so that the
-last full period ends the day before the plan date ``as_of`` (periods ``[as_of - k·P,
-as_of - (k-1)·P)``, k = 1, 2, ...); a series' first period is dropped when it is incomplete.
+The plan date and the planning periods follow one rule each (:mod:`echelon.plan.calendar`);
+the context's ``history`` is the demand per period, bucketed once here.
 """
 
 from __future__ import annotations
@@ -39,92 +38,54 @@ from echelon.network.io import network_from_dict
 from echelon.network.model import Network, ServiceMeasure
 from echelon.optimize.segments import SegmentTargets
 from echelon.plan import tables as t
-from echelon.plan.model import PlanConfig, PlanData, PlanException, Severity
+from echelon.plan.calendar import PlanCalendar
+from echelon.plan.context import EXTERNAL, PlanContext, build_context, store_ids
+from echelon.plan.model import PlanConfig, PlanException, Severity
 
 REQUIRED_FILES = ("network.yaml", "items.csv", "demand.csv", "inventory.csv")
 OPTIONAL_FILES = ("on_order.csv", "lead_times.csv", "targets.yaml", "plan.yaml")
 INPUT_FILES = REQUIRED_FILES + OPTIONAL_FILES
-EXTERNAL = "external"  # lead_times.csv from_id of the lane from an external supplier
 MAX_LISTED = 20  # missing inventory rows listed one by one before a summary finding
 
 
-def load_plan_data(folder: str | Path) -> PlanData:
-    """Read, validate and normalise the data folder ``folder`` (docs/plan-data.md).
-
-    Raises DataError on the first fatal problem. ``config.as_of`` of the result is always set
-    (plan.yaml's, or the day after the last demand date / period).
-    """
+def load_context(folder: str | Path) -> PlanContext:
+    """Read, validate and normalise the data folder ``folder`` (docs/plan-data.md) into the
+    plan's context. Raises DataError on fatal problems; ``context.config.as_of`` is always
+    set (the calendar's plan date)."""
     folder = Path(folder)
     input_hash = _check_folder(folder)
     findings: list[PlanException] = []
     config = _load_config(folder / "plan.yaml")
     network = _load_network(folder / "network.yaml", config, findings)
     items = _load_items(folder / "items.csv", findings)
-    demand, as_of = _load_demand(folder / "demand.csv", items, network, config, findings)
-    config = config.model_copy(update={"as_of": as_of})
+    demand, calendar = _load_demand(folder / "demand.csv", items, network, config, findings)
+    config = config.model_copy(update={"as_of": calendar.as_of})
     inventory = _load_inventory(folder / "inventory.csv", items, network, findings)
-    on_order = _load_on_order(folder / "on_order.csv", items, network, as_of, findings)
-    lead_times = _load_lead_times(folder / "lead_times.csv", network)
-    targets = _load_targets(folder / "targets.yaml")
-    return PlanData(
-        folder=folder,
+    on_order = _load_on_order(folder / "on_order.csv", items, network, calendar.as_of, findings)
+    ctx = build_context(
         config=config,
         network=network,
         items=items,
-        demand=demand,
         inventory=inventory,
+        demand=demand,
         on_order=on_order,
-        lead_times=lead_times,
-        targets=targets,
+        lead_times=_load_lead_times(folder / "lead_times.csv", network),
+        targets=_load_targets(folder / "targets.yaml"),
         input_hash=input_hash,
         findings=findings,
+        folder=folder,
+        calendar=calendar,
     )
-
-
-def store_ids(network: Network) -> list[str]:
-    """The stores: nodes without outbound lanes (they face the demand), in file order."""
-    sources = {lane.source for lane in network.lanes}
-    return [n.id for n in network.nodes if n.id not in sources]
-
-
-def plan_as_of(data: PlanData) -> date:
-    """The plan date: plan.yaml's ``as_of``, or the day after the last demand date (daily
-    data) / after the last period (per-period data)."""
-    if data.config.as_of is not None:
-        return data.config.as_of
-    last = pd.Timestamp(data.demand["ds"].max())
-    return (last + pd.Timedelta(days=t.step_days(data.demand["ds"]))).date()
-
-
-def period_demand(data: PlanData, *, periods: int | None = None) -> pd.DataFrame:
-    """Demand per planning period: item_id, location_id, period_start (datetime64), y (units).
-
-    Periods are ``config.period_days`` days; the last one ends the day before the plan date
-    (module doc). A series' first, incomplete period is dropped; ``periods`` keeps only the
-    most recent ones (``config.history_periods`` and ``holdout_periods`` are the caller's).
-    """
-    p = data.config.period_days
-    as_of = pd.Timestamp(plan_as_of(data))
-    d = data.demand
-    back = (as_of - d["ds"]).dt.days.to_numpy()  # >= 1: the day before as_of is 1
-    start = (as_of - pd.to_timedelta(((back - 1) // p + 1) * p, unit="D")).to_numpy()
-    keys = ["item_id", "location_id"]
-    first = d.groupby(keys, sort=False)["ds"].transform("min").to_numpy()
-    keep = first <= start
-    if periods is not None:
-        keep &= start >= (as_of - pd.Timedelta(days=periods * p)).to_datetime64()
-    framed = pd.DataFrame(
-        {
-            "item_id": d["item_id"].to_numpy()[keep],
-            "location_id": d["location_id"].to_numpy()[keep],
-            "period_start": start[keep],
-            "y": d["y"].to_numpy()[keep],
-        }
-    )
-    out = framed.groupby([*keys, "period_start"], sort=True)["y"].sum().reset_index()
-    out["period_start"] = out["period_start"].astype("datetime64[ns]")
-    out["y"] = out["y"].astype(float)
-    return out
+    if ctx.history.empty:
+        raise DataError(
+            "the demand history is shorter than one full period",
+            source=str(folder / "demand.csv"),
+            field="ds",
+            expected=f"at least {config.period_days} days before the plan date {calendar.as_of}",
+            found=f"first date {demand['ds'].min().date()}",
+            fix="add history or lower plan.yaml period_days",
+        )
+    return ctx
 
 
 # ----------------------------------------------------------------------------- folder & YAML
@@ -297,7 +258,7 @@ def _load_demand(
     network: Network,
     config: PlanConfig,
     findings: list[PlanException],
-) -> tuple[pd.DataFrame, date]:
+) -> tuple[pd.DataFrame, PlanCalendar]:
     src = str(path)
     raw = t.read_csv(path, t.DEMAND)
     if raw.empty:
@@ -346,7 +307,13 @@ def _load_inventory(
     on_hand = t.numbers(
         raw, "on_hand", src, what="on-hand quantity", fix="on hand is >= 0 (count backorders apart)"
     )
-    inv = pd.DataFrame({"item_id": item, "location_id": loc, "on_hand": on_hand})
+    raw["backorders"] = raw["backorders"].fillna("0")  # optional: a blank cell owes nothing
+    backorders = t.numbers(
+        raw, "backorders", src, what="backorder quantity", fix="backorders are units owed, >= 0"
+    )
+    inv = pd.DataFrame(
+        {"item_id": item, "location_id": loc, "on_hand": on_hand, "backorders": backorders}
+    )
     t.no_duplicates(inv, ["item_id", "location_id"], src, "item × location")
     have = set(zip(inv["item_id"], inv["location_id"], strict=True))
     missing = [(i, n) for i in items["item_id"] for n in network.node_ids() if (i, n) not in have]
@@ -370,7 +337,9 @@ def _load_inventory(
             )
         )
     if missing:
-        extra = pd.DataFrame(missing, columns=["item_id", "location_id"]).assign(on_hand=0.0)
+        extra = pd.DataFrame(missing, columns=["item_id", "location_id"]).assign(
+            on_hand=0.0, backorders=0.0
+        )
         inv = pd.concat([inv, extra], ignore_index=True)
     return inv.sort_values(["item_id", "location_id"], kind="stable").reset_index(drop=True)
 
@@ -452,15 +421,15 @@ def _load_lead_times(path: Path, network: Network) -> pd.DataFrame | None:
 
 def _lanes_known(pairs: pd.Series, lanes: Iterable[tuple[str, str]], src: str) -> None:
     allowed = set(lanes)
-    for i, pair in pairs.items():
-        if pair not in allowed:
-            raise DataError(
-                "lead time observed on a lane that is not in the network",
-                source=src,
-                where=t.row_of(i),
-                field="from_id, to_id",
-                expected=f"a lane of network.yaml, or {EXTERNAL} -> a node with "
-                "external_supplier: true",
-                found=f"{pair[0]} -> {pair[1]}",
-                fix="correct the ids or add the lane to network.yaml",
-            )
+    bad = {i: f"{pair[0]} -> {pair[1]}" for i, pair in pairs.items() if pair not in allowed}
+    if bad:
+        raise t.rows_error(
+            "lead time observed on a lane that is not in the network",
+            list(bad),
+            bad.__getitem__,
+            source=src,
+            field="from_id, to_id",
+            expected=f"a lane of network.yaml, or {EXTERNAL} -> a node with "
+            "external_supplier: true",
+            fix="correct the ids or add the lane to network.yaml",
+        )

@@ -34,9 +34,10 @@ from scipy import stats
 
 from echelon.network.graph import echelon_demand
 from echelon.plan.leadtimes import inbound_lead_time
-from echelon.plan.model import Explanation, Placement, PlanConfig, SafetyStockParts
+from echelon.plan.model import Explanation, Placement, PlanConfig, PolicyName, SafetyStockParts
 from echelon.policies.heuristics import z_for_fill_rate
 from echelon.policies.model import BaseStock
+from echelon.policies.normal import exposure_std
 
 if TYPE_CHECKING:
     from echelon.plan.placement import ItemPlan
@@ -57,10 +58,9 @@ def decompose(
         if not math.isfinite(v) or v < 0:
             raise ValueError(f"{name} must be a finite number >= 0, found {v!r}")
     L = max(1.0, float(lead_time))
-    lt_var = (mean * lead_time_std) ** 2
-    base = std * math.sqrt(L)
-    with_lt = math.sqrt(std**2 * L + lt_var)
-    at_tau = math.sqrt(std**2 * tau + lt_var) if tau > 0 else 0.0
+    base = exposure_std(std, L)
+    with_lt = exposure_std(std, L, mean, lead_time_std)
+    at_tau = exposure_std(std, tau, mean, lead_time_std)
     demand = z_ref * base
     lead = z_ref * (with_lt - base)
     upstream = z_ref * (at_tau - with_lt)
@@ -108,11 +108,12 @@ def explain_placement(plan: ItemPlan, node: str, cfg: PlanConfig) -> Placement:
     lt, lsd = inbound_lead_time(net, node)
     d = plan.gsm.nodes[node]
     tau = float(d.net_replenishment_time or 0.0)
-    level = plan.policies["meio"].policies[node]
-    se_level = plan.policies["single_echelon"].policies[node]
+    meio, single = PolicyName.MEIO, PolicyName.SINGLE_ECHELON
+    level = plan.policies[meio].policies[node]
+    se_level = plan.policies[single].policies[node]
     assert isinstance(level, BaseStock) and isinstance(se_level, BaseStock)
-    ss = plan.safety_stock("meio", node)
-    sd_tau = math.sqrt(sd**2 * tau + (mu * lsd) ** 2) if tau > 0 else 0.0
+    ss = plan.safety_stock(meio, node)
+    sd_tau = exposure_std(sd, tau, mu, lsd)
     z_ref = _z_ref(plan, node, cfg.default_fill_rate, ss, mu, sd_tau)
     parts = decompose(ss, mean=mu, std=sd, lead_time=lt, lead_time_std=lsd, tau=tau, z_ref=z_ref)
     target = plan.targets.get(node)
@@ -126,15 +127,15 @@ def explain_placement(plan: ItemPlan, node: str, cfg: PlanConfig) -> Placement:
         f"demand {mu:,.1f} ± {sd:,.1f} units per period; lead time {lt:g} ± {lsd:.2f} periods",
         f"inbound service time {d.inbound_service_time or 0:g}, outbound "
         f"{d.committed_service_time or 0:g}, net replenishment time {tau:g} periods",
-        f"order-up-to level {level.level:,.1f} = pipeline {plan.pipeline['meio'][node]:,.1f} "
+        f"order-up-to level {level.level:,.1f} = pipeline {plan.pipeline[meio][node]:,.1f} "
         f"+ safety stock {ss:,.1f}",
         f"parts: demand variability {parts.demand_variability:,.1f}, lead-time variability "
         f"{parts.lead_time_variability:,.1f}, service times {parts.upstream_service_time:,.1f}, "
         f"service target {parts.service_target:,.1f}",
     ]
-    if node in plan.fill.get("meio", {}):
-        drivers.append(f"simulated fill rate {plan.fill['meio'][node]:.2%} (tuned to target)")
-    se_ss = plan.safety_stock("single_echelon", node)
+    if node in plan.fill.get(meio, {}):
+        drivers.append(f"simulated fill rate {plan.fill[meio][node]:.2%} (tuned to target)")
+    se_ss = plan.safety_stock(single, node)
     if tau <= 0:
         own = parts.demand_variability + parts.lead_time_variability
         counterfactual = (

@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from echelon.fileio import atomic_write_text
+from echelon.policies.order_rules import apply_order_rules
 
 M5_RESOURCE = "data/m5/m5_store_dept_daily.csv.gz"
 AS_OF = date(2016, 4, 25)  # Monday after the last M5 day
@@ -228,11 +229,12 @@ def _weekly_sales(m5: pd.DataFrame, stores: list[str], depts: list[str]) -> np.n
 
 
 def _order(target: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """Order up to ``target``: rounded up to packs, at least the MOQ (per department)."""
+    """Order up to ``target``: at least the MOQ, rounded up to packs (per department; the
+    order rules of docs/model.md, :func:`echelon.policies.order_rules.apply_order_rules`)."""
     pack = np.array([p for _, p, _ in DEPARTMENTS.values()], dtype=float)
-    need = np.maximum(target - position, 0.0)
-    qty = np.ceil(need / pack) * pack
-    return np.where(need > 0, np.maximum(qty, MOQ_PACKS * pack), 0.0)
+    need = np.broadcast_to(target - position, np.broadcast_shapes(np.shape(target), pack.shape))
+    rules = np.vectorize(apply_order_rules, otypes=[float])
+    return np.asarray(rules(need, MOQ_PACKS * pack, pack))
 
 
 def _replay_current_policy(

@@ -4,11 +4,11 @@ Rules (per item × location of the placements; thresholds from :class:`PlanConfi
 
 - **stockout risk**: the inventory position ``IP`` (on hand + on order − backorders, units)
   against the demand ``D ~ Normal(μ·w, σ·√w)`` over the time ``w`` until an order placed
-  today arrives (periods; :func:`echelon.plan.orders.order_window` — without the network:
-  service time + lead time): raised when ``P(D > IP)`` exceeds ``stockout_threshold``
-  (default 0.5: the projected balance ``IP − E[D]`` is negative; pass a lower one to flag
-  risks earlier); severity by the value at risk ``E[(D − IP)^+]·price``:
-  high from one period's sales (``μ·price``), medium from a quarter of it, else low;
+  today arrives (periods; :func:`echelon.plan.orders.order_window`): raised when
+  ``P(D > IP)`` exceeds ``stockout_threshold`` (default 0.5: the projected balance
+  ``IP − E[D]`` is negative; pass a lower one to flag risks earlier); severity by the value
+  at risk ``E[(D − IP)^+]·price``: high from one period's sales (``μ·price``), medium from a
+  quarter of it, else low;
 - **excess**: on hand beyond ``config.excess_days`` days of supply (``on hand / (μ / period
   days)``); high beyond twice that (or with no demand at all), else medium;
 - **forecast bias**: ``|bias| / mean actual > config.bias_threshold`` from the forecast
@@ -20,7 +20,7 @@ Rules (per item × location of the placements; thresholds from :class:`PlanConfi
   medium;
 - **data quality**: the data folder's findings, passed through.
 
-Sorted high → low, then by kind, item and location.
+Sorted by :func:`echelon.plan.model.exception_order` (high → low, then kind, item, location).
 """
 
 from __future__ import annotations
@@ -29,20 +29,18 @@ import math
 
 import pandas as pd
 
-from echelon.network.model import Network
-from echelon.plan.explain import (
-    expected_shortage,
-    money,
-    pct,
-    periods,
-    stockout_probability,
-    units,
-    window_demand,
+from echelon.plan.context import PlanContext, Position
+from echelon.plan.explain import money, pct, periods, units
+from echelon.plan.model import (
+    ExceptionKind,
+    Placement,
+    PlanConfig,
+    PlanException,
+    Severity,
+    exception_order,
 )
-from echelon.plan.model import ExceptionKind, Placement, PlanConfig, PlanException, Severity
-from echelon.plan.orders import Position, item_table, order_window, positions
-
-RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
+from echelon.plan.orders import order_window
+from echelon.policies.normal import expected_shortage, stockout_probability, window_demand
 
 
 def _twice(share: float, threshold: float) -> Severity:
@@ -198,43 +196,32 @@ def change_exceptions(
 
 def find_exceptions(
     placements: list[Placement],
+    ctx: PlanContext,
     *,
-    items: pd.DataFrame,
-    inventory: pd.DataFrame,
-    on_order: pd.DataFrame,
-    config: PlanConfig,
-    network: Network | None = None,
     forecast_bias: pd.DataFrame | None = None,
     previous: list[Placement] | None = None,
-    findings: list[PlanException] | None = None,
     stockout_threshold: float = 0.5,
 ) -> list[PlanException]:
     """Every exception of today's plan, sorted (module doc).
 
-    ``placements``: this plan's; ``items``/``inventory``/``on_order``: the data folder's
-    tables; ``network``: for the suppliers' stock (:func:`order_window`); ``forecast_bias``:
-    the forecast backtest per item × location (optional);
-    ``previous``: the last plan's placements (optional); ``findings``: PlanData.findings;
-    ``stockout_threshold``: the stockout probability above which a risk is raised.
+    ``placements``: this plan's; ``ctx``: the plan's items, stock, suppliers, config and
+    data-quality findings; ``forecast_bias``: the forecast backtest per item × location
+    (optional); ``previous``: the last plan's placements (optional); ``stockout_threshold``:
+    the stockout probability above which a risk is raised.
     """
-    table = item_table(items)
-    pos = positions(inventory, on_order)
+    config = ctx.config
     out: list[PlanException] = []
     for p in placements:
-        it = table.get(p.item, {})
-        here = pos.get((p.item, p.location), Position())
-        price = it.get("price", 0.0) or it.get("unit_cost", 0.0)
-        w = order_window(p, pos, network)
+        rec = ctx.items.get(p.item)
+        here = ctx.stock.position(p.item, p.location)
+        price = rec.sale_value if rec is not None else 0.0
+        w = order_window(p, ctx)
         risk = stockout_exception(p, here, price, stockout_threshold, config.currency, w)
-        excess = excess_exception(p, here.on_hand, it.get("unit_cost", 0.0), config)
+        excess = excess_exception(p, here.on_hand, rec.unit_cost if rec else 0.0, config)
         out += [e for e in (risk, excess) if e is not None]
     if forecast_bias is not None and len(forecast_bias):
         out += bias_exceptions(forecast_bias, config.bias_threshold)
     if previous:
         out += change_exceptions(placements, previous, config.change_threshold)
-    out += list(findings or [])
-    kinds = list(ExceptionKind)
-    return sorted(
-        out,
-        key=lambda e: (RANK[e.severity], kinds.index(e.kind), e.item or "", e.location or ""),
-    )
+    out += list(ctx.findings)
+    return sorted(out, key=exception_order)

@@ -8,7 +8,8 @@ Conventions:
 - demand over a window of ``τ`` periods is Normal(``μ·τ``, ``σ·√τ``) with ``μ``, ``σ`` the
   per-period mean and std of the placement (independent periods);
 - the expected shortage of stock ``x`` against demand ``D`` is ``E[(D − x)^+]`` (units), the
-  standard normal loss scaled by the std; ``P(stockout) = P(D > x)``;
+  standard normal loss scaled by the std; ``P(stockout) = P(D > x)``
+  (:mod:`echelon.policies.normal`, their one home);
 - a counterfactual service target keeps the simulation tuning of the placement: the safety
   stock moves by ``(z' − z)·σ_τ`` where ``z``, ``z'`` are the textbook fill-rate safety factors
   (:func:`echelon.policies.heuristics.z_for_fill_rate`, one period's demand per cycle) of the
@@ -17,49 +18,15 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
-from scipy import stats
-
 from echelon.plan.model import Explanation, Placement, Recommendation
 from echelon.policies.heuristics import z_for_fill_rate
-
-FloatArray = NDArray[np.float64]
-TINY = 1e-9  # a std at or below this is treated as 0 (deterministic demand)
+from echelon.policies.normal import exposure_std
 
 
 # ----------------------------------------------------------------------------- numbers
-def expected_shortage(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> FloatArray:
-    """``E[(D − x)^+]`` for ``D ~ Normal(mean, std)``, units (``(mean − x)^+`` if std ≈ 0)."""
-    xa, m, s = np.broadcast_arrays(
-        np.asarray(x, float), np.asarray(mean, float), np.asarray(std, float)
-    )
-    pos = s > TINY
-    u = (xa - m) / np.where(pos, s, 1.0)
-    loss = s * (stats.norm.pdf(u) - u * stats.norm.sf(u))
-    return np.asarray(np.where(pos, loss, np.maximum(m - xa, 0.0)), dtype=float)
-
-
-def stockout_probability(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> FloatArray:
-    """``P(D > x)`` for ``D ~ Normal(mean, std)`` (a step at the mean if std = 0)."""
-    xa, m, s = np.broadcast_arrays(
-        np.asarray(x, float), np.asarray(mean, float), np.asarray(std, float)
-    )
-    pos = s > TINY
-    u = (xa - m) / np.where(pos, s, 1.0)
-    return np.asarray(np.where(pos, stats.norm.sf(u), (m > xa).astype(float)), dtype=float)
-
-
-def window_demand(mean: float, std: float, n_periods: float) -> tuple[float, float]:
-    """Mean and std of demand over ``n_periods`` periods (per-period ``mean``, ``std``)."""
-    tau = max(0.0, n_periods)
-    return mean * tau, std * math.sqrt(tau)
-
-
 def alternative_target(target: float) -> float:
     """The counterfactual target shown: 95% for a target above 95%, else 5 points lower."""
     return 0.95 if target > 0.95 + 1e-9 else max(0.5, round(target - 0.05, 4))
@@ -72,7 +39,7 @@ def counterfactual_base_stock(placement: Placement, target: float) -> float | No
     if p.target is None:
         return None
     tau = max(p.net_replenishment_time, 1.0)
-    sigma = p.std_demand * math.sqrt(tau)
+    sigma = exposure_std(p.std_demand, tau)
     if sigma <= 0 or p.mean_demand <= 0:
         return None
     dz = z_for_fill_rate(target, p.mean_demand, sigma) - z_for_fill_rate(

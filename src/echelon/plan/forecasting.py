@@ -1,9 +1,9 @@
 """Forecasts for the plan: per item × store demand per period, its error spread and its bias.
 
-Periods: the demand history (daily or per period) is summed into periods of
-``config.period_days`` days that end the day before the plan date (``config.as_of``, default the
-day after the last demand date); an incomplete oldest period is dropped. Each fit uses the
-``config.history_periods`` most recent periods before its cut-off (all when not set).
+Periods: the context's ``history`` — demand per period of ``config.period_days`` days ending
+the day before the plan date, bucketed once by the loader (:mod:`echelon.plan.calendar`; a
+series' incomplete first period is dropped). Each fit uses the ``config.history_periods`` most
+recent periods before its cut-off (all when not set).
 
 Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candidate set
 (:data:`PLAN_CANDIDATES`, champion per demand class by a one-window walk-forward backtest):
@@ -31,10 +31,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from echelon.errors import DataError
 from echelon.forecast.data import validate_demand
 from echelon.forecast.service import ForecastResult, Settings, forecast
-from echelon.plan.model import ForecastSeries, PlanData
+from echelon.plan.context import PlanContext
+from echelon.plan.model import ForecastSeries
 
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "smooth": ("AutoETS", "HistoricAverage", "Naive"),
@@ -77,6 +77,7 @@ class PlanForecasts:
     fan: list[ForecastSeries] = field(default_factory=list)
     holdout: dict[tuple[str, str], SeriesForecast] = field(default_factory=dict)
     holdout_periods: int = 0
+    holdout_start: date | None = None  # first day of the hold-out periods (the calendar's)
     seconds: float = 0.0
 
     def demand_paths(self, periods: int) -> dict[tuple[str, str], np.ndarray]:
@@ -85,69 +86,6 @@ class PlanForecasts:
         for (item, loc), g in self.history.groupby(["item_id", "location_id"], sort=True):
             out[(str(item), str(loc))] = g["y"].to_numpy(float)[-periods:]
         return out
-
-
-def plan_date(data: PlanData) -> date:
-    """The plan date: ``config.as_of`` or the day after the last demand date."""
-    if data.config.as_of is not None:
-        return data.config.as_of
-    ds = pd.to_datetime(data.demand["ds"])
-    return (ds.max() + pd.Timedelta(days=_step_days(ds))).date()
-
-
-def _step_days(ds: pd.Series) -> int:
-    days = np.diff(np.unique(ds.to_numpy("datetime64[D]")).astype(np.int64))
-    return int(np.median(days)) if days.size else 1
-
-
-def period_history(data: PlanData) -> pd.DataFrame:
-    """Demand summed per item × store × period (columns item_id, location_id, ds, y).
-
-    ``ds`` is the first day of the period; periods end the day before :func:`plan_date`. Every
-    item × store gets every period (0 where it has no rows). All periods are returned;
-    ``config.history_periods`` is applied by the fits (:func:`plan_forecasts`).
-    """
-    pdays = int(data.config.period_days)
-    anchor = pd.Timestamp(plan_date(data))
-    df = data.demand[["item_id", "location_id", "ds", "y"]].copy()
-    df["ds"] = pd.to_datetime(df["ds"])
-    df = df[df["ds"] < anchor]
-    if df.empty:
-        raise DataError(
-            "no demand before the plan date",
-            source="demand.csv",
-            field="ds",
-            expected=f"dates before {anchor.date()}",
-            found=f"last date {pd.to_datetime(data.demand['ds']).max().date()}",
-            fix="set plan.yaml as_of after the last demand date, or add history",
-        )
-    back = ((anchor - df["ds"]).dt.days - 1) // pdays  # 0 = the period just before as_of
-    first_day = df["ds"].min()
-    oldest = int(back.max())
-    if (anchor - first_day).days < (oldest + 1) * pdays:  # incomplete oldest period
-        df, back = df[back < oldest], back[back < oldest]
-        oldest -= 1
-    if oldest < 0:
-        raise DataError(
-            "the demand history is shorter than one period",
-            source="demand.csv",
-            expected=f"at least {pdays} days",
-            found=f"{(anchor - first_day).days} days",
-            fix="add history or lower plan.yaml period_days",
-        )
-    df = df.assign(k=back.astype(int))
-    sums = df.groupby(["item_id", "location_id", "k"], sort=True)["y"].sum()
-    keys = df[["item_id", "location_id"]].drop_duplicates().sort_values(["item_id", "location_id"])
-    ks = np.arange(oldest, -1, -1)
-    grid = pd.MultiIndex.from_tuples(
-        [(i, loc, k) for i, loc in keys.itertuples(index=False) for k in ks],
-        names=["item_id", "location_id", "k"],
-    )
-    out = sums.reindex(grid, fill_value=0.0).reset_index()
-    out["ds"] = anchor - pd.to_timedelta((out["k"] + 1) * pdays, unit="D")
-    out["item_id"] = out["item_id"].astype(str)
-    out["location_id"] = out["location_id"].astype(str)
-    return out[["item_id", "location_id", "ds", "y"]].astype({"y": float})
 
 
 def _freq(period_days: int, ds: pd.Series) -> tuple[str, int]:
@@ -200,13 +138,15 @@ def _summaries(
     rmse = _backtest_rmse(fc, models)
     hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
     h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
+    paths = _by_series(f, "unique_id", "mean")
+    actuals = {} if actual is None else _by_series(_with_uid(actual), "unique_id", "y")
     out: dict[tuple[str, str], SeriesForecast] = {}
     for uid in means.index:
         item, loc = str(uid).split(SEP)
         bias = actual_mean = None
         if actual is not None:
-            a = actual[(actual["item_id"] == item) & (actual["location_id"] == loc)]["y"]
-            fm = f.loc[f["unique_id"] == uid, "mean"].to_numpy(float)[: len(a)]
+            a = actuals.get(uid, np.zeros(0))
+            fm = paths[uid][: len(a)]
             tot = float(a.sum())
             bias = float((fm.sum() - tot) / tot) if tot > 0 else None
             actual_mean = float(a.mean()) if len(a) else None
@@ -225,12 +165,24 @@ def _summaries(
     return out
 
 
+def _with_uid(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(unique_id=df["item_id"] + SEP + df["location_id"])
+
+
+def _by_series(df: pd.DataFrame, key: str, col: str) -> dict[str, np.ndarray]:
+    """``col`` of every series of ``df`` (grouped once, rows in their order)."""
+    return {str(k): g[col].to_numpy(float) for k, g in df.groupby(key, sort=False)}
+
+
 def _fan(fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame) -> list[ForecastSeries]:
     out = []
+    tails = dict(tuple(_with_uid(hist).groupby("unique_id", sort=False)))
+    actuals = dict(tuple(_with_uid(actual).groupby("unique_id", sort=False)))
+    empty = actual.iloc[0:0]
     for uid, g in fc.forecasts.groupby("unique_id", sort=True):
         item, loc = str(uid).split(SEP)
-        h = hist[(hist["item_id"] == item) & (hist["location_id"] == loc)].tail(HISTORY_TAIL)
-        a = actual[(actual["item_id"] == item) & (actual["location_id"] == loc)]
+        h = tails[uid].tail(HISTORY_TAIL) if uid in tails else hist.iloc[0:0]
+        a = actuals.get(uid, empty)
         known = dict(zip(a["ds"], a["y"].astype(float), strict=True))
         ds = pd.to_datetime(g["ds"]).tolist()
         qs = {f"{t:g}": g[f"q{t:g}"].astype(float).tolist() for t in PLAN_TAUS}
@@ -250,11 +202,11 @@ def _fan(fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame) -> list[F
     return out
 
 
-def plan_forecasts(data: PlanData, progress: Progress | None = None) -> PlanForecasts:
+def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanForecasts:
     """Forecast every item × store (plan fit and hold-out fit; see the module doc)."""
     start = time.perf_counter()
-    cfg = data.config
-    full = period_history(data)
+    cfg = ctx.config
+    full = ctx.history
     keep = cfg.history_periods
     hist = full if keep is None else full.groupby(["item_id", "location_id"]).tail(keep)
     n_per = int(full.groupby(["item_id", "location_id"]).size().min())
@@ -262,11 +214,11 @@ def plan_forecasts(data: PlanData, progress: Progress | None = None) -> PlanFore
     if progress:
         progress("forecast", 0.0)
     series = _summaries(_fit(hist, cfg.period_days, cfg.horizon, cfg.seed), hist, None)
-    result = PlanForecasts(plan_date(data), int(cfg.period_days), full, series)
+    result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, series)
     if hold > 0:
         if progress:
             progress("forecast", 0.5)
-        cut = full["ds"].sort_values().unique()[-hold]
+        cut = pd.Timestamp(ctx.calendar.holdout_start(hold))
         train, test = full[full["ds"] < cut], full[full["ds"] >= cut]
         if keep is not None:
             train = train.groupby(["item_id", "location_id"]).tail(keep)
@@ -274,6 +226,7 @@ def plan_forecasts(data: PlanData, progress: Progress | None = None) -> PlanFore
         result.holdout = _summaries(fit, train, test)
         result.fan = _fan(fit, train, test)
         result.holdout_periods = hold
+        result.holdout_start = cut.date()
         for key, s in result.series.items():
             h = result.holdout.get(key)
             s.bias = h.bias if h is not None else None

@@ -18,8 +18,9 @@ KPIs over all items, per store and for the network (money in the item's unit cos
 - ``target_met``: every item's simulated fill rate ≥ its target at the store (all stores for the
   network).
 
-``saving`` = (single-echelon − meio inventory value) / single-echelon inventory value (network);
-``service_met`` = meio's fill rate ≥ target at every store for every item.
+``saving`` = (single-echelon − meio inventory value) / single-echelon inventory value (network;
+:func:`echelon.plan.model.inventory_saving`); ``service_met`` = meio's fill rate ≥ target at
+every store for every item.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from echelon.plan.current_policy import DEFAULT_COVER, describe
-from echelon.plan.model import CurvePoint, Kpis, PolicyKpis
+from echelon.plan.model import (
+    CurvePoint,
+    Kpis,
+    PlanConfig,
+    PolicyKpis,
+    PolicyName,
+    inventory_saving,
+)
 from echelon.plan.placement import ItemPlan, Placements, SimRun, run, scaled_policy
 from echelon.policies.model import PolicySet
 from echelon.sim.results import SimulationResult
@@ -37,12 +45,26 @@ from echelon.sim.results import SimulationResult
 Progress = Callable[[str, float], None]
 CURVE_FACTORS = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # multipliers of the safety stocks
 TARGET_TOL = 1e-9
-DESCRIPTIONS = {
-    "meio": "multi-echelon: guaranteed-service placement, store levels tuned in simulation to "
-    "their fill-rate targets",
-    "single_echelon": "single-echelon practice: every location mu*L + z*sigma_LTD on its own, "
-    "store levels tuned in simulation to the same targets",
-}
+CURVE_POLICIES = (PolicyName.MEIO, PolicyName.SINGLE_ECHELON)
+
+
+def policy_description(policy: PolicyName, period_days: float) -> str:
+    """The description shown with a policy's KPIs (the current policy's names its cover)."""
+    if policy is PolicyName.CURRENT:
+        return describe(DEFAULT_COVER, period_days)
+    return policy.description
+
+
+@dataclass(frozen=True)
+class KpiProjection:
+    """What :func:`project_kpis` projects: KPIs per policy, the saving of MEIO over
+    single-echelon (fraction of inventory value), whether MEIO meets every store's target, and
+    the stock-to-service curve."""
+
+    kpis: list[PolicyKpis]
+    saving: float | None
+    service_met: bool
+    curve: list[CurvePoint]
 
 
 @dataclass
@@ -90,7 +112,11 @@ def _store_kpis(runs: Sequence[ItemRun], store: str, period_days: float) -> tupl
 
 
 def policy_kpis(
-    runs: Sequence[ItemRun], policy: str, description: str, period_days: float, stores: list[str]
+    runs: Sequence[ItemRun],
+    policy: PolicyName,
+    description: str,
+    period_days: float,
+    stores: list[str],
 ) -> PolicyKpis:
     """Aggregate the items' simulations of one policy (module doc)."""
     per_store: dict[str, Kpis] = {}
@@ -122,7 +148,7 @@ def policy_kpis(
 
 
 def run_policy(
-    placements: Placements, policy: str, periods: int, reps: int, factor: float = 1.0
+    placements: Placements, policy: PolicyName, periods: int, reps: int, factor: float = 1.0
 ) -> list[ItemRun]:
     """Simulate ``policy`` (safety stocks × ``factor``) for every item."""
     out = []
@@ -136,39 +162,41 @@ def run_policy(
 
 def project_kpis(
     placements: Placements,
-    periods: int,
-    reps: int,
-    period_days: float,
+    config: PlanConfig,
     progress: Progress | None = None,
     curve_factors: Sequence[float] = CURVE_FACTORS,
-) -> tuple[list[PolicyKpis], float | None, bool, list[CurvePoint]]:
-    """KPIs of meio, single_echelon and current; the saving; service_met; the curve.
+) -> KpiProjection:
+    """KPIs of every policy (:class:`PolicyName`), the saving, service_met and the curve.
 
-    ``periods``/``reps``: ``config.sim_periods`` / ``config.sim_reps``; ``period_days``: days per
-    period. The curve scales every node's safety stock (pipeline kept) by ``curve_factors`` for
-    meio and single-echelon and gives inventory value (money) vs network fill rate.
+    ``config.sim_periods`` / ``config.sim_reps`` per simulation; ``config.period_days`` days
+    per period. The curve scales every node's safety stock (pipeline kept) by
+    ``curve_factors`` for meio and single-echelon: inventory value (money) vs network fill
+    rate.
     """
     if not placements.items:
-        return [], None, False, []
-    first = next(iter(placements.items.values()))
-    stores = list(first.stores)
-    kpis = []
-    descriptions = DESCRIPTIONS | {"current": describe(DEFAULT_COVER, period_days)}
-    steps = 3 + 2 * len(curve_factors)
+        return KpiProjection([], None, False, [])
+    periods, reps, period_days = config.sim_periods, config.sim_reps, config.period_days
+    stores = list(next(iter(placements.items.values())).stores)
+    steps = len(PolicyName) + len(CURVE_POLICIES) * len(curve_factors)
     done = 0
-    for policy in ("meio", "single_echelon", "current"):
-        runs = run_policy(placements, policy, periods, reps)
-        kpis.append(policy_kpis(runs, policy, descriptions[policy], period_days, stores))
+
+    def tick() -> None:
+        nonlocal done
         done += 1
         if progress:
             progress("kpis", done / steps)
-    meio, single = kpis[0].network, kpis[1].network
-    saving = None
-    if single.inventory_value and meio.inventory_value is not None:
-        saving = (single.inventory_value - meio.inventory_value) / single.inventory_value
-    service_met = bool(kpis[0].network.target_met)
+
+    kpis = []
+    for policy in PolicyName:
+        runs = run_policy(placements, policy, periods, reps)
+        desc = policy_description(policy, period_days)
+        kpis.append(policy_kpis(runs, policy, desc, period_days, stores))
+        tick()
+    by = {k.policy: k.network for k in kpis}
+    meio, single = by[PolicyName.MEIO], by[PolicyName.SINGLE_ECHELON]
+    saving = inventory_saving(meio.inventory_value, single.inventory_value)
     curve = []
-    for policy in ("meio", "single_echelon"):
+    for policy in CURVE_POLICIES:
         for f in curve_factors:
             runs = run_policy(placements, policy, periods, reps, factor=f)
             k = policy_kpis(runs, policy, "", period_days, stores).network
@@ -179,7 +207,5 @@ def project_kpis(
                     fill_rate=float(k.fill_rate or 0.0),
                 )
             )
-            done += 1
-            if progress:
-                progress("kpis", done / steps)
-    return kpis, saving, service_met, curve
+            tick()
+    return KpiProjection(kpis, saving, bool(meio.target_met), curve)

@@ -27,7 +27,7 @@ from echelon.network.distributions import (
     ceil_periods,
 )
 from echelon.network.model import Network
-from echelon.plan.model import PlanData
+from echelon.plan.context import PlanContext
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def empirical_periods(days: np.ndarray, period_days: float) -> LeadTimeDistribut
     return EmpiricalLeadTime(values=values.tolist(), probabilities=probs.tolist())
 
 
-def fit_lead_times(data: PlanData) -> dict[tuple[str, str], LaneLeadTime]:
+def fit_lead_times(data: PlanContext) -> dict[tuple[str, str], LaneLeadTime]:
     """Lead time of every lane (and of every external supplier, key ``(node, node)``)."""
     net = data.network
     pdays = float(data.config.period_days)

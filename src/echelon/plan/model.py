@@ -1,8 +1,7 @@
 """The planning workflow's shared data model: the validated inputs and the result of a run.
 
-Inputs (a data folder, docs/plan-data.md): :class:`PlanData` — the physical network of
-locations, an item master, demand history (long format, item × location), an inventory
-snapshot, optional lead-time observations, service targets per segment and a :class:`PlanConfig`.
+Inputs (a data folder, docs/plan-data.md): :class:`PlanConfig` (plan.yaml); the validated
+folder is a :class:`echelon.plan.context.PlanContext`, built once by the loader.
 
 Output: :class:`PlanResult` — everything a run produced, JSON-serializable
 (``model_dump(mode="json")`` / ``model_validate``): placements (safety stock per item ×
@@ -18,24 +17,28 @@ Units: quantities are units of the item; money in the data's currency; periods a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-if TYPE_CHECKING:  # heavy imports kept out of every `echelon` command's start-up
-    import pandas as pd
-
-    from echelon.network.model import Network
-    from echelon.optimize.segments import SegmentTargets
-
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: typed warnings (PlanWarning), policy names as PolicyName
 
 
 # ----------------------------------------------------------------------------- inputs
+def plan_parameters(config: PlanConfig, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a run records as its parameters (and what its idempotency key covers): the
+    plan.yaml settings with the plan date, the command options, the echelon version."""
+    from echelon import __version__
+
+    parameters: dict[str, Any] = {"config": config.model_dump(mode="json")}
+    if options:
+        parameters["options"] = options
+    parameters["echelon_version"] = __version__
+    return parameters
+
+
 class PlanConfig(BaseModel):
     """``plan.yaml`` of a data folder (every field optional)."""
 
@@ -86,39 +89,68 @@ class PlanConfig(BaseModel):
     seed: int = 0
 
 
-@dataclass
-class PlanData:
-    """A validated data folder (docs/plan-data.md). Tables are pandas frames with the columns
-    named below; ids are strings; dates are ``datetime64[ns]``.
-
-    - ``network``: the locations and lanes (echelon network format; lead times in periods of
-      ``config.period_days`` days; stores are the nodes without outbound lanes);
-    - ``items``: item_id, unit_cost, price, category, pack_size, moq;
-    - ``demand``: item_id, location_id, ds, y — one row per item × store × day (or period);
-    - ``inventory``: item_id, location_id, on_hand;
-    - ``on_order``: item_id, location_id, quantity, due (date the units arrive);
-    - ``lead_times``: from_id, to_id, lead_time_days — observed lead times per lane (optional);
-    - ``targets``: service targets per ABC/XYZ segment (optional);
-    - ``findings``: non-fatal data-quality findings (become DATA_QUALITY exceptions);
-    - ``input_hash``: SHA-256 over the folder's input files (names and bytes), for idempotence.
-    """
-
-    folder: Path
-    config: PlanConfig
-    network: Network
-    items: pd.DataFrame
-    demand: pd.DataFrame
-    inventory: pd.DataFrame
-    on_order: pd.DataFrame
-    lead_times: pd.DataFrame | None
-    targets: SegmentTargets | None
-    input_hash: str
-    findings: list[PlanException] = field(default_factory=list)
-
-
 # ----------------------------------------------------------------------------- outputs
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PolicyName(StrEnum):
+    """The policies a plan compares; each carries its label and its one-line description.
+
+    A new policy (e.g. an RL challenger) is one more member with its two texts."""
+
+    MEIO = "meio"
+    SINGLE_ECHELON = "single_echelon"
+    CURRENT = "current"
+
+    @property
+    def label(self) -> str:
+        """The short name shown in tables, charts and the report."""
+        return _POLICY_LABELS[self.value]
+
+    @property
+    def description(self) -> str:
+        """What the policy does, one line (the current policy's cover is in the run's text)."""
+        return _POLICY_DESCRIPTIONS[self.value]
+
+
+_POLICY_LABELS = {
+    "meio": "MEIO",
+    "single_echelon": "single-echelon",
+    "current": "current policy",
+}
+_POLICY_DESCRIPTIONS = {
+    "meio": "multi-echelon: guaranteed-service placement, store levels tuned in simulation to "
+    "their fill-rate targets",
+    "single_echelon": "single-echelon practice: every location mu*L + z*sigma_LTD on its own, "
+    "store levels tuned in simulation to the same targets",
+    "current": "naive current policy: a fixed cover of mean demand per location",
+}
+
+
+class WarningKind(StrEnum):
+    """What the plan knows went wrong (a :class:`PlanWarning`)."""
+
+    TARGET_NOT_REACHED = "target_not_reached"  # below target at the largest level searched
+    ITEM_NOT_PLACED = "item_not_placed"  # no demand history: the item gets no placement
+    NO_HOLDOUT = "no_holdout"  # too little history for the shadow-mode hold-out
+    FALLBACK = "fallback"  # a documented fallback was taken
+    OTHER = "other"  # a warning stored by an older version (text only)
+
+
+class PlanWarning(BaseModel):
+    """A typed warning of a run: its kind, one sentence, and where it applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: WarningKind
+    message: str
+    item: str | None = None
+    location: str | None = None
+    value: float | None = None  # the number behind it (a fill rate, periods, ...)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class RecommendationKind(StrEnum):
@@ -218,6 +250,25 @@ class PlanException(_Out):
     value: float | None = None  # the number that triggered it (days, share, units ...)
 
 
+SEVERITY_RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
+EXCEPTION_KIND_RANK = {k: i for i, k in enumerate(ExceptionKind)}
+
+
+def exception_order(e: PlanException) -> tuple[int, int, str, str]:
+    """The one ordering of exceptions (CLI, report, storage): most severe first, then by kind
+    (in :class:`ExceptionKind` order), item and location."""
+    return (SEVERITY_RANK[e.severity], EXCEPTION_KIND_RANK[e.kind], e.item or "", e.location or "")
+
+
+def inventory_saving(meio_value: float | None, single_value: float | None) -> float | None:
+    """Fraction of the single-echelon inventory value that MEIO does not hold:
+    ``(single − meio) / single`` (positive = MEIO holds less); None without both values or
+    with a single-echelon value ≤ 0."""
+    if meio_value is None or single_value is None or single_value <= 0:
+        return None
+    return (single_value - meio_value) / single_value
+
+
 class Kpis(_Out):
     """Projected (simulated) or replayed KPIs of one policy over a set of locations."""
 
@@ -232,7 +283,7 @@ class Kpis(_Out):
 
 
 class PolicyKpis(_Out):
-    policy: str  # "meio" | "single_echelon" | "current"
+    policy: PolicyName
     description: str
     network: Kpis
     stores: dict[str, Kpis] = Field(default_factory=dict)  # location → KPIs (all items)
@@ -253,7 +304,7 @@ class ForecastSeries(_Out):
 
 
 class CurvePoint(_Out):
-    policy: str  # "meio" | "single_echelon"
+    policy: PolicyName
     inventory_value: float
     fill_rate: float
 
@@ -298,4 +349,16 @@ class PlanResult(_Out):
     forecasts: list[ForecastSeries] = Field(default_factory=list)
     stock_to_service: list[CurvePoint] = Field(default_factory=list)
     shadow: ShadowResult | None = None
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[PlanWarning] = Field(default_factory=list)
+
+    def policy(self, name: PolicyName) -> PolicyKpis | None:
+        """The projected KPIs of policy ``name`` (None when the run has none)."""
+        return next((k for k in self.kpis if k.policy == name), None)
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _text_warnings(cls, value: Any) -> Any:
+        """Runs stored before schema 2 kept warnings as plain text."""
+        if isinstance(value, list):
+            return [{"kind": "other", "message": w} if isinstance(w, str) else w for w in value]
+        return value

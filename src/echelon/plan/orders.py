@@ -15,10 +15,11 @@ Budget and capacity allocation (``config.budget``, money for all of today's orde
 whole packs (the first step is the MOQ), best ratio first: expected shortage cost avoided per
 money spent (per unit when only capacity binds). The avoided cost of a step from position
 ``x`` to ``x + q`` is ``p·(E[(D − x)^+] − E[(D − x − q)^+])`` with ``D`` the demand over the
-order's replenishment time (:func:`order_window`, at least one period) and ``p``
-the unit shortage cost (:func:`shortage_costs`). The avoided cost is concave in the quantity,
-so without MOQs the greedy is optimal for the continuous relaxation of the knapsack; whole
-packs and MOQs make it a heuristic whose loss is at most one step's benefit per line.
+order's replenishment time (:func:`order_window`, at least one period) and ``p`` the unit
+shortage cost (:attr:`echelon.plan.context.ItemRecord.shortage_cost`). The avoided cost is
+concave in the quantity, so without MOQs the greedy is optimal for the continuous relaxation
+of the knapsack; whole packs and MOQs make it a heuristic whose loss is at most one step's
+benefit per line.
 """
 
 from __future__ import annotations
@@ -26,127 +27,36 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-
-import pandas as pd
+from datetime import timedelta
 
 from echelon.errors import DataError
-from echelon.network.model import Network
+from echelon.plan.context import EXTERNAL, ItemRecord, PlanContext, Position
 from echelon.plan.explain import (
     alternative_target,
     counterfactual_base_stock,
-    expected_shortage,
     order_explanation,
     units,
-    window_demand,
 )
-from echelon.plan.model import (
-    Placement,
-    PlanConfig,
-    PlanData,
-    Recommendation,
-    RecommendationKind,
-)
+from echelon.plan.model import Placement, Recommendation, RecommendationKind
+from echelon.policies.normal import expected_shortage, window_demand
+from echelon.policies.order_rules import apply_order_rules
 
-EXTERNAL = "external"  # the source name used in recommendation keys for the external supplier
 MAX_STEPS = 50  # the greedy grants an order in at most this many steps (of whole packs)
+Adjustments = dict[tuple[str, str], float]  # (item, location) → units added to the position
 
 
-@dataclass(frozen=True)
-class Position:
-    """Stock of one item at one location today, units."""
-
-    on_hand: float = 0.0
-    on_order: float = 0.0
-    backorders: float = 0.0
-
-    @property
-    def inventory_position(self) -> float:
-        return self.on_hand + self.on_order - self.backorders
-
-
-def apply_order_rules(
-    q: float, moq: float = 0.0, pack: float = 0.0, cap: float | None = None
-) -> float:
-    """docs/model.md's order rules: raise a positive ``q`` to ``moq``, round up to a multiple of
-    ``pack`` (0 = any), cap at ``cap`` rounded down to a pack; below the MOQ after the cap: 0."""
-    if q <= 1e-9:
-        return 0.0
-    q = max(q, moq)
-    if pack > 0:
-        q = math.ceil(q / pack - 1e-9) * pack
-    if cap is not None and q > cap:
-        q = math.floor(cap / pack + 1e-9) * pack if pack > 0 else cap
-        if q < moq - 1e-9 or q <= 1e-9:
-            return 0.0
-    return float(q)
-
-
-def positions(inventory: pd.DataFrame, on_order: pd.DataFrame) -> dict[tuple[str, str], Position]:
-    """(item, location) → :class:`Position` from the inventory snapshot and open orders."""
-    out: dict[tuple[str, str], Position] = {}
-    bo = "backorders" in inventory.columns
-    for rec in inventory.to_dict("records"):
-        key = (str(rec["item_id"]), str(rec["location_id"]))
-        out[key] = Position(
-            on_hand=float(rec["on_hand"]), backorders=float(rec["backorders"]) if bo else 0.0
-        )
-    if len(on_order):
-        sums = pd.DataFrame(
-            on_order.groupby(["item_id", "location_id"])["quantity"].sum()
-        ).reset_index()
-        for rec in sums.to_dict("records"):
-            key = (str(rec["item_id"]), str(rec["location_id"]))
-            old = out.get(key, Position())
-            out[key] = Position(old.on_hand, old.on_order + float(rec["quantity"]), old.backorders)
-    return out
-
-
-def supplier_of(network: Network, location: str) -> str | None:
-    """The location that replenishes ``location`` (first inbound lane), None = external."""
-    for lane in network.lanes:
-        if lane.target == location:
-            return lane.source
-    return None
-
-
-def order_window(
-    p: Placement, pos: dict[tuple[str, str], Position], network: Network | None
-) -> float:
+def order_window(p: Placement, ctx: PlanContext) -> float:
     """Periods until an order placed today arrives at ``p.location``: the lead time when the
     location's supplier is internal and can ship the whole need ``(S − IP)^+`` from stock now;
-    otherwise (external supplier, supplier short, network unknown) the supplier's committed
-    service time + the lead time (the guaranteed-service view of the placement)."""
+    otherwise (external supplier, supplier short) the supplier's committed service time + the
+    lead time (the guaranteed-service view of the placement)."""
     committed = p.inbound_service_time + p.lead_time
-    src = supplier_of(network, p.location) if network is not None else None
+    src = ctx.suppliers.get(p.location)
     if src is None:
         return committed
-    here = pos.get((p.item, p.location), Position())
-    need = max(0.0, p.base_stock - here.inventory_position)
-    up = pos.get((p.item, src), Position())
-    available = up.on_hand - up.backorders
+    need = max(0.0, p.base_stock - ctx.stock.position(p.item, p.location).inventory_position)
+    available = ctx.stock.position(p.item, src).available
     return p.lead_time if available > 0 and available >= need - 1e-9 else committed
-
-
-def item_table(items: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """item → unit_cost, price, moq, pack_size (missing MOQ/pack → 0 = no rule)."""
-    out: dict[str, dict[str, float]] = {}
-    for row in items.to_dict("records"):
-        rec = {}
-        for col in ("unit_cost", "price", "moq", "pack_size"):
-            v = row.get(col)
-            rec[col] = 0.0 if v is None or pd.isna(v) else float(v)
-        out[str(row["item_id"])] = rec
-    return out
-
-
-def shortage_costs(items: pd.DataFrame) -> dict[str, float]:
-    """Money per unit short, by item: the lost margin ``price − unit_cost`` (a lost sale), at
-    least 1% of the unit cost so that it stays positive."""
-    table = item_table(items)
-    return {
-        k: max(v["price"] - v["unit_cost"], 0.01 * v["unit_cost"], 1e-6) for k, v in table.items()
-    }
 
 
 @dataclass
@@ -167,6 +77,7 @@ class _Line:
     rules: list[str] = field(default_factory=list)
 
     def benefit(self, q: float) -> float:
+        """Money of expected shortage avoided by ``q`` more units (module doc)."""
         x = self.pos.inventory_position + self.granted
         es = expected_shortage([x, x + q], self.mean, self.std)
         return self.p * float(es[0] - es[1])
@@ -206,10 +117,9 @@ def _allocate(lines: list[_Line], budget: float | None, capacity: dict[str, floa
             heapq.heappush(heap, (-ratio(ln, nxt), i, nxt))
 
 
-def _rule_notes(
-    raw: float, qty: float, moq: float, pack: float, cap: float | None, loc: str
-) -> list[str]:
+def _rule_notes(raw: float, qty: float, item: ItemRecord, cap: float | None, loc: str) -> list[str]:
     """Which order rules changed the need ``raw`` into ``qty`` (units), one note each."""
+    moq, pack = item.moq, item.pack_size
     notes: list[str] = []
     if raw <= 1e-9:
         return notes
@@ -222,64 +132,64 @@ def _rule_notes(
     return notes
 
 
+def _line(p: Placement, ctx: PlanContext, adjust: Adjustments, p_unit: float) -> _Line:
+    """The order line of one placement: its need, the rules applied and its greedy steps."""
+    if p.item not in ctx.items:
+        raise DataError(
+            "placement for an item missing from the item master",
+            source="items.csv",
+            found=p.item,
+            fix="add the item to items.csv",
+        )
+    it = ctx.items[p.item]
+    here = ctx.stock.position(p.item, p.location).plus_on_order(
+        adjust.get((p.item, p.location), 0.0)
+    )
+    raw = p.base_stock - here.inventory_position
+    cap = ctx.capacities().get(p.location)
+    rule_qty = apply_order_rules(raw, it.moq, it.pack_size, cap)
+    first = apply_order_rules(1e-6, it.moq, it.pack_size) if rule_qty > 0 else 0.0
+    step = max(1, math.ceil(rule_qty / it.pack_size / MAX_STEPS)) * it.pack_size
+    window = order_window(p, ctx)
+    mean, std = window_demand(p.mean_demand, p.std_demand, max(1.0, window))
+    ln = _Line(p, here, raw, rule_qty, it.unit_cost, step, it.pack_size, min(first, rule_qty),
+               mean, std, p_unit, window)  # fmt: skip
+    ln.rules = _rule_notes(raw, rule_qty, it, cap, p.location)
+    return ln
+
+
 def propose_orders(
     placements: list[Placement],
+    ctx: PlanContext,
     *,
-    items: pd.DataFrame,
-    inventory: pd.DataFrame,
-    on_order: pd.DataFrame,
-    network: Network,
-    config: PlanConfig,
-    as_of: date,
     shortage_cost: dict[str, float] | None = None,
-    position_adjust: dict[tuple[str, str], float] | None = None,
+    position_adjust: Adjustments | None = None,
 ) -> list[Recommendation]:
     """Today's ORDER recommendations (quantity > 0 only), one per item × location at most.
 
-    ``placements``: the MEIO placements (base stock per item × location); ``items``,
-    ``inventory``, ``on_order``: the data folder's tables (PlanData); ``shortage_cost``: money
-    per unit short by item (default :func:`shortage_costs`); ``position_adjust``: units added to
-    the inventory position of (item, location) — the rebalancing's transfers (+ in, − out).
+    ``placements``: the MEIO placements (base stock per item × location); ``ctx``: the plan's
+    items, stock, suppliers, capacities, budget and plan date; ``shortage_cost``: money per
+    unit short by item (default :attr:`ItemRecord.shortage_cost`); ``position_adjust``: units
+    added to the inventory position of (item, location) — the rebalancing's transfers.
     """
-    table = item_table(items)
-    costs = shortage_costs(items) if shortage_cost is None else shortage_cost
-    pos = positions(inventory, on_order)
     adjust = position_adjust or {}
-    caps = {n.id: float(n.capacity) for n in network.nodes if n.capacity is not None}
-    lines: list[_Line] = []
-    for p in placements:
-        if p.item not in table:
-            raise DataError(
-                "placement for an item missing from the item master",
-                source="items.csv",
-                found=p.item,
-                fix="add the item to items.csv",
-            )
-        it = table[p.item]
-        base = pos.get((p.item, p.location), Position())
-        here = Position(base.on_hand, base.on_order + adjust.get((p.item, p.location), 0.0),
-                        base.backorders)  # fmt: skip
-        raw = p.base_stock - here.inventory_position
-        cap = caps.get(p.location)
-        rule_qty = apply_order_rules(raw, it["moq"], it["pack_size"], cap)
-        pack = it["pack_size"] if it["pack_size"] > 0 else 1.0
-        first = apply_order_rules(1e-6, it["moq"], pack) if rule_qty > 0 else 0.0
-        step = max(1, math.ceil(rule_qty / pack / MAX_STEPS)) * pack
-        window = order_window(p, pos, network)
-        mean, std = window_demand(p.mean_demand, p.std_demand, max(1.0, window))
-        ln = _Line(p, here, raw, rule_qty, it["unit_cost"], step, pack, min(first, rule_qty),
-                   mean, std, costs.get(p.item, 1.0), window)  # fmt: skip
-        ln.rules = _rule_notes(raw, rule_qty, it["moq"], it["pack_size"], cap, p.location)
-        lines.append(ln)
-    _allocate(lines, config.budget, caps)
-    return [_recommend(ln, table, config, as_of, network) for ln in lines if ln.granted > 1e-9]
+    lines = [
+        _line(p, ctx, adjust, (shortage_cost or {}).get(p.item, _shortage(ctx, p.item)))
+        for p in placements
+    ]
+    _allocate(lines, ctx.config.budget, ctx.capacities())
+    return [_recommend(ln, ctx) for ln in lines if ln.granted > 1e-9]
 
 
-def _recommend(
-    ln: _Line, table: dict[str, dict[str, float]], config: PlanConfig, as_of: date, net: Network
-) -> Recommendation:
+def _shortage(ctx: PlanContext, item: str) -> float:
+    rec = ctx.items.get(item)
+    return rec.shortage_cost if rec is not None else 1.0
+
+
+def _recommend(ln: _Line, ctx: PlanContext) -> Recommendation:
     p = ln.placement
-    it = table[p.item]
+    it = ctx.items[p.item]
+    config = ctx.config
     if ln.granted < ln.rule_qty - 1e-9:
         why = "the budget" if config.budget is not None else "the location's capacity"
         ln.rules.append(
@@ -289,11 +199,11 @@ def _recommend(
     alt_target = alternative_target(p.target) if p.target is not None else None
     alt_s = counterfactual_base_stock(p, alt_target) if alt_target is not None else None
     alt_q = (
-        apply_order_rules(alt_s - ln.pos.inventory_position, it["moq"], it["pack_size"])
+        apply_order_rules(alt_s - ln.pos.inventory_position, it.moq, it.pack_size)
         if alt_s is not None
         else None
     )
-    source = supplier_of(net, p.location)
+    source = ctx.suppliers.get(p.location)
     explanation = order_explanation(
         p,
         quantity=ln.granted,
@@ -308,7 +218,7 @@ def _recommend(
     )
     days = round(ln.window * config.period_days)
     return Recommendation(
-        key=f"order:{p.item}:{source or EXTERNAL}->{p.location}",
+        key=recommendation_key(RecommendationKind.ORDER, p.item, source, p.location),
         kind=RecommendationKind.ORDER,
         item=p.item,
         location=p.location,
@@ -316,23 +226,17 @@ def _recommend(
         quantity=ln.granted,
         unit_cost=ln.unit_cost,
         value=ln.granted * ln.unit_cost,
-        arrival=as_of + timedelta(days=days),
+        arrival=ctx.as_of + timedelta(days=days),
         inventory_position=ln.pos.inventory_position,
         order_up_to=p.base_stock,
         explanation=explanation,
     )
 
 
-def orders_for_plan(
-    data: PlanData, placements: list[Placement], as_of: date
-) -> list[Recommendation]:
-    """:func:`propose_orders` with the tables and config of a validated data folder."""
-    return propose_orders(
-        placements,
-        items=data.items,
-        inventory=data.inventory,
-        on_order=data.on_order,
-        network=data.network,
-        config=data.config,
-        as_of=as_of,
-    )
+def recommendation_key(
+    kind: RecommendationKind, item: str, source: str | None, location: str, suffix: str = ""
+) -> str:
+    """The key of a recommendation, stable within a run: ``kind:item:source->location``
+    (``source`` None = the external supplier), with ``@suffix`` when given."""
+    key = f"{kind.value}:{item}:{source or EXTERNAL}->{location}"
+    return f"{key}@{suffix}" if suffix else key

@@ -20,25 +20,26 @@ Stages (each reports progress as ``progress(stage, fraction)``):
 6. **exceptions** — projected stockouts, excess, forecast bias, large changes since the last
    plan and data-quality findings (:mod:`echelon.plan.exceptions`).
 
-Nothing here writes anything: the caller stores the result (one transaction) and renders it.
+Nothing here writes anything: :mod:`echelon.plan.service` stores the result (one transaction)
+and renders it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from echelon import __version__
-from echelon.plan.current_policy import tiers
+from echelon.plan.context import PlanContext
 from echelon.plan.exceptions import find_exceptions
 from echelon.plan.forecasting import PlanForecasts, plan_forecasts
 from echelon.plan.kpis import project_kpis
 from echelon.plan.leadtimes import LaneLeadTime, fit_lead_times
-from echelon.plan.model import NetworkNode, PlanData, PlanResult
-from echelon.plan.orders import orders_for_plan
+from echelon.plan.model import NetworkNode, PlanResult, plan_parameters
+from echelon.plan.orders import propose_orders
 from echelon.plan.placement import Placements, place
 from echelon.plan.rebalance import rebalance
 from echelon.plan.shadow import shadow_mode
@@ -69,16 +70,15 @@ def forecast_bias(fc: PlanForecasts) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item_id", "location_id", "bias_share", "mean_actual"])
 
 
-def network_drawing(data: PlanData, placed: Placements) -> list[NetworkNode]:
+def network_drawing(ctx: PlanContext, placed: Placements) -> list[NetworkNode]:
     """Nodes laid out by tier (top: the most upstream), with safety-stock value per node."""
-    tier = tiers(data.network)
     value: dict[str, float] = {}
     for p in placed.placements:
         value[p.location] = value.get(p.location, 0.0) + p.safety_stock_value
     out = []
-    top = max(tier.values(), default=0)
+    top = max(ctx.tiers.values(), default=0)
     for t in range(top + 1):
-        ids = [n.id for n in data.network.nodes if tier[n.id] == t]
+        ids = [n.id for n in ctx.network.nodes if ctx.tiers[n.id] == t]
         for k, nid in enumerate(ids):
             x = (k + 1) / (len(ids) + 1)
             out.append(
@@ -87,71 +87,70 @@ def network_drawing(data: PlanData, placed: Placements) -> list[NetworkNode]:
     return out
 
 
-def prepare(
-    data: PlanData, progress: Progress | None = None
-) -> tuple[PlanForecasts, dict[tuple[str, str], LaneLeadTime], Placements]:
+@dataclass
+class Prepared:
+    """Stages 1–2 of a plan: forecasts, fitted lead times and the placement of every item."""
+
+    forecasts: PlanForecasts
+    lead_times: dict[tuple[str, str], LaneLeadTime]
+    placements: Placements
+
+
+def prepare(ctx: PlanContext, progress: Progress | None = None) -> Prepared:
     """Stages 1–2: forecasts, fitted lead times and the placement of every item."""
     step = progress or _noop
-    fc = plan_forecasts(data, step)
-    lead_times = fit_lead_times(data)
-    return fc, lead_times, place(data, fc, lead_times, step)
+    fc = plan_forecasts(ctx, step)
+    lead_times = fit_lead_times(ctx)
+    return Prepared(fc, lead_times, place(ctx, fc, lead_times, step))
 
 
 def run_plan(
-    data: PlanData,
+    ctx: PlanContext,
     *,
     previous: PlanResult | None = None,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
 ) -> PlanResult:
-    """Run every stage on ``data``; ``previous``: the last stored plan of the same name (for the
+    """Run every stage on ``ctx``; ``previous``: the last stored plan of the same name (for the
     large-change exceptions); ``options``: command options recorded with the run."""
     step = progress or _noop
-    cfg = data.config
-    fc, lead_times, placed = prepare(data, step)
-    kpis, saving, service_met, curve = project_kpis(
-        placed, cfg.sim_periods, cfg.sim_reps, cfg.period_days, step
-    )
-    shadow = shadow_mode(data, fc, lead_times, step)
+    cfg = ctx.config
+    prep = prepare(ctx, step)
+    fc, placed = prep.forecasts, prep.placements
+    projected = project_kpis(placed, cfg, step)
+    shadow = shadow_mode(ctx, fc, prep.lead_times, step)
     step("shadow", 1.0)
     step("orders", 0.0)
-    orders = orders_for_plan(data, placed.placements, fc.as_of)
-    rebalanced = rebalance(
-        placed.placements, items=data.items, inventory=data.inventory, on_order=data.on_order,
-        network=data.network, config=cfg, as_of=fc.as_of, orders=orders,
-        transfer_lead_time=cfg.transfer_lead_time,
-    )  # fmt: skip
+    orders = propose_orders(placed.placements, ctx)
+    rebalanced = rebalance(placed.placements, ctx, orders=orders)
     step("orders", 1.0)
     exceptions = find_exceptions(
-        placed.placements, items=data.items, inventory=data.inventory, on_order=data.on_order,
-        config=cfg, network=data.network, forecast_bias=forecast_bias(fc),
-        previous=previous.placements if previous is not None else None, findings=data.findings,
-    )  # fmt: skip
+        placed.placements,
+        ctx,
+        forecast_bias=forecast_bias(fc),
+        previous=previous.placements if previous is not None else None,
+    )
     step("exceptions", 1.0)
-    parameters: dict[str, Any] = {"config": cfg.model_dump(mode="json")}
-    if options:
-        parameters["options"] = options
-    parameters["echelon_version"] = __version__
     return PlanResult(
         name=cfg.name,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        as_of=fc.as_of,
-        input_hash=data.input_hash,
-        parameters=parameters,
+        as_of=ctx.as_of,
+        input_hash=ctx.input_hash,
+        parameters=plan_parameters(cfg, options),
         currency=cfg.currency,
         period_days=cfg.period_days,
         items=sorted(placed.items),
-        locations=[n.id for n in data.network.nodes],
-        network_nodes=network_drawing(data, placed),
-        network_lanes=[(ln.source, ln.target) for ln in data.network.lanes],
+        locations=[n.id for n in ctx.network.nodes],
+        network_nodes=network_drawing(ctx, placed),
+        network_lanes=[(ln.source, ln.target) for ln in ctx.network.lanes],
         placements=placed.placements,
         recommendations=rebalanced.recommendations,
         exceptions=exceptions,
-        kpis=kpis,
-        saving=saving,
-        service_met=service_met,
+        kpis=projected.kpis,
+        saving=projected.saving,
+        service_met=projected.service_met,
         forecasts=fc.fan,
-        stock_to_service=curve,
+        stock_to_service=projected.curve,
         shadow=shadow,
         warnings=list(placed.warnings),
     )

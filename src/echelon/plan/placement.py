@@ -5,7 +5,7 @@ For every item (:func:`item_network`): the locations of the data folder's networ
 order rules from the item master (``pack_size`` → lot multiple, ``moq`` → minimum order, on
 every node), fitted lead times (:mod:`echelon.plan.leadtimes`), and at every store the
 forecast demand per period (:func:`demand_distribution`) with a fill-rate target from its
-ABC/XYZ segment (``PlanData.targets``; ``config.default_fill_rate`` where none applies).
+ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies).
 
 Policies (installation base stock on the local inventory position, units):
 
@@ -43,18 +43,20 @@ from echelon.network.distributions import (
     NormalLeadTime,
     is_stochastic,
 )
-from echelon.network.graph import echelon_demand
+from echelon.network.graph import echelon_demand, tiers
 from echelon.network.model import Network, ServiceMeasure, ServiceTarget
 from echelon.optimize.gsm.solve import solve_gsm
 from echelon.optimize.result import OptimizationResult
 from echelon.optimize.segments import SegmentTargets, classify_history
 from echelon.optimize.single_echelon import solve_single_echelon
-from echelon.plan.current_policy import current_policy, tiers
+from echelon.plan.context import PlanContext
+from echelon.plan.current_policy import current_policy
 from echelon.plan.decompose import explain_placement
-from echelon.plan.forecasting import PlanForecasts
+from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
-from echelon.plan.model import Placement, PlanData
+from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
 from echelon.policies.model import BaseStock, PolicySet
+from echelon.policies.normal import exposure_std
 from echelon.sim.batch import simulate
 from echelon.sim.results import SimulationResult
 
@@ -65,7 +67,17 @@ SEARCH_SEED_OFFSET = 7919  # the tuning search never sees the KPI's random numbe
 Z_MAX = 12.0
 BISECTIONS = 10  # halvings of the z interval on the search numbers (half on the KPI numbers)
 CHECK_ROUNDS = 8
-POLICIES = ("meio", "single_echelon", "current")
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    """The service target of one item at one store: its ABC/XYZ segment and fill rate."""
+
+    segment: str  # e.g. "AX"; "" where the history gave none
+    fill_rate: float  # fraction (0–1)
+
+
+Targets = dict[tuple[str, str], StoreTarget]  # (item, store) → target
 
 
 @dataclass
@@ -96,11 +108,11 @@ class ItemPlan:
     segments: dict[str, str]  # store → ABC/XYZ code
     seed: int  # the KPI simulations' seed of this item
     gsm: OptimizationResult
-    policies: dict[str, PolicySet] = field(default_factory=dict)
-    pipeline: dict[str, dict[str, float]] = field(default_factory=dict)  # policy → node → μτ
-    fill: dict[str, dict[str, float]] = field(default_factory=dict)  # tuned store fill rates
+    policies: dict[PolicyName, PolicySet] = field(default_factory=dict)
+    pipeline: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # node → μτ
+    fill: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # tuned fill rates
 
-    def safety_stock(self, policy: str, node: str) -> float:
+    def safety_stock(self, policy: PolicyName, node: str) -> float:
         """level − μ·τ of ``policy`` at ``node`` (units, ≥ 0)."""
         pol = self.policies[policy].policies[node]
         assert isinstance(pol, BaseStock)
@@ -114,7 +126,7 @@ class Placements:
     placements: list[Placement]
     items: dict[str, ItemPlan]
     seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
 
 
 def demand_distribution(mean: float, std: float) -> DemandDistribution:
@@ -127,68 +139,63 @@ def demand_distribution(mean: float, std: float) -> DemandDistribution:
     return NormalDemand(mean_=mean, std_=std)
 
 
-def store_targets(
-    data: PlanData, history: pd.DataFrame
-) -> dict[tuple[str, str], tuple[str, float]]:
-    """(segment code, fill-rate target) per item × store from the period history."""
-    cost = data.items.set_index("item_id")["unit_cost"].astype(float)
-    h = history.assign(unique_id=history["item_id"] + "\x1f" + history["location_id"])
-    values = {u: float(cost.get(u.split("\x1f")[0], 1.0)) for u in h["unique_id"].unique()}
-    rules = data.targets or SegmentTargets(targets={})
+def store_targets(ctx: PlanContext, history: pd.DataFrame) -> Targets:
+    """The target of every item × store, by its ABC/XYZ segment in the period ``history``."""
+    h = history.assign(unique_id=history["item_id"] + SEP + history["location_id"])
+    values = {
+        u: ctx.items[u.split(SEP)[0]].unit_cost if u.split(SEP)[0] in ctx.items else 1.0
+        for u in h["unique_id"].unique()
+    }
+    rules = ctx.targets or SegmentTargets(targets={})
     segs = classify_history(h[["unique_id", "ds", "y"]], values, rules)
     out = {}
     for uid, seg in segs.items():
-        item, loc = uid.split("\x1f")
-        target = data.targets.target_for(seg.code) if data.targets is not None else None
-        out[(item, loc)] = (seg.code, float(target or data.config.default_fill_rate))
+        item, loc = uid.split(SEP)
+        target = ctx.targets.target_for(seg.code) if ctx.targets is not None else None
+        out[(item, loc)] = StoreTarget(seg.code, float(target or ctx.config.default_fill_rate))
     return out
 
 
+def target_of(targets: Targets, item: str, store: str, default: float) -> StoreTarget:
+    """The item × store's target (``default`` fill rate, no segment, where none was set)."""
+    return targets.get((item, store), StoreTarget("", default))
+
+
 def item_network(
-    data: PlanData,
+    ctx: PlanContext,
     item: str,
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
-    targets: dict[tuple[str, str], tuple[str, float]],
+    targets: Targets,
 ) -> Network:
     """The single-item network of ``item`` (see the module doc)."""
-    cfg = data.config
-    row = data.items.set_index("item_id").loc[item].to_dict()
-    cost = float(row["unit_cost"])
-    holding = cost * cfg.holding_rate * cfg.period_days / 365.0
-    stores = {n for n, t in tiers(data.network).items() if t == 0}
+    cfg = ctx.config
+    rec = ctx.items[item]
+    holding = rec.unit_cost * cfg.holding_rate * cfg.period_days / 365.0
+    stores = set(ctx.stores)
     nodes = []
-    for node in data.network.nodes:
+    for node in ctx.network.nodes:
         upd: dict[str, object] = {
             "holding_cost": holding,
-            "unit_value": cost,
-            "lot_multiple": _number(row.get("pack_size")),
-            "min_order_qty": _number(row.get("moq")),
+            "unit_value": rec.unit_cost,
+            "lot_multiple": rec.pack_size,
+            "min_order_qty": rec.moq,
         }
         if node.id in stores:
             fc = forecasts.series.get((item, node.id))
             mean, std = (fc.mean, fc.std) if fc is not None else (0.0, 0.0)
-            target = targets.get((item, node.id), ("", cfg.default_fill_rate))[1]
+            target = target_of(targets, item, node.id, cfg.default_fill_rate).fill_rate
             upd["demand"] = demand_distribution(mean, std)
             upd["service"] = ServiceTarget(measure=ServiceMeasure.FILL_RATE, target=target)
         nodes.append(node.model_copy(update=upd))
-    net = data.network.model_copy(
+    net = ctx.network.model_copy(
         update={
-            "name": f"{data.network.name}:{item}",
+            "name": f"{ctx.network.name}:{item}",
             "nodes": nodes,
             "period_days": cfg.period_days,
         }
     )
     return with_lead_times(net, lead_times)
-
-
-def _number(x: object) -> float:
-    """A non-negative number from an item-master cell (missing → 0)."""
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0.0
-    return v if math.isfinite(v) and v > 0 else 0.0
 
 
 def _stochastic_lead_times(net: Network) -> bool:
@@ -300,16 +307,43 @@ def tune_store_levels(
     return _with_levels(policy, levels, policy.method or ""), f
 
 
+def _tune(
+    plan: ItemPlan,
+    name: PolicyName,
+    base: PolicySet,
+    exposure: dict[str, float],
+    store_floor_exposure: dict[str, float],
+    sims: tuple[SimRun, SimRun],
+) -> None:
+    """Policy ``name`` of ``plan``: ``base``'s levels with the pipeline ``μ·exposure`` per node
+    and every store tuned on ``μτ + z·σ_τ`` (:func:`tune_store_levels`; ``σ_τ`` over
+    ``store_floor_exposure`` periods)."""
+    net = plan.network
+    flows = echelon_demand(net)
+    plan.pipeline[name] = {n: flows[n][0] * exposure[n] for n in plan.tiers}
+    scale = {}
+    for s in plan.stores:
+        mu, sd = flows[s]
+        _, lsd = inbound_lead_time(net, s)
+        scale[s] = exposure_std(sd, store_floor_exposure[s], mu, lsd)
+    floor = {s: plan.pipeline[name][s] for s in plan.stores}
+    search, check = sims
+    plan.policies[name], plan.fill[name] = tune_store_levels(
+        net, base, plan.targets, floor, scale, search, check
+    )
+    plan.policies[name].method = name.value
+
+
 def _place_item(
-    data: PlanData,
+    ctx: PlanContext,
     item: str,
     index: int,
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
-    targets: dict[tuple[str, str], tuple[str, float]],
+    targets: Targets,
 ) -> ItemPlan:
-    cfg = data.config
-    net = item_network(data, item, forecasts, lead_times, targets)
+    cfg = ctx.config
+    net = item_network(ctx, item, forecasts, lead_times, targets)
     tier = tiers(net)
     stores = [n.id for n in net.nodes if tier[n.id] == 0]
     gsm = solve_gsm(
@@ -317,57 +351,56 @@ def _place_item(
         lead_time_variance=_stochastic_lead_times(net),
         default_service_level=cfg.default_fill_rate,
     )
-    flows = echelon_demand(net)
     seed = cfg.seed + index
     check = SimRun(cfg.sim_periods, cfg.sim_reps, seed)
     search = SimRun(cfg.sim_periods, cfg.sim_reps, seed + SEARCH_SEED_OFFSET)
-    store_target = {s: targets.get((item, s), ("", cfg.default_fill_rate))[1] for s in stores}
+    store = {s: target_of(targets, item, s, cfg.default_fill_rate) for s in stores}
     plan = ItemPlan(
-        item, net, float(net.nodes[0].unit_value or 0.0), stores, tier, store_target,
-        {s: targets.get((item, s), ("", 0.0))[0] for s in stores}, seed, gsm,
+        item, net, ctx.items[item].unit_cost, stores, tier,
+        {s: t.fill_rate for s, t in store.items()}, {s: t.segment for s, t in store.items()},
+        seed, gsm,
     )  # fmt: skip
     # meio: GSM levels, stores tuned on floor μτ + z·σ_τ
     tau = {n: float(gsm.nodes[n].net_replenishment_time or 0.0) for n in tier}
-    plan.pipeline["meio"] = {n: flows[n][0] * tau[n] for n in tier}
-    scale = {}
-    for s in stores:
-        mu, sd = flows[s]
-        _, lsd = inbound_lead_time(net, s)
-        scale[s] = math.sqrt(sd**2 * max(tau[s], 1.0) + (mu * lsd) ** 2)
-    floor = {s: plan.pipeline["meio"][s] for s in stores}
-    plan.policies["meio"], plan.fill["meio"] = tune_store_levels(
-        net, gsm.policy, store_target, floor, scale, search, check
-    )
-    plan.policies["meio"].method = "meio"
+    floor_tau = {s: max(tau[s], 1.0) for s in stores}
+    _tune(plan, PolicyName.MEIO, gsm.policy, tau, floor_tau, (search, check))
     # single-echelon: μL + z·σ_LTD per node, stores tuned the same way
     se = solve_single_echelon(net, default_target=cfg.default_fill_rate)
     exposure = {n: float(se.nodes[n].net_replenishment_time or 1.0) for n in tier}
-    plan.pipeline["single_echelon"] = {n: flows[n][0] * exposure[n] for n in tier}
-    se_scale: dict[str, float] = {}
-    for s in stores:
-        mu, sd = flows[s]
-        _, lsd = inbound_lead_time(net, s)
-        se_scale[s] = math.sqrt(sd**2 * exposure[s] + (mu * lsd) ** 2)
-    se_floor = {s: plan.pipeline["single_echelon"][s] for s in stores}
-    plan.policies["single_echelon"], plan.fill["single_echelon"] = tune_store_levels(
-        net, se.policy, store_target, se_floor, se_scale, search, check
-    )
-    plan.policies["single_echelon"].method = "single_echelon"
-    cur = current_policy(net)
-    plan.policies["current"] = cur
-    plan.pipeline["current"] = {n: flows[n][0] * exposure[n] for n in tier}
+    _tune(plan, PolicyName.SINGLE_ECHELON, se.policy, exposure, exposure, (search, check))
+    plan.policies[PolicyName.CURRENT] = current_policy(net)
+    flows = echelon_demand(net)
+    plan.pipeline[PolicyName.CURRENT] = {n: flows[n][0] * exposure[n] for n in tier}
     return plan
 
 
+def _short_of_target(plan: ItemPlan) -> list[PlanWarning]:
+    """A warning per store whose tuned MEIO fill rate stays below its target."""
+    out = []
+    for s, f in plan.fill[PolicyName.MEIO].items():
+        if not math.isnan(f) and f < plan.targets[s] - 1e-12:  # NaN: no demand
+            out.append(
+                PlanWarning(
+                    kind=WarningKind.TARGET_NOT_REACHED,
+                    message=f"{plan.item} at {s}: simulated fill rate {f:.3f} below target "
+                    f"{plan.targets[s]:.3f} even at the largest level searched",
+                    item=plan.item,
+                    location=s,
+                    value=f,
+                )
+            )
+    return out
+
+
 def place(
-    data: PlanData,
+    ctx: PlanContext,
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
     progress: Progress | None = None,
 ) -> Placements:
     """Place safety stock for every item (meio, single-echelon, current; module doc)."""
     start = time.perf_counter()
-    items = sorted(data.items["item_id"].astype(str))
+    items = ctx.item_ids
     known = {i for i, _ in forecasts.series}
     missing = [i for i in items if i not in known]
     if len(missing) == len(items):
@@ -378,33 +411,32 @@ def place(
             found=f"items {', '.join(items[:5])}",
             fix="add demand history for the items",
         )
-    targets = store_targets(data, forecasts.history)
+    targets = store_targets(ctx, forecasts.history)
     out = Placements([], {})
     if missing:
-        out.warnings.append(f"no demand history for items {', '.join(missing)}: not placed")
+        out.warnings.append(
+            PlanWarning(
+                kind=WarningKind.ITEM_NOT_PLACED,
+                message=f"no demand history for items {', '.join(missing)}: not placed",
+                value=float(len(missing)),
+            )
+        )
     todo = [i for i in items if i in known]
     for k, item in enumerate(todo):
-        plan = _place_item(data, item, items.index(item), forecasts, lead_times, targets)
+        plan = _place_item(ctx, item, items.index(item), forecasts, lead_times, targets)
         out.items[item] = plan
-        for s, f in plan.fill["meio"].items():
-            if not math.isnan(f) and f < plan.targets[s] - 1e-12:  # NaN: no demand
-                out.warnings.append(
-                    f"{item} at {s}: simulated fill rate {f:.3f} below target "
-                    f"{plan.targets[s]:.3f} even at the largest level searched"
-                )
-        out.placements.extend(
-            explain_placement(plan, n.id, data.config) for n in plan.network.nodes
-        )
+        out.warnings.extend(_short_of_target(plan))
+        out.placements.extend(explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes)
         if progress:
             progress("place", (k + 1) / len(todo))
     out.seconds = time.perf_counter() - start
     return out
 
 
-def scaled_policy(plan: ItemPlan, policy: str, factor: float) -> PolicySet:
+def scaled_policy(plan: ItemPlan, policy: PolicyName, factor: float) -> PolicySet:
     """``policy`` with every node's safety stock multiplied by ``factor`` (pipeline kept)."""
     lv = {
         n: plan.pipeline[policy][n] + factor * plan.safety_stock(policy, n)
         for n in plan.policies[policy].policies
     }
-    return _with_levels(plan.policies[policy], lv, f"{policy}x{factor:g}")
+    return _with_levels(plan.policies[policy], lv, f"{policy.value}x{factor:g}")

@@ -34,32 +34,21 @@ from datetime import date, timedelta
 
 import highspy
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from echelon.errors import OptimizationError
 from echelon.highs import quiet_highs
-from echelon.network.model import Network
+from echelon.plan.context import PlanContext
 from echelon.plan.explain import (
     annotate_orders,
-    expected_shortage,
     expedite_explanation,
     no_transfer_note,
     stock_line,
-    stockout_probability,
     transfer_explanation,
-    window_demand,
 )
-from echelon.plan.model import Placement, PlanConfig, Recommendation, RecommendationKind
-from echelon.plan.orders import (
-    EXTERNAL,
-    item_table,
-    order_window,
-    positions,
-    propose_orders,
-    shortage_costs,
-    supplier_of,
-)
+from echelon.plan.model import Placement, Recommendation, RecommendationKind
+from echelon.plan.orders import order_window, propose_orders, recommendation_key
+from echelon.policies.normal import expected_shortage, stockout_probability, window_demand
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -316,14 +305,9 @@ class _Group:
     late: list[tuple[int, float, date, float]]  # (location index, units, due, periods advanced)
 
 
-def _group(
-    item: str, places: list[Placement], inventory: pd.DataFrame, on_order: pd.DataFrame,
-    as_of: date, period_days: int, network: Network,
-) -> _Group:  # fmt: skip
-    pos = positions(inventory, on_order.iloc[0:0])  # on hand and backorders only
-    full = positions(inventory, on_order)
+def _group(item: str, places: list[Placement], ctx: PlanContext) -> _Group:
     n = len(places)
-    window = np.array([max(0.0, order_window(p, full, network)) for p in places])
+    window = np.array([max(0.0, order_window(p, ctx)) for p in places])
     stock = np.zeros(n)
     ship = np.zeros(n)
     mean = np.zeros(n)
@@ -331,23 +315,15 @@ def _group(
     late: list[tuple[int, float, date, float]] = []
     index = {p.location: j for j, p in enumerate(places)}
     for j, p in enumerate(places):
-        here = pos.get((item, p.location))
-        if here is not None:
-            stock[j] = here.on_hand - here.backorders
-            ship[j] = max(0.0, stock[j])
+        stock[j] = ctx.stock.position(item, p.location).available
+        ship[j] = max(0.0, stock[j])
         mean[j], std[j] = window_demand(p.mean_demand, p.std_demand, window[j])
-    rows = on_order[on_order["item_id"].astype(str) == item] if len(on_order) else on_order
-    for rec in rows.to_dict("records"):
-        j_loc = index.get(str(rec["location_id"]))
+    for order in ctx.stock.open_orders.get(item, []):
+        j_loc = index.get(order.location)
         if j_loc is None:
             continue
-        due = rec.get("due")
-        qty = float(rec["quantity"])
-        if due is None or pd.isna(due):
-            stock[j_loc] += qty
-            continue
-        due_d = pd.Timestamp(due).date()
-        periods = (due_d - as_of).days / period_days
+        qty, due_d = order.quantity, order.due
+        periods = (due_d - ctx.as_of).days / ctx.config.period_days
         if periods < window[j_loc]:
             stock[j_loc] += qty
         elif qty > 0:
@@ -357,33 +333,33 @@ def _group(
 
 def rebalance(
     placements: list[Placement],
+    ctx: PlanContext,
     *,
-    items: pd.DataFrame,
-    inventory: pd.DataFrame,
-    on_order: pd.DataFrame,
-    network: Network,
-    config: PlanConfig,
-    as_of: date,
     orders: list[Recommendation] | None = None,
-    transfer_lead_time: float = 0.0,
     fixed_cost: float = 0.0,
     shortage_cost: dict[str, float] | None = None,
     same_parent_only: bool = False,
 ) -> RebalanceResult:
     """Transfers, expedites and recomputed orders for every item × echelon (module doc).
 
-    Inputs as for :func:`echelon.plan.orders.propose_orders`; ``orders``: today's orders before
-    rebalancing (to state how each changed; default: computed here); ``transfer_lead_time``:
-    periods for a lateral move (a transfer is only allowed where a new order takes longer);
-    ``fixed_cost``: money per transfer used (> 0: MIP); ``config.transfer_cost`` (per unit)
-    and ``config.expedite_cost`` (per unit per period advanced) price the moves.
+    ``ctx``: as for :func:`echelon.plan.orders.propose_orders`; ``orders``: today's orders
+    before rebalancing (to state how each changed; default: computed here);
+    ``config.transfer_lead_time``: periods for a lateral move (a transfer is only allowed where
+    a new order takes longer); ``fixed_cost``: money per transfer used (> 0: MIP);
+    ``config.transfer_cost`` (per unit) and ``config.expedite_cost`` (per unit per period
+    advanced) price the moves; ``shortage_cost``: money per unit short by item (default the
+    item master's).
     """
-    kw = dict(items=items, inventory=inventory, on_order=on_order, network=network,
-              config=config, as_of=as_of, shortage_cost=shortage_cost)  # fmt: skip
-    before = orders if orders is not None else propose_orders(placements, **kw)  # type: ignore[arg-type]
-    costs = shortage_costs(items) if shortage_cost is None else shortage_cost
-    table = item_table(items)
+    config = ctx.config
+    transfer_lead_time = config.transfer_lead_time
+    before = (
+        orders
+        if orders is not None
+        else propose_orders(placements, ctx, shortage_cost=shortage_cost)
+    )
+    costs = shortage_cost or {i: rec.shortage_cost for i, rec in ctx.items.items()}
     cur = config.currency
+    as_of = ctx.as_of
     groups: dict[tuple[str, int], list[Placement]] = {}
     for p in placements:
         groups.setdefault((p.item, p.tier), []).append(p)
@@ -392,9 +368,9 @@ def rebalance(
     moves: list[Recommendation] = []
     adjust: dict[tuple[str, str], float] = {}
     for (item, tier), places in sorted(groups.items()):
-        g = _group(item, places, inventory, on_order, as_of, config.period_days, network)
+        g = _group(item, places, ctx)
         n = len(places)
-        parent = [supplier_of(network, p.location) for p in places]
+        parent = [ctx.suppliers.get(p.location) for p in places]
         allowed = g.window[None, :] > transfer_lead_time + 1e-9
         allowed = np.broadcast_to(allowed, (n, n)).copy()
         if same_parent_only:
@@ -407,7 +383,7 @@ def rebalance(
             expedite_cost=[config.expedite_cost * e[3] for e in g.late],
         )  # fmt: skip
         solutions[(item, tier)] = sol
-        unit_cost = table.get(item, {}).get("unit_cost", 0.0)
+        unit_cost = ctx.items[item].unit_cost if item in ctx.items else 0.0
         cols = (g.stock, g.mean, g.std, g.window, sol.shortage_before, sol.shortage_after)
         lines = [
             stock_line(p.location, [float(c[j]) for c in cols], p_unit, cur)
@@ -432,7 +408,8 @@ def rebalance(
                 transfer_lead_time=transfer_lead_time, currency=cur,
             )  # fmt: skip
             moves.append(Recommendation(
-                key=f"transfer:{item}:{src}->{dst}", kind=RecommendationKind.TRANSFER,
+                key=recommendation_key(RecommendationKind.TRANSFER, item, src, dst),
+                kind=RecommendationKind.TRANSFER,
                 item=item, location=dst, source=src, quantity=t, unit_cost=unit_cost,
                 value=t * unit_cost,
                 arrival=as_of + timedelta(days=round(transfer_lead_time * config.period_days)),
@@ -443,7 +420,7 @@ def rebalance(
             if e <= 1e-9:
                 continue
             moves.append(_expedite(places[j], g, j, e, qty, due, adv, sol, p_unit, unit_cost,
-                                   config, network, lines[j]))  # fmt: skip
+                                   ctx, lines[j]))  # fmt: skip
         received = sol.transfers.sum(axis=0) + np.bincount(
             [e[0] for e in g.late], sol.expedite, minlength=n
         )
@@ -461,16 +438,20 @@ def rebalance(
                 wait_cost=p_unit * float(sol.shortage_before[j]), window=float(g.window[j]),
                 transfer_lead_time=transfer_lead_time, currency=cur,
             )  # fmt: skip
-    after = propose_orders(placements, position_adjust=adjust, **kw) if adjust else before  # type: ignore[arg-type]
+    after = (
+        propose_orders(placements, ctx, shortage_cost=shortage_cost, position_adjust=adjust)
+        if adjust
+        else before
+    )
     return RebalanceResult(annotate_orders(before, after, adjust, notes) + moves, solutions, notes)
 
 
 def _expedite(
     p: Placement, g: _Group, j: int, e: float, qty: float, due: date, adv: float,
-    sol: RebalanceSolution, p_unit: float, unit_cost: float, config: PlanConfig,
-    network: Network, line: str,
+    sol: RebalanceSolution, p_unit: float, unit_cost: float, ctx: PlanContext, line: str,
 ) -> Recommendation:  # fmt: skip
-    src = supplier_of(network, p.location)
+    config = ctx.config
+    src = ctx.suppliers.get(p.location)
     first = p_unit * float(stockout_probability(g.stock[j], g.mean[j], g.std[j]))
     expl = expedite_explanation(
         item=p.item, location=p.location, qty=e, open_qty=qty, due=due, advance=adv,
@@ -479,7 +460,9 @@ def _expedite(
         line=line, currency=config.currency,
     )  # fmt: skip
     return Recommendation(
-        key=f"expedite:{p.item}:{src or EXTERNAL}->{p.location}@{due.isoformat()}",
+        key=recommendation_key(
+            RecommendationKind.EXPEDITE, p.item, src, p.location, due.isoformat()
+        ),
         kind=RecommendationKind.EXPEDITE, item=p.item, location=p.location, source=src,
         quantity=e, unit_cost=unit_cost, value=e * unit_cost,
         arrival=due - timedelta(days=round(adv * config.period_days)),

@@ -20,10 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from echelon.network.graph import echelon_demand
-from echelon.plan.current_policy import DEFAULT_COVER, describe
-from echelon.plan.kpis import DESCRIPTIONS, ItemRun, policy_kpis
-from echelon.plan.model import Kpis
-from echelon.plan.placement import POLICIES, Placements, SimRun, run
+from echelon.plan.kpis import ItemRun, policy_description, policy_kpis
+from echelon.plan.model import Kpis, PolicyName
+from echelon.plan.placement import Placements, SimRun, run
 from echelon.sim.scenario import Closure, DemandSpike, Scenario, SupplierDelay
 
 Progress = Callable[[str, float], None]
@@ -37,7 +36,7 @@ class ScenarioOutcome:
 
     scenario: str
     description: str
-    policy: str
+    policy: PolicyName
     baseline: Kpis
     disrupted: Kpis
     stores: dict[str, Kpis]  # per store, with the disruption
@@ -92,7 +91,7 @@ def run_scenarios(
     reps: int,
     period_days: float,
     scenarios: Sequence[Scenario] | None = None,
-    policies: Sequence[str] = POLICIES,
+    policies: Sequence[PolicyName] = tuple(PolicyName),
     periods: int = PERIODS,
     progress: Progress | None = None,
 ) -> list[ScenarioOutcome]:
@@ -107,7 +106,6 @@ def run_scenarios(
     for sc in scens:
         sc.check(first.network, source=sc.name)
     stores = first.stores
-    desc = DESCRIPTIONS | {"current": describe(DEFAULT_COVER, period_days)}
     out = []
     total = len(policies) * (len(scens) + 1)
     done = 0
@@ -121,10 +119,11 @@ def run_scenarios(
             for sc in scens:
                 res = run(plan.network, plan.policies[p], sim, scenario=sc)
                 disrupted[sc.name].append(ItemRun(plan, res, ss))
-        base = policy_kpis(base_runs, p, desc[p], period_days, stores)
+        desc = policy_description(p, period_days)
+        base = policy_kpis(base_runs, p, desc, period_days, stores)
         done += 1
         for sc in scens:
-            k = policy_kpis(disrupted[sc.name], p, desc[p], period_days, stores)
+            k = policy_kpis(disrupted[sc.name], p, desc, period_days, stores)
             out.append(
                 ScenarioOutcome(
                     sc.name, sc.description or sc.name, p, base.network, k.network, k.stores

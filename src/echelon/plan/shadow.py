@@ -20,30 +20,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 
 from echelon.network.distributions import ScenarioDemand
 from echelon.network.model import Network
+from echelon.plan.context import PlanContext
 from echelon.plan.current_policy import DEFAULT_COVER, describe
 from echelon.plan.forecasting import PlanForecasts
-from echelon.plan.kpis import DESCRIPTIONS, ItemRun, policy_kpis
+from echelon.plan.kpis import ItemRun, policy_description, policy_kpis
 from echelon.plan.leadtimes import LaneLeadTime
-from echelon.plan.model import PlanData, ShadowResult
+from echelon.plan.model import PolicyKpis, PolicyName, ShadowResult
 from echelon.plan.placement import ItemPlan, Placements, SimRun, place, run
 from echelon.policies.model import BaseStock
 
 Progress = Callable[[str, float], None]
 WARMUP_PERIODS = 26  # periods of actual demand replayed before the hold-out window
-SHADOW_POLICIES = ("meio", "single_echelon", "current")
 
 
 def holdout_view(forecasts: PlanForecasts) -> PlanForecasts:
     """The forecasts and history as of the start of the hold-out window."""
-    hold = forecasts.holdout_periods
-    cut = sorted(forecasts.history["ds"].unique())[-hold]
+    assert forecasts.holdout_start is not None, "no hold-out periods"
+    cut = pd.Timestamp(forecasts.holdout_start)
     hist = forecasts.history[forecasts.history["ds"] < cut]
     return PlanForecasts(
-        as_of=pd.Timestamp(cut).date(),
+        as_of=forecasts.holdout_start,
         period_days=forecasts.period_days,
         history=hist,
         series=forecasts.holdout,
@@ -53,7 +54,7 @@ def holdout_view(forecasts: PlanForecasts) -> PlanForecasts:
 def replay_network(plan: ItemPlan, paths: dict[str, list[float]]) -> Network:
     """The item's network with each store's demand replaced by its actual path and every node
     starting with the current policy's level on hand."""
-    start = plan.policies["current"].policies
+    start = plan.policies[PolicyName.CURRENT].policies
     nodes = []
     for node in plan.network.nodes:
         level = start[node.id]
@@ -68,30 +69,33 @@ def replay_network(plan: ItemPlan, paths: dict[str, list[float]]) -> Network:
 
 def replay(
     placements: Placements, history: pd.DataFrame, hold: int, reps: int, period_days: float
-) -> list:
+) -> list[PolicyKpis]:
     """KPIs (one :class:`PolicyKpis` per policy) of the placements' policies replayed against the
     actual demand of the last ``hold`` periods of ``history`` (module doc)."""
-    runs: dict[str, list[ItemRun]] = {p: [] for p in SHADOW_POLICIES}
+    runs: dict[PolicyName, list[ItemRun]] = {p: [] for p in PolicyName}
     stores: list[str] = []
+    series = {
+        (str(i), str(loc)): g.sort_values("ds")["y"].to_numpy(float)
+        for (i, loc), g in history.groupby(["item_id", "location_id"], sort=False)
+    }
     for item, plan in placements.items.items():
         stores = plan.stores
-        g = history[history["item_id"] == item]
-        warm = min(WARMUP_PERIODS, int(g.groupby("location_id").size().min()) - hold)
-        paths = {}
-        for s in plan.stores:
-            y = g[g["location_id"] == s].sort_values("ds")["y"].to_numpy(float)
-            paths[s] = [max(0.0, float(v)) for v in y[-(hold + warm) :]]
+        ys = {s: series.get((item, s), np.zeros(0)) for s in plan.stores}
+        warm = min(WARMUP_PERIODS, min(len(y) for y in ys.values()) - hold)
+        paths = {s: [max(0.0, float(v)) for v in y[-(hold + warm) :]] for s, y in ys.items()}
         net = replay_network(plan, paths)
-        for p in SHADOW_POLICIES:
+        for p in PolicyName:
             res = run(net, plan.policies[p], SimRun(hold, reps, plan.seed, warmup=warm))
             ss = sum(plan.safety_stock(p, n) for n in plan.tiers) * plan.unit_cost
             runs[p].append(ItemRun(plan, res, ss))
-    desc = DESCRIPTIONS | {"current": describe(DEFAULT_COVER, period_days)}
-    return [policy_kpis(runs[p], p, desc[p], period_days, stores) for p in SHADOW_POLICIES]
+    return [
+        policy_kpis(runs[p], p, policy_description(p, period_days), period_days, stores)
+        for p in PolicyName
+    ]
 
 
 def shadow_mode(
-    data: PlanData,
+    data: PlanContext,
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
     progress: Progress | None = None,

@@ -5,15 +5,17 @@ the file, the row as the user sees it in the file (the header is row 1, the firs
 row 2), the column, what was expected, what was found and how to fix it — as a
 :class:`echelon.errors.DataError`. Column names are matched without surrounding blanks and case;
 a missing or unknown column that looks like a known one is reported with the closest name.
+The cell checks (:func:`ids`, :func:`numbers`, :func:`dates`, :func:`no_duplicates`,
+:func:`known`) live in :mod:`echelon.plan.cells` (re-exported here): each reports every bad
+row of a column in one message (the first 20 with what was found, and the count).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,15 @@ import numpy as np
 import pandas as pd
 
 from echelon.errors import DataError
+from echelon.plan.calendar import PlanCalendar, plan_date
+from echelon.plan.cells import MAX_ROWS_SHOWN as MAX_ROWS_SHOWN
+from echelon.plan.cells import dates as dates
+from echelon.plan.cells import ids as ids
+from echelon.plan.cells import known as known
+from echelon.plan.cells import no_duplicates as no_duplicates
+from echelon.plan.cells import numbers as numbers
+from echelon.plan.cells import row_of
+from echelon.plan.cells import rows_error as rows_error
 from echelon.plan.model import ExceptionKind, PlanConfig, PlanException, Severity
 
 MIN_PERIODS = 8  # fewer full periods of history than this is a finding
@@ -45,14 +56,9 @@ ITEMS = TableSpec(
     {"price": np.nan, "category": "", "pack_size": 1.0, "moq": 0.0},
 )
 DEMAND = TableSpec("demand.csv", ("item_id", "location_id", "ds", "y"))
-INVENTORY = TableSpec("inventory.csv", ("item_id", "location_id", "on_hand"))
+INVENTORY = TableSpec("inventory.csv", ("item_id", "location_id", "on_hand"), {"backorders": 0.0})
 ON_ORDER = TableSpec("on_order.csv", ("item_id", "location_id", "quantity", "due"))
 LEAD_TIMES = TableSpec("lead_times.csv", ("from_id", "to_id", "lead_time_days"))
-
-
-def row_of(idx: object) -> str:
-    """The row of a data frame index label as the user sees it (header = row 1)."""
-    return f"row {int(idx) + 2}" if isinstance(idx, int | np.integer) else f"row {idx}"
 
 
 def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
@@ -152,137 +158,6 @@ def _check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> None:
             )
 
 
-def ids(df: pd.DataFrame, col: str, source: str) -> pd.Series:
-    """The id column as strings; a missing id is an error."""
-    bad = df[col].isna()
-    if bad.any():
-        i: Any = bad.idxmax()
-        raise DataError(
-            "missing value",
-            source=source,
-            where=row_of(i),
-            field=col,
-            expected="an id",
-            found="an empty cell",
-            fix="fill in the id or remove the row",
-        )
-    return df[col].astype(str)
-
-
-def numbers(
-    df: pd.DataFrame,
-    col: str,
-    source: str,
-    *,
-    what: str,
-    minimum: float = 0.0,
-    strict: bool = False,
-    fix: str | None = None,
-) -> pd.Series:
-    """The column as finite floats ``>= minimum`` (``> minimum`` when ``strict``)."""
-    cells = df[col]
-    values = pd.to_numeric(cells, errors="coerce").astype(float)
-    bad = ~np.isfinite(values.to_numpy())
-    bound = f"a number {'>' if strict else '>='} {minimum:g}"
-    if bad.any():
-        i: Any = df.index[int(np.argmax(bad))]
-        cell: Any = cells.at[i]
-        empty = pd.isna(cell)
-        raise DataError(
-            f"missing {what}" if empty else f"non-numeric {what}",
-            source=source,
-            where=row_of(i),
-            field=col,
-            expected=bound,
-            found="an empty cell" if empty else repr(cell),
-            fix=f"write the {what} as a number",
-        )
-    low = values <= minimum if strict else values < minimum
-    if low.any():
-        i = low.idxmax()
-        raise DataError(
-            f"negative {what}" if float(values.loc[i]) < 0 else f"{what} out of range",
-            source=source,
-            where=row_of(i),
-            field=col,
-            expected=bound,
-            found=str(cells.at[i]),
-            fix=fix or f"correct the {what}",
-        )
-    return values
-
-
-def dates(df: pd.DataFrame, col: str, source: str) -> pd.Series:
-    """The column as ``datetime64[ns]`` days (ISO 8601 dates, time of day dropped)."""
-    cells = df[col]
-    parsed = pd.to_datetime(cells, errors="coerce", format="ISO8601")
-    bad = parsed.isna()
-    if bad.any():
-        i: Any = bad.idxmax()
-        raise DataError(
-            "unparseable date",
-            source=source,
-            where=row_of(i),
-            field=col,
-            expected="a date such as 2024-01-31",
-            found="an empty cell" if pd.isna(cells.loc[i]) else repr(cells.loc[i]),
-            fix="write dates as YYYY-MM-DD",
-        )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.dt.normalize().astype("datetime64[ns]")
-
-
-def no_duplicates(df: pd.DataFrame, keys: Sequence[str], source: str, what: str) -> None:
-    """Raise on the first row whose ``keys`` repeat an earlier row's."""
-    dup = df.duplicated(list(keys), keep=False)
-    if not dup.any():
-        return
-    rows = df.index[dup.to_numpy()]
-    first = df.loc[rows[0], list(keys)]
-    same = rows[(df.loc[rows, list(keys)] == first).all(axis=1).to_numpy()]
-    shown = ", ".join(
-        str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in first.to_numpy()
-    )
-    raise DataError(
-        "duplicate row",
-        source=source,
-        where=row_of(same[1]),
-        field=", ".join(keys),
-        expected=f"one row per {what}",
-        found=f"{shown} also in {row_of(same[0])}",
-        fix="remove the repeated row or add the two rows into one",
-    )
-
-
-def known(
-    values: pd.Series,
-    allowed: Collection[str],
-    source: str,
-    *,
-    field: str,
-    what: str,
-    where_allowed: str,
-) -> None:
-    """Raise on the first value that is not in ``allowed``."""
-    bad = ~values.isin(list(allowed))
-    if not bad.any():
-        return
-    i: Any = bad.idxmax()
-    value = str(values.at[i])
-    near = difflib.get_close_matches(value, [str(a) for a in allowed], n=1, cutoff=0.6)
-    hint = f" (did you mean '{near[0]}'?)" if near else ""
-    raise DataError(
-        f"unknown {what}",
-        source=source,
-        where=row_of(i),
-        field=field,
-        expected=f"{'an' if what[0] in 'aeiou' else 'a'} {what} of {where_allowed}",
-        found=f"'{value}'",
-        fix=f"correct the id{hint} or add it to {where_allowed}",
-    )
-
-
 def finding(
     message: str,
     severity: Severity,
@@ -317,13 +192,13 @@ def complete_series(
     stores: Sequence[str],
     config: PlanConfig,
     findings: list[PlanException],
-) -> tuple[pd.DataFrame, date]:
-    """Check the dates of a demand table, fix the plan date, fill missing days with 0.
+) -> tuple[pd.DataFrame, PlanCalendar]:
+    """Check the dates of a demand table, fix the plan's calendar, fill missing days with 0.
 
-    Dates must be daily or ``period_days`` apart on one grid. The plan date ``as_of`` is the
-    config's or the day after the last date (daily) / the end of the last period; rows on or
-    after it are dropped (a finding). Every item × store needs rows. Each series runs from its
-    first date to the day (period) before ``as_of``; missing days (periods) get y = 0.
+    Dates must be daily or ``period_days`` apart on one grid. The plan date ``as_of`` follows
+    :func:`echelon.plan.calendar.plan_date`; rows on or after it are dropped (a finding).
+    Every item × store needs rows. Each series runs from its first date to the day (period)
+    before ``as_of``; missing days (periods) get y = 0.
     """
     p = config.period_days
     days = np.unique(demand["ds"].to_numpy(dtype="datetime64[D]"))
@@ -360,7 +235,7 @@ def complete_series(
                 found=str(demand.loc[i, "ds"])[:10],
                 fix="give every period's demand on the period's first day",
             )
-    as_of = config.as_of or (pd.Timestamp(days[-1]) + pd.Timedelta(days=step)).date()
+    as_of = plan_date(config.as_of, pd.Timestamp(days[-1]).date(), step)
     start = pd.Timestamp(as_of)
     if step > 1 and (start - origin).days % step:
         raise DataError(
@@ -391,7 +266,7 @@ def complete_series(
             fix="set as_of in plan.yaml after the history",
         )
     _every_store_item(demand, src, item_ids, stores)
-    return _fill(demand, src, step, start, config, findings), as_of
+    return _fill(demand, src, step, start, config, findings), PlanCalendar(as_of, p, step)
 
 
 def _every_store_item(

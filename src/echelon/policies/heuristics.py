@@ -35,11 +35,7 @@ from echelon.network.distributions import (
 from echelon.network.graph import echelon_demand, predecessors
 from echelon.network.model import Network, ServiceMeasure
 from echelon.policies.model import BaseStock, PolicySet
-
-
-def normal_loss(z: float) -> float:
-    """Standard normal first-order loss G(z) = E[(Z − z)^+]."""
-    return float(stats.norm.pdf(z) - z * stats.norm.sf(z))
+from echelon.policies.normal import normal_loss
 
 
 def z_for_fill_rate(beta: float, mean: float, sd: float) -> float:

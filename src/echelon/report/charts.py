@@ -15,12 +15,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from echelon.plan.model import CurvePoint, ForecastSeries, NetworkNode, Placement, PolicyKpis
+from echelon.plan.model import (
+    CurvePoint,
+    ForecastSeries,
+    NetworkNode,
+    Placement,
+    PolicyKpis,
+    PolicyName,
+)
 
 Figure = dict[str, Any]
 
-POLICY_LABELS = {"meio": "MEIO", "single_echelon": "single-echelon", "current": "current"}
-POLICY_COLORS = {"meio": "#1f77b4", "single_echelon": "#ff7f0e", "current": "#7f7f7f"}
+POLICY_COLORS = {
+    PolicyName.MEIO: "#1f77b4",
+    PolicyName.SINGLE_ECHELON: "#ff7f0e",
+    PolicyName.CURRENT: "#7f7f7f",
+}
 BAND_RGB = "31, 119, 180"
 _FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
@@ -30,8 +40,12 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def policy_label(policy: str) -> str:
-    return POLICY_LABELS.get(policy, policy)
+def policy_label(policy: PolicyName | str) -> str:
+    """The policy's label (:attr:`PolicyName.label`; an unknown name as it is)."""
+    try:
+        return PolicyName(policy).label
+    except ValueError:
+        return str(policy)
 
 
 def _finite(values: Iterable[float | None]) -> list[float | None]:
@@ -194,7 +208,7 @@ def curve_figure(
 ) -> Figure:
     """Stock-to-service curve: average inventory value (money) against fill rate, one line per
     policy, with each policy's projected operating point and the fill-rate target if one."""
-    by_policy: dict[str, list[CurvePoint]] = defaultdict(list)
+    by_policy: dict[PolicyName, list[CurvePoint]] = defaultdict(list)
     for pt in points:
         by_policy[pt.policy].append(pt)
     data: list[dict[str, Any]] = []

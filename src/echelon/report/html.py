@@ -16,7 +16,7 @@ import markupsafe
 
 import echelon
 from echelon.fileio import atomic_write_text
-from echelon.plan.model import PlanResult
+from echelon.plan.model import PlanResult, PolicyName
 from echelon.report import charts, tables
 from echelon.report import formatting as f
 
@@ -68,8 +68,7 @@ def report_context(result: PlanResult, max_fan_series: int = MAX_FAN_SERIES) -> 
         "r": result,
         "cur": result.currency,
         "tiles": tables.kpi_tiles(result),
-        "policies": [pol[p] for p in tables.POLICIES if p in pol]
-        + [k for k in result.kpis if k.policy not in tables.POLICIES],
+        "policies": [pol[p] for p in PolicyName if p in pol],
         "exceptions": tables.sorted_exceptions(result.exceptions),
         "stores": tables.store_rows(result),
         "network_row": tables.network_row(result),

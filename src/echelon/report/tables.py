@@ -17,12 +17,13 @@ from echelon.plan.model import (
     PlanException,
     PlanResult,
     PolicyKpis,
-    Severity,
+    PolicyName,
+    exception_order,
+    inventory_saving,
 )
 from echelon.report import formatting as f
 
-SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
-POLICIES = ("meio", "single_echelon", "current")
+MEIO, SINGLE, CURRENT = PolicyName.MEIO, PolicyName.SINGLE_ECHELON, PolicyName.CURRENT
 
 
 @dataclass
@@ -47,16 +48,9 @@ class StoreRow:
     saving: float | None  # 1 − MEIO value / single-echelon value
 
 
-def policies(result: PlanResult) -> dict[str, PolicyKpis]:
-    """The run's policies by name (``meio``, ``single_echelon``, ``current``)."""
+def policies(result: PlanResult) -> dict[PolicyName, PolicyKpis]:
+    """The run's policies by name."""
     return {k.policy: k for k in result.kpis}
-
-
-def saving(meio: float | None, single: float | None) -> float | None:
-    """Fractional inventory value saving of MEIO versus single-echelon."""
-    if meio is None or single is None or single <= 0:
-        return None
-    return 1.0 - meio / single
 
 
 def kpi_tiles(result: PlanResult) -> list[Tile]:
@@ -72,22 +66,22 @@ def kpi_tiles(result: PlanResult) -> list[Tile]:
         ("Inventory turns", "turns", f.turns),
         ("Days of supply", "days_of_supply", f.days),
     ]
-    meio = pol.get("meio")
+    meio = pol.get(MEIO)
     for label, attr, fmt in metrics:
         main = fmt(getattr(meio.network, attr)) if meio else f.DASH
         note = "MEIO, projected"
         if attr == "fill_rate" and meio is not None and meio.network.fill_rate_ci is not None:
             note += f" (95% CI ± {f.ci_points(meio.network.fill_rate_ci)} pp)"
         others = [
-            ("single-echelon" if p == "single_echelon" else p, fmt(getattr(k.network, attr)))
-            for p in POLICIES[1:]
-            if (k := pol.get(p)) is not None
+            (p.label, fmt(getattr(k.network, attr)))
+            for p in PolicyName
+            if p is not MEIO and (k := pol.get(p)) is not None
         ]
         tiles.append(Tile(label=label, main=main, others=others, note=note))
     value_saving = result.saving
-    if value_saving is None and "meio" in pol and "single_echelon" in pol:
-        value_saving = saving(
-            pol["meio"].network.inventory_value, pol["single_echelon"].network.inventory_value
+    if value_saving is None and MEIO in pol and SINGLE in pol:
+        value_saving = inventory_saving(
+            pol[MEIO].network.inventory_value, pol[SINGLE].network.inventory_value
         )
     tiles.append(
         Tile(
@@ -109,26 +103,18 @@ def kpi_tiles(result: PlanResult) -> list[Tile]:
 
 
 def sorted_exceptions(exceptions: Sequence[PlanException]) -> list[PlanException]:
-    """High severity first, then by kind, item and location."""
-    return sorted(
-        exceptions,
-        key=lambda e: (
-            SEVERITY_ORDER.get(e.severity, 3),
-            e.kind.value,
-            e.item or "",
-            e.location or "",
-        ),
-    )
+    """In :func:`echelon.plan.model.exception_order` (as the CLI shows them)."""
+    return sorted(exceptions, key=exception_order)
 
 
 def store_rows(result: PlanResult) -> list[StoreRow]:
     """One row per store that has both MEIO and single-echelon KPIs, in the run's location
     order."""
     pol = policies(result)
-    meio, single = pol.get("meio"), pol.get("single_echelon")
+    meio, single = pol.get(MEIO), pol.get(SINGLE)
     if meio is None or single is None:
         return []
-    current = pol.get("current")
+    current = pol.get(CURRENT)
     order = {loc: i for i, loc in enumerate(result.locations)}
     stores = sorted(
         set(meio.stores) & set(single.stores), key=lambda s: (order.get(s, len(order)), s)
@@ -139,7 +125,9 @@ def store_rows(result: PlanResult) -> list[StoreRow]:
             meio=meio.stores[s],
             single=single.stores[s],
             current=current.stores.get(s) if current is not None else None,
-            saving=saving(meio.stores[s].inventory_value, single.stores[s].inventory_value),
+            saving=inventory_saving(
+                meio.stores[s].inventory_value, single.stores[s].inventory_value
+            ),
         )
         for s in stores
     ]
@@ -148,16 +136,16 @@ def store_rows(result: PlanResult) -> list[StoreRow]:
 def network_row(result: PlanResult) -> StoreRow | None:
     """The same comparison over the whole network (every location, DCs included)."""
     pol = policies(result)
-    meio, single = pol.get("meio"), pol.get("single_echelon")
+    meio, single = pol.get(MEIO), pol.get(SINGLE)
     if meio is None or single is None:
         return None
-    current = pol.get("current")
+    current = pol.get(CURRENT)
     return StoreRow(
         store="network (all locations)",
         meio=meio.network,
         single=single.network,
         current=current.network if current is not None else None,
-        saving=saving(meio.network.inventory_value, single.network.inventory_value),
+        saving=inventory_saving(meio.network.inventory_value, single.network.inventory_value),
     )
 
 

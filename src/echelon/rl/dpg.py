@@ -278,10 +278,21 @@ class DPGAgent:
 
     @classmethod
     def load(cls, folder: Path) -> Self:
+        """Rebuild an agent written by :meth:`save`: the network from ``agent.json``, the
+        weights from its ``"weights"`` file — a file inside ``folder`` only, read with
+        ``torch.load(weights_only=True)`` (nothing is unpickled; echelon.rl.store)."""
+        from echelon.rl.store import AgentStoreError, read_agent_meta, read_state_dict
+
         folder = Path(folder)
         src = str(folder / "agent.json")
         try:
-            meta = json.loads((folder / "agent.json").read_text(encoding="utf-8"))
+            meta = read_agent_meta(folder)
+        except AgentStoreError as exc:
+            raise DPGError(
+                "cannot read the DPG agent", source=exc.source, found=exc.message,
+                expected=exc.expected, fix=exc.fix,
+            ) from None  # fmt: skip
+        try:
             if meta.get("kind") != AgentKind.DPG.value:
                 raise DPGError(
                     "not a DPG agent", source=src, field="kind", expected="'dpg'",
@@ -291,16 +302,41 @@ class DPGAgent:
             config = DPGConfig.model_validate(meta["config"])
             arch = meta["architecture"]
             n, nf = int(arch["n_nodes"]), int(arch["n_features"])
-            state = torch.load(folder / meta["weights"], weights_only=True)
+            s0, s1 = (int(x) for x in arch["eip_slice"])
+            weights = meta["weights"]
         except (OSError, KeyError, TypeError, ValueError, ValidationError) as exc:
             raise DPGError(
-                "cannot read the DPG agent", source=src, found=f"{type(exc).__name__}: {exc}",
+                "cannot read the DPG agent", source=src,
+                found=f"{type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}",
                 fix="point to a folder written by DPGAgent.save",
             ) from None  # fmt: skip
-        s0, s1 = arch["eip_slice"]
+        state = read_state_dict(folder, weights, src)
+        _check_shapes(state, n, nf, config, src)
         policy = OrderNet(
             nf, np.ones(n), np.ones(n), np.ones(n), config.width, config.depth,
-            np.zeros(nf), np.ones(nf), (int(s0), int(s1)),
+            np.zeros(nf), np.ones(nf), (s0, s1),
         )  # fmt: skip
         policy.load_state_dict(state)
         return cls(net, config, policy, meta.get("info", {}))
+
+
+def _check_shapes(state: dict[str, Any], n: int, nf: int, config: DPGConfig, src: str) -> None:
+    """The weights have exactly the names and shapes of an OrderNet for ``agent.json`` (so a
+    tampered width or depth cannot make the loader allocate more than the weights file holds)."""
+    expected: dict[str, tuple[int, ...]] = {
+        "scale": (n,), "feat_mean": (nf,), "feat_std": (nf,), "level": (n,), "cap": (n,),
+    }  # fmt: skip
+    d = nf
+    for i in range(config.depth):
+        expected[f"mlp.{2 * i}.weight"] = (config.width, d)
+        expected[f"mlp.{2 * i}.bias"] = (config.width,)
+        d = config.width
+    expected[f"mlp.{2 * config.depth}.weight"] = (n, d)
+    expected[f"mlp.{2 * config.depth}.bias"] = (n,)
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        raise DPGError(
+            "the weights do not match the architecture in agent.json", source=src,
+            expected=f"an OrderNet of {n} nodes, {nf} features, {config.depth}x{config.width}",
+            found=f"{len(found)} tensors of other names or shapes", fix="re-train the agent",
+        )  # fmt: skip

@@ -11,22 +11,25 @@ simulated in training, summed over the batch.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import time
 from pathlib import Path
 from typing import Any, Self
 
+import gymnasium as gym
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecNormalize
 
 import echelon
-from echelon.fileio import atomic_write_text
+from echelon.fileio import atomic_write_bytes, atomic_write_text
 from echelon.network.io import network_from_dict, network_to_dict
 from echelon.network.model import Network
 from echelon.policies.io import policy_from_dict
@@ -39,7 +42,8 @@ from echelon.sim import kernel as K
 from echelon.sim.step import StepEngine
 
 COST_COLUMNS = [K.K_HOLD, K.K_PIPE, K.K_PEN, K.K_ORD]
-MODEL_FILE = "model.zip"
+MODEL_FILE = "model.zip"  # written by echelon < 0.2 (an SB3 archive); read for its weights only
+WEIGHTS_FILE = "policy.pt"  # the policy's torch state dict (weights_only)
 AGENT_FILE = "agent.json"
 
 
@@ -86,7 +90,7 @@ class PPOAgent:
         net: Network,
         config: PPOConfig,
         anchor: PolicySet,
-        model: PPO,
+        policy: ActorCriticPolicy,
         obs_mean: np.ndarray,
         obs_var: np.ndarray,
         pipe_slots: int,
@@ -97,7 +101,7 @@ class PPOAgent:
         self.net = net
         self.config = config
         self.anchor = anchor
-        self.model = model
+        self.policy = policy
         self.obs_mean = np.asarray(obs_mean, dtype=np.float64)
         self.obs_var = np.asarray(obs_var, dtype=np.float64)
         self.pipe_slots = pipe_slots
@@ -119,6 +123,14 @@ class PPOAgent:
                 )
             self._engine = engine
             self._observer = Observer(self.net, engine, self.config.env, self.pipe_slots)
+            dim = self.policy.observation_space.shape
+            if dim != (self._observer.dim,):
+                raise RLConfigError(
+                    "the agent's policy does not fit its network's observations",
+                    expected=f"{self._observer.dim} observed features",
+                    found=f"a policy for {dim}",
+                    fix="re-train the agent",
+                )
             self._actions = ActionMap(self.net, engine, self.config.env)
             self._anchor_net = anchor_kernel_net(engine, self.anchor)
         assert self._observer is not None
@@ -138,19 +150,22 @@ class PPOAgent:
         assert self._observer is not None and self._actions is not None
         assert self._anchor_net is not None
         obs = self.normalize(self._observer.observe(engine))
-        action, _ = self.model.predict(obs, deterministic=True)
+        action, _ = self.policy.predict(obs, deterministic=True)
         anchor = (
             anchor_orders(engine, self._anchor_net) if self.config.env.action == "anchor" else None
         )
         return self._actions.orders(np.asarray(action, dtype=np.float64), anchor)
 
     def save(self, folder: Path) -> None:
-        """Write ``agent.json`` and the SB3 ``model.zip`` into ``folder``."""
+        """Write ``agent.json`` and the policy's weights (``policy.pt``, a torch state dict
+        loadable with ``weights_only=True``) into ``folder``; no pickled objects."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{MODEL_FILE}.tmp"
-        self.model.save(tmp)
-        Path(str(tmp) + ".zip" if not tmp.exists() else tmp).replace(folder / MODEL_FILE)
+        buf = io.BytesIO()
+        torch.save(self.policy.state_dict(), buf)
+        atomic_write_bytes(folder / WEIGHTS_FILE, buf.getvalue())
+        (folder / MODEL_FILE).unlink(missing_ok=True)  # an older save's SB3 archive
+        obs_dim, n_actions = _dims(self.policy.state_dict(), self.config, "policy")
         doc = {
             "kind": str(AgentKind.PPO),
             "name": self.name,
@@ -165,46 +180,127 @@ class PPOAgent:
                 "clip_obs": self.config.clip_obs,
             },
             "pipe_slots": self.pipe_slots,
+            "weights": WEIGHTS_FILE,
+            "spaces": {"observation_dim": obs_dim, "action_dim": n_actions},
             "info": self.info,
         }
         atomic_write_text(folder / AGENT_FILE, json.dumps(doc, indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> Self:
-        """Rebuild an agent written by :meth:`save`."""
+        """Rebuild an agent written by :meth:`save` (or by an older echelon, whose SB3
+        ``model.zip`` is read for its ``policy.pth`` state dict only): the policy network is
+        rebuilt from ``agent.json`` and gets the weights; nothing is unpickled."""
+        from echelon.rl.store import (
+            AgentStoreError,
+            load_state_dict,
+            read_agent_meta,
+            read_state_dict,
+            read_zip_member,
+        )
+
         folder = Path(folder)
         path = folder / AGENT_FILE
-        if not path.exists() or not (folder / MODEL_FILE).exists():
+        src = str(path)
+        if not path.exists():
             raise RLConfigError(
                 "not a saved PPO agent",
                 source=str(folder),
-                expected=f"{AGENT_FILE} and {MODEL_FILE}",
+                expected=f"{AGENT_FILE} and {WEIGHTS_FILE}",
                 fix="pass the folder written by PPOAgent.save",
             )
-        doc = json.loads(path.read_text())
+        doc = read_agent_meta(folder)
         if doc.get("kind") != str(AgentKind.PPO):
             raise RLConfigError(
                 "the saved agent is not a PPO agent",
-                source=str(path),
+                source=src,
                 field="kind",
                 expected="ppo",
                 found=str(doc.get("kind")),
             )
-        net = network_from_dict(doc["network"], source=str(path))
-        config = PPOConfig.model_validate(doc["config"])
-        model = PPO.load(folder / MODEL_FILE, device="cpu")
-        norm = doc["normalization"]
+        try:
+            net = network_from_dict(doc["network"], source=src)
+            config = PPOConfig.model_validate(doc["config"])
+            anchor = policy_from_dict(doc["anchor"], source=src)
+            norm = doc["normalization"]
+            mean = np.asarray(norm["obs_mean"], dtype=np.float64)
+            var = np.asarray(norm["obs_var"], dtype=np.float64)
+            pipe_slots = int(doc["pipe_slots"])
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            raise AgentStoreError(
+                "agent.json is incomplete or invalid", source=src,
+                found=f"{type(exc).__name__}: {str(exc).splitlines()[0][:100]}",
+                fix="re-train the agent",
+            ) from None  # fmt: skip
+        if "weights" in doc:
+            state = read_state_dict(folder, doc["weights"], src)
+        elif (folder / MODEL_FILE).exists() or (folder / MODEL_FILE).is_symlink():
+            legacy = folder / MODEL_FILE
+            state = load_state_dict(read_zip_member(legacy, "policy.pth", src), str(legacy))
+        else:
+            raise RLConfigError(
+                "not a saved PPO agent", source=str(folder),
+                expected=f"{AGENT_FILE} with its weights ({WEIGHTS_FILE})",
+                fix="pass the folder written by PPOAgent.save",
+            )  # fmt: skip
+        obs_dim, n_actions = _dims(state, config, src)
+        if mean.shape != (obs_dim,) or var.shape != (obs_dim,) or not (var >= 0).all():
+            raise AgentStoreError(
+                "the normalization does not match the weights", source=src,
+                field="normalization", expected=f"{obs_dim} means and variances >= 0",
+                found=f"{mean.size} means, {var.size} variances", fix="re-train the agent",
+            )  # fmt: skip
+        policy = build_policy(config, obs_dim, n_actions)
+        policy.load_state_dict(state)
         return cls(
-            net,
-            config,
-            policy_from_dict(doc["anchor"], source=str(path)),
-            model,
-            np.array(norm["obs_mean"]),
-            np.array(norm["obs_var"]),
-            int(doc["pipe_slots"]),
-            name=doc.get("name", "ppo"),
-            info=doc.get("info", {}),
-        )
+            net, config, anchor, policy, mean, var, pipe_slots,
+            name=str(doc.get("name", "ppo")), info=doc.get("info", {}),
+        )  # fmt: skip
+
+
+def build_policy(config: PPOConfig, obs_dim: int, n_actions: int) -> ActorCriticPolicy:
+    """The SB3 actor-critic network PPO trains for ``config`` (same spaces and arguments as
+    ``PPO("MlpPolicy", ...)`` in training), in evaluation mode, on the CPU."""
+    policy = ActorCriticPolicy(
+        gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32),
+        gym.spaces.Box(-1.0, 1.0, (n_actions,), np.float32),
+        lambda _: 0.0,
+        net_arch=list(config.net_arch),
+        log_std_init=config.log_std_init,
+    )
+    policy.set_training_mode(False)
+    return policy
+
+
+def _dims(state: dict[str, Any], config: PPOConfig, source: str) -> tuple[int, int]:
+    """Observation and action sizes of a policy state dict, after checking that its names
+    and shapes are exactly those of ``config.net_arch`` (so nothing larger than the weights
+    themselves is ever allocated)."""
+    from echelon.rl.store import AgentStoreError
+
+    try:
+        n_actions = int(state["log_std"].shape[0])
+        first = "mlp_extractor.policy_net.0.weight" if config.net_arch else "action_net.weight"
+        obs_dim = int(state[first].shape[1])
+    except (KeyError, IndexError, AttributeError):
+        obs_dim = n_actions = -1
+    expected: dict[str, tuple[int, ...]] = {"log_std": (n_actions,)}
+    prev = obs_dim
+    for i, h in enumerate(config.net_arch):
+        for part in ("policy_net", "value_net"):
+            expected[f"mlp_extractor.{part}.{2 * i}.weight"] = (h, prev)
+            expected[f"mlp_extractor.{part}.{2 * i}.bias"] = (h,)
+        prev = h
+    expected |= {"action_net.weight": (n_actions, prev), "action_net.bias": (n_actions,),
+                 "value_net.weight": (1, prev), "value_net.bias": (1,)}  # fmt: skip
+    found = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
+    if obs_dim < 1 or n_actions < 1 or found != expected:
+        raise AgentStoreError(
+            "the weights do not match the network architecture in agent.json",
+            source=source, expected=f"an MLP policy with hidden layers {config.net_arch}",
+            found=f"{len(state)} tensors of other names or shapes", fix="re-train the agent",
+        )  # fmt: skip
+    return obs_dim, n_actions
 
 
 def evaluate_cost(
@@ -285,7 +381,7 @@ class _Trainer:
         rms = self.venv.obs_rms
         assert isinstance(rms, RunningMeanStd)
         return PPOAgent(
-            self.net, self.config, self.anchor, self.model, rms.mean.copy(), rms.var.copy(),
+            self.net, self.config, self.anchor, self.model.policy, rms.mean.copy(), rms.var.copy(),
             self.pipe_slots,
         )  # fmt: skip
 

@@ -31,6 +31,7 @@ from numba.np.random._constants import (
     ziggurat_nor_r,
 )
 
+from echelon.policies.order_rules import round_order
 from echelon.sim.compiled import (
     LF_HSRC,
     LF_QTY,
@@ -380,22 +381,6 @@ def policy_quantity(code, position, p1, p2):
 
 
 @njit(cache=True, inline="always")
-def constrain(q, moq, lot, cap):
-    """Order rules: MOQ, then round up to the lot multiple, then cap (down to a lot multiple)."""
-    if q <= EPS:
-        return 0.0
-    if q < moq:
-        q = moq
-    if lot > 0.0:
-        q = np.ceil(q / lot - EPS) * lot
-    if q > cap:
-        q = np.floor(cap / lot + EPS) * lot if lot > 0.0 else cap
-        if q < moq:
-            q = 0.0
-    return q
-
-
-@njit(cache=True, inline="always")
 def ship_on_lane(e, x, t, LI, delays, lead_t, LS, PIPE):
     """Send ``x`` units on lane ``e`` in period ``t``; shipments on a lane never overtake."""
     L = LI[e, LI_LTFIX]
@@ -529,7 +514,7 @@ def order_node(
         q = policy_quantity(code, pos, NP[j, NP_POL1], NP[j, NP_POL2])
     else:
         q = action[j]
-    q = constrain(q, NP[j, NP_MOQ], NP[j, NP_LOT], NP[j, NP_CAP])
+    q = round_order(q, NP[j, NP_MOQ], NP[j, NP_LOT], NP[j, NP_CAP])
     NS[j, S_Q] = q
     NS[j, S_EIP] = eip + q
     if q > 0.0:

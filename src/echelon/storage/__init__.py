@@ -12,7 +12,13 @@ PostgreSQL by URL (``postgresql://user:pass@host:port/db``, psycopg 3 driver). P
 Errors are :class:`StorageError` (an ``InputError``: one line, CLI exit status 2).
 """
 
-from echelon.storage.db import StorageError, dispose_engines, resolve_url
+from echelon.storage.db import (
+    StorageError,
+    database_files,
+    dispose_engines,
+    redact_url,
+    resolve_url,
+)
 from echelon.storage.review import (
     EXPORT_COLUMNS,
     TRANSITIONS,
@@ -31,10 +37,12 @@ __all__ = [
     "RunSummary",
     "StorageError",
     "audit_log",
+    "database_files",
     "dispose_engines",
     "export_approved",
     "list_runs",
     "load_run",
+    "redact_url",
     "resolve_url",
     "run_key",
     "save_run",

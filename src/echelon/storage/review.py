@@ -27,9 +27,9 @@ from typing import Literal
 
 from sqlalchemy import Connection, insert, select, update
 
-from echelon.fileio import atomic_write_text
+from echelon.fileio import atomic_write_text, check_output_path, csv_safe_cell
 from echelon.plan.model import RecommendationStatus as St
-from echelon.storage.db import StorageError, transaction
+from echelon.storage.db import StorageError, database_files, transaction
 from echelon.storage.runs import RunId, resolve_run
 from echelon.storage.schema import audit, recommendations
 
@@ -134,6 +134,10 @@ def export_approved(
     """Write the approved recommendations of ``run`` to the CSV file ``path`` for an ERP and
     mark them exported; returns how many rows were written.
 
+    ``path`` is checked first (:func:`echelon.fileio.check_output_path`): a folder, a device, a
+    FIFO or the database file itself is refused before the database is opened. Text cells are
+    neutralized against spreadsheet formulas (:func:`echelon.fileio.csv_safe_cell`).
+
     Order, all in one transaction: lock and read the approved rows → write the file atomically
     (temp file + rename) → mark them exported and audit → commit. If the file cannot be written
     nothing is marked. If the commit itself fails after the file was written, the rows stay
@@ -142,6 +146,7 @@ def export_approved(
     file is then not touched) or the file cannot be written.
     """
     who = _who(who)
+    check_output_path(path, protected=database_files(db), what="--out", error=StorageError)
     with transaction(db) as conn:
         run_id = resolve_run(conn, run)
         rows = conn.execute(
@@ -162,20 +167,20 @@ def export_approved(
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for r in rows:
-            writer.writerow(
-                [
-                    run_id,
-                    r.key,
-                    r.kind,
-                    r.item,
-                    r.location,
-                    r.source or "",
-                    _num(r.quantity),
-                    _num(r.unit_cost),
-                    _num(r.value),
-                    r.arrival.isoformat() if r.arrival is not None else "",
-                ]
-            )
+            cells = [
+                run_id,
+                r.key,
+                r.kind,
+                r.item,
+                r.location,
+                r.source or "",
+                _num(r.quantity),
+                _num(r.unit_cost),
+                _num(r.value),
+                r.arrival.isoformat() if r.arrival is not None else "",
+            ]
+            # ids from the user's data may start with = + - @: neutralized (OWASP rule)
+            writer.writerow([csv_safe_cell(c) for c in cells])
         try:
             atomic_write_text(path, buf.getvalue())  # world-readable, like a plain file
         except OSError as exc:
@@ -198,7 +203,7 @@ def export_approved(
 
 def audit_log(db: str | Path | None, run: RunId) -> list[AuditEntry]:
     """Every status change of ``run``'s recommendations, oldest first."""
-    with transaction(db) as conn:
+    with transaction(db, readonly=True) as conn:
         run_id = resolve_run(conn, run)
         rows = conn.execute(
             select(audit).where(audit.c.run_id == run_id).order_by(audit.c.id)

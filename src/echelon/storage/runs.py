@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,10 +28,6 @@ from echelon.storage.db import StorageError, _db_error, get_engine, transaction
 from echelon.storage.schema import recommendations, runs
 
 RunId = int | str  # a run id, its digits as text, or "latest"
-
-#: test hook: when set to a path, ``save_run`` writes that file after inserting part of the
-#: rows and then sleeps before committing (the robustness test kills the process there).
-PAUSE_ENV = "ECHELON_TEST_PAUSE_IN_SAVE"
 
 
 @dataclass(frozen=True)
@@ -66,17 +60,28 @@ class RunSummary:
     statuses: dict[str, int] = field(default_factory=dict)  # status → count
 
 
-def run_key(result: PlanResult, code_version: str | None = None) -> str:
-    """The idempotency key of a result: SHA-256 of input hash, parameters and code version
-    (default: the running echelon's version)."""
+def key_of(input_hash: str, parameters: dict[str, Any], code_version: str | None = None) -> str:
+    """The idempotency key of a run: SHA-256 of its input hash, its parameters (JSON) and the
+    code version (default: the running echelon's version). Known before anything is planned."""
     code_version = __version__ if code_version is None else code_version
-    params = result.model_dump(mode="json", include={"parameters"})["parameters"]
     blob = json.dumps(
-        {"input_hash": result.input_hash, "parameters": params, "code_version": code_version},
+        {"input_hash": input_hash, "parameters": parameters, "code_version": code_version},
         sort_keys=True,
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def run_key(result: PlanResult, code_version: str | None = None) -> str:
+    """The idempotency key of a result (:func:`key_of` of its input hash and parameters)."""
+    params = result.model_dump(mode="json", include={"parameters"})["parameters"]
+    return key_of(result.input_hash, params, code_version)
+
+
+def find_run(db: str | Path | None, key: str) -> RunRef | None:
+    """The stored run with idempotency ``key`` (None when there is none)."""
+    with transaction(db, readonly=True) as conn:
+        return _find(conn, key)
 
 
 def save_run(db: str | Path | None, result: PlanResult) -> RunRef:
@@ -165,20 +170,14 @@ def _insert(conn: Connection, result: PlanResult, dumped: dict[str, Any], key: s
         }
         for i, r in enumerate(result.recommendations)
     ]
-    half = len(rows) // 2
-    if rows[:half]:
-        conn.execute(insert(recommendations), rows[:half])
-    _test_pause()
-    if rows[half:]:
-        conn.execute(insert(recommendations), rows[half:])
+    insert_recommendations(conn, rows)
     return run_id
 
 
-def _test_pause() -> None:
-    marker = os.environ.get(PAUSE_ENV)
-    if marker:
-        Path(marker).write_text("paused in save_run before commit\n", encoding="utf-8")
-        time.sleep(300)
+def insert_recommendations(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert a run's recommendation rows (inside the run's transaction)."""
+    if rows:
+        conn.execute(insert(recommendations), rows)
 
 
 def _check_finite(value: Any, path: str) -> None:
@@ -227,7 +226,7 @@ def resolve_run(conn: Connection, run: RunId) -> int:
 
 def list_runs(db: str | Path | None = None) -> list[RunSummary]:
     """Every stored run, newest first, with its summary and recommendation status counts."""
-    with transaction(db) as conn:
+    with transaction(db, readonly=True) as conn:
         counts: dict[int, dict[str, int]] = {}
         for run_id, status, n in conn.execute(
             select(recommendations.c.run_id, recommendations.c.status, func.count()).group_by(
@@ -274,7 +273,7 @@ def list_runs(db: str | Path | None = None) -> list[RunSummary]:
 
 def load_run(db: str | Path | None, run: RunId = "latest") -> PlanResult:
     """The stored ``PlanResult`` of ``run`` with the CURRENT status of each recommendation."""
-    with transaction(db) as conn:
+    with transaction(db, readonly=True) as conn:
         run_id = resolve_run(conn, run)
         data = conn.execute(select(runs.c.result).where(runs.c.id == run_id)).scalar_one()
         current = dict(

@@ -33,13 +33,15 @@ import highspy
 import numpy as np
 
 from echelon.highs import quiet_highs
+from echelon.optimize.gsm.cut import CUT_RANK_LIMIT, cycle_rank, solve_cut
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.mip_indexed import solve_indexed
+from echelon.optimize.gsm.reduce import Reduction, reduce_to_core
 from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution
 
 EXACT_GRID_LIMIT = 4000  # Σ τ_max up to which every integer is a breakpoint
 INDEXED_PAIR_LIMIT = 3_000_000  # pair columns (whole network) up to which ``indexed`` is used
-Formulation = Literal["auto", "indexed", "pwl"]
+Formulation = Literal["auto", "indexed", "pwl", "cut"]
 
 
 def initial_breakpoints(tau_max: int, growth: float = 1.5) -> list[int]:
@@ -166,20 +168,33 @@ def solve_mip(
     bounds: Bounds | None = None,
     seed: int = 0,
     formulation: Formulation = "auto",
+    reduction: Reduction | None = None,
 ) -> GSMSolution:
     """Exact MIP with a proven lower bound; ``start`` warm-starts HiGHS with service times S.
 
     ``formulation``: ``indexed`` (pendant-tree reduction + time-indexed pair model of the
-    2-core, ``mip_indexed.py``; tight LP), ``pwl`` (piecewise-linear τ model below) or ``auto``
-    (indexed unless its pair variables would exceed ``INDEXED_PAIR_LIMIT``).
+    2-core, ``mip_indexed.py``; tight LP), ``cut`` (reduction + cut arcs + branch and bound on
+    the core's tree DP, ``cut.py``), ``pwl`` (piecewise-linear τ model below) or ``auto``:
+    indexed when its pair variables stay within ``INDEXED_PAIR_LIMIT``; else, after the
+    reduction, cut when the core needs at most ``CUT_RANK_LIMIT`` cut arcs, indexed when the
+    core's own pairs fit, pwl otherwise.
     """
+    t0 = time.perf_counter()
     b = bounds or service_bounds(inst)
     if formulation == "auto":
-        formulation = "indexed" if indexed_pair_count(inst, b) <= INDEXED_PAIR_LIMIT else "pwl"
+        formulation, red = plan_formulation(inst, b)
+        time_limit = max(0.1, time_limit - (time.perf_counter() - t0))
+    else:
+        red = reduction
+    if formulation == "cut":
+        return solve_cut(
+            inst, time_limit=time_limit, gap_tolerance=gap_tolerance, start=start, bounds=b,
+            reduction=red,
+        )  # fmt: skip
     if formulation == "indexed":
         return solve_indexed(
             inst, time_limit=time_limit, gap_tolerance=gap_tolerance, start=start, bounds=b,
-            seed=seed,
+            seed=seed, reduction=red,
         )  # fmt: skip
     return solve_mip_pwl(
         inst, time_limit=time_limit, gap_tolerance=gap_tolerance, start=start, bounds=b, seed=seed
@@ -189,6 +204,24 @@ def solve_mip(
 def indexed_pair_count(inst: GSMInstance, b: Bounds) -> int:
     """Upper estimate of the indexed model's pair columns: Σ (S range + 1)(SI range + 1)."""
     return int(np.sum((b.s_hi - b.s_lo + 1) * (b.si_hi - b.si_lo + 1)))
+
+
+def plan_formulation(inst: GSMInstance, b: Bounds) -> tuple[Formulation, Reduction | None]:
+    """What ``formulation="auto"`` runs (see :func:`solve_mip`), and the reduction if made."""
+    if indexed_pair_count(inst, b) <= INDEXED_PAIR_LIMIT:
+        return "indexed", None
+    red = reduce_to_core(inst, b)
+    if cycle_rank(red) <= CUT_RANK_LIMIT:
+        return "cut", red
+    if core_pair_count(red) <= INDEXED_PAIR_LIMIT:
+        return "indexed", red
+    return "pwl", red
+
+
+def core_pair_count(red: Reduction) -> int:
+    """Upper estimate of the indexed model's pair columns on the 2-core only."""
+    b, core = red.bounds, red.core
+    return int(np.sum((b.s_hi[core] - b.s_lo[core] + 1) * (b.si_hi[core] - red.si_lo[core] + 1)))
 
 
 def solve_mip_pwl(

@@ -271,13 +271,14 @@ def solve_indexed(
     start: IntArray | None = None,
     bounds: Bounds | None = None,
     seed: int = 0,
+    reduction: Reduction | None = None,
 ) -> GSMSolution:
     """Solve the GSM on any acyclic network (module doc); proven lower bound and gap."""
     from echelon.optimize.gsm.heuristic import _cost_tables, local_search
 
     t0 = time.perf_counter()
     b = bounds or service_bounds(inst)
-    red = reduce_to_core(inst, b)
+    red = reduction or reduce_to_core(inst, b)
     details: dict[str, float | int | str] = {
         "formulation": "time-indexed pairs on the 2-core",
         "core_nodes": int(red.core.size),

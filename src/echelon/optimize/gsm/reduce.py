@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray
-from echelon.optimize.gsm.tree import prefix_min, suffix_min
+from echelon.optimize.gsm.tree import prefix_min, stage_grid, suffix_min
 
 
 @dataclass
@@ -120,7 +120,6 @@ def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
     si_lo = b.si_lo.copy()
     for i, j, d in zip(src, dst, dly, strict=True):
         si_lo[j] = max(int(si_lo[j]), int(b.s_lo[i]) + d)
-    T = inst.processing_time
     red = Reduction(
         inst=inst,
         bounds=b,
@@ -152,10 +151,8 @@ def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
         u[: int(b.si_lo[k])] = np.inf
         dn = down.pop(k, np.zeros(s_hi + 1))
         dn[: int(b.s_lo[k])] = np.inf
-        tau = np.arange(si_hi + 1)[None, :] + int(T[k]) - np.arange(s_hi + 1)[:, None]
-        stage = inst.stage_cost(np.arange(si_hi + int(T[k]) + 1), k)
-        phi = np.where(tau >= 0, stage[np.clip(tau, 0, None)], np.inf)
-        phi = phi + u[None, :] + dn[:, None]
+        phi = stage_grid(inst, k, s_hi, si_hi) + u[None, :]
+        phi += dn[:, None]
         p = int(parent[k])
         if p < 0:
             flat = int(np.argmin(phi))

@@ -20,7 +20,7 @@ from echelon.errors import NetworkError
 from echelon.network.model import Network
 from echelon.optimize.gsm.heuristic import solve_heuristic
 from echelon.optimize.gsm.instance import Convention, GSMInstance, build_instance, service_bounds
-from echelon.optimize.gsm.mip import solve_mip
+from echelon.optimize.gsm.mip import plan_formulation, solve_mip
 from echelon.optimize.gsm.solution import GSMSolution
 from echelon.optimize.gsm.tree import is_forest, solve_tree
 from echelon.optimize.result import NodeDecision, OptimizationResult, OptimizeMethod
@@ -80,12 +80,18 @@ def solve_gsm(
     elif chosen == "heuristic":
         sol = solve_heuristic(inst, time_limit=h_time, seed=seed, bounds=bounds)
     elif chosen == "mip":
-        warm = solve_heuristic(inst, time_limit=h_time, seed=seed, bounds=bounds)
+        formulation, red = plan_formulation(inst, bounds)
+        warm = None
+        if formulation != "cut":  # the cut method's root box gives its own incumbent
+            warm = solve_heuristic(inst, time_limit=h_time, seed=seed, bounds=bounds)
         left = max(0.1, time_limit - (time.perf_counter() - start))
         sol = solve_mip(
-            inst, time_limit=left, gap_tolerance=gap_tolerance, start=warm.committed, bounds=bounds
-        )
-        sol.details["heuristic_objective"] = warm.objective
+            inst, time_limit=left, gap_tolerance=gap_tolerance,
+            start=None if warm is None else warm.committed, bounds=bounds,
+            formulation=formulation, reduction=red,
+        )  # fmt: skip
+        if warm is not None:
+            sol.details["heuristic_objective"] = warm.objective
     else:
         raise NetworkError(
             "unknown GSM method",

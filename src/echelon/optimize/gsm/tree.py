@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.solution import GSMSolution, make_solution
@@ -85,6 +86,20 @@ def _root(inst: GSMInstance) -> _Rooted:
     return _Rooted(order, parent, parent_delay, upstream, children)
 
 
+def stage_grid(inst: GSMInstance, k: int, s_hi: int, si_hi: int) -> FloatArray:
+    """Read-only ``c_k(SI + T_k − S)`` on S ∈ [0, s_hi] × SI ∈ [0, si_hi] (+inf where τ < 0).
+
+    The table is Toeplitz (it depends on SI − S only), so it is a strided view of one vector
+    ``w`` with ``w[s_hi + τ] = c_k(τ)`` (and +inf below): row S is ``w[T − S + s_hi :][: si_hi
+    + 1]``. No index arrays are materialized.
+    """
+    T = int(inst.processing_time[k])
+    stage = inst.stage_cost(np.arange(si_hi + T + 1), k)
+    w = np.concatenate([np.full(s_hi, np.inf), stage])
+    view: FloatArray = sliding_window_view(w, si_hi + 1)[T : T + s_hi + 1][::-1]
+    return view
+
+
 def prefix_min(values: FloatArray) -> tuple[FloatArray, IntArray]:
     """Running minimum of ``values`` and the last index attaining it."""
     best = np.minimum.accumulate(values)
@@ -104,7 +119,6 @@ def solve_tree(inst: GSMInstance, bounds: Bounds | None = None) -> GSMSolution:
     b = bounds or service_bounds(inst)
     rooted = _root(inst)
     n = inst.n
-    T = inst.processing_time
     # Per node: the min table passed to the parent, its arg of the other coordinate, and
     # the prefix/suffix arg used when the parent picks this node's coupled coordinate.
     passed_arg: list[IntArray] = [np.zeros(0, np.int64)] * n
@@ -129,10 +143,8 @@ def solve_tree(inst: GSMInstance, bounds: Bounds | None = None) -> GSMSolution:
                 idx = np.arange(s_hi + 1) + d
                 vals = table[np.clip(idx, 0, table.size - 1)]
                 down += np.where(idx < table.size, vals, np.inf)
-        tau = np.arange(si_hi + 1)[None, :] + int(T[k]) - np.arange(s_hi + 1)[:, None]
-        stage = inst.stage_cost(np.arange(si_hi + int(T[k]) + 1), k)
-        phi = np.where(tau >= 0, stage[np.clip(tau, 0, None)], np.inf)
-        phi = phi + up[None, :] + down[:, None]
+        phi = stage_grid(inst, k, s_hi, si_hi) + up[None, :]
+        phi += down[:, None]
         p = int(rooted.parent[k])
         if p < 0:
             flat = int(np.argmin(phi))

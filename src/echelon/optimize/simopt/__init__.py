@@ -2,10 +2,12 @@
 numbers (docs/simopt.md)."""
 
 from echelon.optimize.simopt.evaluator import CRNEvaluator, Evaluation, PolicySpace
+from echelon.optimize.simopt.population import cma_search, ga_search
 from echelon.optimize.simopt.search import SearchResult, pattern_search
 from echelon.optimize.simopt.solve import (
     BudgetInfeasibleError,
     Objective,
+    SearchMethod,
     ServiceConstraint,
     solve_simopt,
 )
@@ -16,8 +18,11 @@ __all__ = [
     "Evaluation",
     "Objective",
     "PolicySpace",
+    "SearchMethod",
     "SearchResult",
     "ServiceConstraint",
+    "cma_search",
+    "ga_search",
     "pattern_search",
     "solve_simopt",
 ]

@@ -35,13 +35,14 @@ import numpy as np
 from echelon.errors import InputError, OptimizationError
 from echelon.network.graph import topological_order
 from echelon.network.model import Network, ServiceMeasure, StockoutMode
-from echelon.optimize.result import NodeDecision, OptimizationResult, OptimizeMethod
+from echelon.optimize.result import OptimizationResult, OptimizeMethod
+from echelon.optimize.simopt.decisions import decisions, level_metadata
 from echelon.optimize.simopt.evaluator import (
     CRNEvaluator,
     Evaluation,
-    PolicySpace,
     pipeline_value,
 )
+from echelon.optimize.simopt.population import cma_search, ga_search
 from echelon.optimize.simopt.search import pattern_search
 from echelon.optimize.simopt.space import (
     build_space,
@@ -51,7 +52,7 @@ from echelon.optimize.simopt.space import (
 )
 from echelon.policies.model import PolicyKind, PolicySet
 from echelon.sim.batch import check_run
-from echelon.sim.results import Estimate, SimulationResult
+from echelon.sim.results import Estimate
 from echelon.sim.scenario import Scenario
 
 MAX_ROUNDS = 4  # penalty rounds: ρ, 10ρ, 100ρ, 1000ρ
@@ -61,6 +62,14 @@ PAIR_LIMIT = 24  # lanes polled as coordinate pairs (above: coordinate poll only
 class Objective(StrEnum):
     COST = "cost"
     INVENTORY = "inventory"
+
+
+class SearchMethod(StrEnum):
+    """The search on the lattice: Hooke–Jeeves pattern search, CMA-ES or a genetic algorithm."""
+
+    PATTERN = "pattern"
+    CMAES = "cmaes"
+    GA = "ga"
 
 
 class BudgetInfeasibleError(OptimizationError):
@@ -149,6 +158,7 @@ def solve_simopt(
     margin: float = 1.5,
     scenario: Scenario | None = None,
     progress: Callable[[int, int], None] | None = None,
+    search: SearchMethod | str = SearchMethod.PATTERN,
 ) -> OptimizationResult:
     """Optimize policy parameters by simulation (module docstring; docs/simopt.md).
 
@@ -160,10 +170,12 @@ def solve_simopt(
     kinds, or installation base-stock); ``grid`` the parameter resolution in units (default:
     1 for integer demand, else 0.01). ``progress(evaluations, max_evaluations)`` is called
     after every simulation. Raises :class:`BudgetInfeasibleError` for a budget below the least
-    reachable inventory value.
+    reachable inventory value. ``search``: ``pattern`` (default), ``cmaes`` or ``ga``
+    (``population.py``), all on the same draws and evaluation budget.
     """
     t0 = time.perf_counter()
     obj = Objective(objective)
+    method = _search_method(search)
     pkind = None if kind is None else PolicyKind(kind)
     warm = _default_warmup(net) if warmup is None else warmup
     f_reps = 2 * reps if final_reps is None else final_reps
@@ -243,10 +255,16 @@ def solve_simopt(
     iterations = calls = 0
     while rounds < MAX_ROUNDS:
         rounds += 1
-        res = pattern_search(
-            penalized, x, steps, space.lower, pairs=pairs,
-            exhausted=lambda: ev.evaluations >= max_evaluations,
-        )  # fmt: skip
+        budget_left = lambda: ev.evaluations >= max_evaluations  # noqa: E731
+        if method is SearchMethod.PATTERN:
+            res = pattern_search(
+                penalized, x, steps, space.lower, pairs=pairs, exhausted=budget_left
+            )
+        else:
+            runner = cma_search if method is SearchMethod.CMAES else ga_search
+            res = runner(
+                penalized, x, steps, space.lower, exhausted=budget_left, seed=seed + rounds
+            )
         x, converged = res.x, res.converged
         iterations += res.iterations
         calls += res.calls
@@ -270,7 +288,9 @@ def solve_simopt(
     sim = fe.summary(acc)
     policy = space.to_policy(x, network=net.name)
 
-    status = "local optimum" if converged else "evaluation limit"
+    status = "evaluation limit"
+    if converged:
+        status = "local optimum" if method is SearchMethod.PATTERN else "converged"
     service_report: dict[str, Any] = {}
     for t in targets:
         est = Estimate.of(final.service[t.node])
@@ -313,8 +333,10 @@ def solve_simopt(
     }[obj]
     if budget is not None:
         definition += f", subject to inventory value <= {budget:g}"
-    nodes = _decisions(space, x, sim)
+    nodes = decisions(net, space, x, sim)
     policy.metadata = {
+        **level_metadata(nodes),
+        "search_method": str(method),
         "objective": str(obj),
         "search_seed": seed,
         "final_seed": f_seed,
@@ -322,6 +344,7 @@ def solve_simopt(
     }
     details: dict[str, Any] = {
         "objective": str(obj),
+        "search_method": str(method),
         "evaluations": ev.evaluations,
         "cache_hits": ev.cache_hits,
         "search_calls": calls,
@@ -440,23 +463,14 @@ def _budget_cap(
     return cap, info
 
 
-def _decisions(space: PolicySpace, x: np.ndarray, sim: SimulationResult) -> dict[str, NodeDecision]:
-    kinds = {c.node: c.kind for c in space.coords}
-    out = {}
-    for nid, p in space.node_params(x).items():
-        kpi = sim.node(nid)
-        extra: dict[str, Any] = {
-            "policy_kind": str(kinds[nid]),
-            "avg_on_hand": kpi.avg_on_hand.mean,
-            "fill_rate": kpi.fill_rate.mean,
-            "cost_per_period": kpi.cost_per_period.mean,
-        }
-        d = NodeDecision(node=nid, extra=extra)
-        if kinds[nid] is PolicyKind.BASE_STOCK:
-            d.base_stock_level = p["level"]
-        elif kinds[nid] is PolicyKind.ECHELON_BASE_STOCK:
-            d.echelon_base_stock = p["level"]
-        else:
-            extra.update(p)
-        out[nid] = d
-    return out
+def _search_method(search: SearchMethod | str) -> SearchMethod:
+    try:
+        return SearchMethod(search)
+    except ValueError:
+        raise InputError(
+            "unknown simulation-optimization search",
+            field="search",
+            expected="pattern, cmaes or ga",
+            found=repr(search),
+            fix="choose one of the listed searches",
+        ) from None

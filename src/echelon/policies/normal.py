@@ -1,0 +1,73 @@
+"""Normal-demand numerics shared by every room: the loss function, shortages and exposures.
+
+The one home of these formulas (placement, decomposition, orders, rebalancing, exceptions and
+the single-echelon heuristics all call them):
+
+- :func:`normal_loss` — the standard normal first-order loss ``G(z) = E[(Z − z)^+] =
+  φ(z) − z·(1 − Φ(z))`` (dimensionless);
+- :func:`expected_shortage` — ``E[(D − x)^+]`` for ``D ~ Normal(mean, std)``, units: ``std ·
+  G((x − mean)/std)``; with ``std`` ≈ 0 the deterministic ``(mean − x)^+``;
+- :func:`stockout_probability` — ``P(D > x)``: ``1 − Φ((x − mean)/std)``, a step at the mean
+  when ``std`` ≈ 0;
+- :func:`exposure_std` — the std of demand over an exposure of ``τ`` periods with a random
+  lead time: ``σ_τ = √(σ²·τ + μ²·σ_L²)`` (units), per-period demand mean ``μ`` and std ``σ``
+  (units per period), lead-time std ``σ_L`` (periods); successive periods independent;
+- :func:`window_demand` — mean and std of demand over ``τ`` periods with a fixed window:
+  ``(μ·τ, σ·√τ)`` (the ``σ_L = 0`` case of :func:`exposure_std`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+FloatArray = NDArray[np.float64]
+TINY = 1e-9  # a std at or below this is treated as 0 (deterministic demand)
+
+
+def normal_loss(z: float) -> float:
+    """Standard normal first-order loss ``G(z) = E[(Z − z)^+]`` (dimensionless)."""
+    return float(stats.norm.pdf(z) - z * stats.norm.sf(z))
+
+
+def expected_shortage(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> FloatArray:
+    """``E[(D − x)^+]`` for ``D ~ Normal(mean, std)``, units (``(mean − x)^+`` if std ≈ 0).
+
+    Broadcasts its arguments (stock ``x``, demand ``mean`` and ``std``, all in units)."""
+    xa, m, s = np.broadcast_arrays(
+        np.asarray(x, float), np.asarray(mean, float), np.asarray(std, float)
+    )
+    pos = s > TINY
+    u = (xa - m) / np.where(pos, s, 1.0)
+    loss = s * (stats.norm.pdf(u) - u * stats.norm.sf(u))
+    return np.asarray(np.where(pos, loss, np.maximum(m - xa, 0.0)), dtype=float)
+
+
+def stockout_probability(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> FloatArray:
+    """``P(D > x)`` for ``D ~ Normal(mean, std)`` (a step at the mean if std ≈ 0)."""
+    xa, m, s = np.broadcast_arrays(
+        np.asarray(x, float), np.asarray(mean, float), np.asarray(std, float)
+    )
+    pos = s > TINY
+    u = (xa - m) / np.where(pos, s, 1.0)
+    return np.asarray(np.where(pos, stats.norm.sf(u), (m > xa).astype(float)), dtype=float)
+
+
+def exposure_std(
+    std: float, periods: float, mean: float = 0.0, lead_time_std: float = 0.0
+) -> float:
+    """``σ_τ = √(σ²·τ + μ²·σ_L²)``, units: demand std over ``periods`` (τ ≥ 0) periods of
+    exposure, per-period ``std`` and ``mean`` (units), lead-time std ``lead_time_std``
+    (periods). 0 for an exposure of 0 periods."""
+    if periods <= 0:
+        return 0.0
+    return math.sqrt(std**2 * periods + (mean * lead_time_std) ** 2)
+
+
+def window_demand(mean: float, std: float, periods: float) -> tuple[float, float]:
+    """Mean and std (units) of demand over ``periods`` periods: ``(μ·τ, σ·√τ)``."""
+    tau = max(0.0, periods)
+    return mean * tau, exposure_std(std, tau)
