@@ -21,24 +21,22 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "echelon" / "examples"
 SEARCHES = [cma_search, ga_search]
 
 
-def budget(limit: int) -> tuple[list[int], object]:
-    seen: set[tuple[int, ...]] = set()
-
-    def objective(x: np.ndarray, _target: np.ndarray = np.array([7, 3, 12, 0])) -> float:
-        seen.add(tuple(int(v) for v in x))
-        return float(np.sum((x - _target) ** 2) + 0.5 * abs(int(x[0]) - int(x[1]) - 4))
-
-    count = [0]
-    return count, (objective, seen, lambda: len(seen) >= limit)
+TARGET = np.array([7, 3, 12, 0])
 
 
 @pytest.mark.parametrize("runner", SEARCHES)
 def test_population_search_finds_a_lattice_optimum(runner) -> None:  # type: ignore[no-untyped-def]
-    _, (objective, seen, exhausted) = budget(3000)
+    """A separable quadratic plus a coupling term on the lattice x >= 0: optimum TARGET."""
+    seen: set[tuple[int, ...]] = set()
+
+    def objective(x: np.ndarray) -> float:
+        seen.add(tuple(int(v) for v in x))
+        return float(np.sum((x - TARGET) ** 2) + 0.5 * abs(int(x[0]) - int(x[1]) - 4))
+
     res = runner(objective, np.array([20, 20, 20, 20]), np.array([4, 4, 4, 4]),
-                 np.zeros(4, np.int64), exhausted=exhausted, seed=3)  # fmt: skip
+                 np.zeros(4, np.int64), exhausted=lambda: len(seen) >= 3000, seed=3)  # fmt: skip
     assert res.value == pytest.approx(0.0)
-    assert res.x.tolist() == [7, 3, 12, 0]
+    assert res.x.tolist() == TARGET.tolist()
     assert len(seen) <= 3000
 
 

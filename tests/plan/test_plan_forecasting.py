@@ -12,6 +12,7 @@ from test_placement import small_plan_data
 
 from echelon.plan.context import build_context
 from echelon.plan.forecasting import plan_forecasts
+from echelon.plan.model import WarningKind
 
 
 def test_daily_demand_is_summed_into_periods_ending_before_the_plan_date() -> None:
@@ -50,3 +51,13 @@ def test_forecasts_of_a_steady_series_and_the_holdout_bias() -> None:
         assert s.actual_mean == pytest.approx(tot / 8)
         assert fan.actual[:8] == actual["y"].tolist()[-8:]
     assert fc.holdout_periods == 8
+
+
+def test_a_history_too_short_for_the_holdout_gives_a_typed_warning() -> None:
+    data = small_plan_data(weeks=20)  # 20 periods − 8 held out < MIN_TRAIN
+    fc = plan_forecasts(data)
+    assert fc.holdout_periods == 0
+    kinds = [w.kind for w in fc.warnings]
+    assert WarningKind.NO_HOLDOUT in kinds
+    (w,) = [w for w in fc.warnings if w.kind is WarningKind.NO_HOLDOUT]
+    assert "no shadow mode" in w.message and w.value == 8.0

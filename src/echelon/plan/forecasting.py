@@ -34,7 +34,7 @@ import pandas as pd
 from echelon.forecast.data import validate_demand
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
-from echelon.plan.model import ForecastSeries
+from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "smooth": ("AutoETS", "HistoricAverage", "Naive"),
@@ -64,6 +64,7 @@ class SeriesForecast:
     history_std: float  # per period, over the history used
     bias: float | None = None  # over the hold-out periods; None without a hold-out
     actual_mean: float | None = None  # actual demand per period over the hold-out periods
+    std_from_backtest: bool = True  # False: the fallback, the predictive spread (module doc)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class PlanForecasts:
     holdout_periods: int = 0
     holdout_start: date | None = None  # first day of the hold-out periods (the calendar's)
     seconds: float = 0.0
+    warnings: list[PlanWarning] = field(default_factory=list)
 
     def demand_paths(self, periods: int) -> dict[tuple[str, str], np.ndarray]:
         """The last ``periods`` periods of actual demand per item × store (units per period)."""
@@ -156,6 +158,7 @@ def _summaries(
             location=loc,
             mean=max(0.0, float(means[uid])),
             std=max(0.0, float(rmse.get(uid, stds[uid]))),
+            std_from_backtest=uid in rmse,
             model=str(models[uid]),
             history_mean=hm,
             history_std=0.0 if np.isnan(hs) else hs,
@@ -231,7 +234,35 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
             h = result.holdout.get(key)
             s.bias = h.bias if h is not None else None
             s.actual_mean = h.actual_mean if h is not None else None
+    result.warnings = _fallback_warnings(result, cfg.holdout_periods)
     if progress:
         progress("forecast", 1.0)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _fallback_warnings(fc: PlanForecasts, holdout_asked: int) -> list[PlanWarning]:
+    """What the forecasts could not do as documented: no hold-out window, or an error spread
+    taken from the predictive quantiles because the series had no backtest."""
+    out = []
+    if holdout_asked > 0 and fc.holdout_periods == 0:
+        out.append(
+            PlanWarning(
+                kind=WarningKind.NO_HOLDOUT,
+                message=f"the shortest series has fewer than {MIN_TRAIN} periods before the "
+                f"{holdout_asked} held out: no hold-out fit, no forecast bias and no shadow mode",
+                value=float(holdout_asked),
+            )
+        )
+    spread = sorted(f"{i} at {loc}" for (i, loc), s in fc.series.items() if not s.std_from_backtest)
+    if spread:
+        shown = ", ".join(spread[:5]) + (f" and {len(spread) - 5} more" if len(spread) > 5 else "")
+        out.append(
+            PlanWarning(
+                kind=WarningKind.FALLBACK,
+                message=f"{len(spread)} series without a backtest window ({shown}): their "
+                "forecast-error spread is the model's predictive spread, not a measured error",
+                value=float(len(spread)),
+            )
+        )
+    return out

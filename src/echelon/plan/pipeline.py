@@ -152,5 +152,5 @@ def run_plan(
         forecasts=fc.fan,
         stock_to_service=projected.curve,
         shadow=shadow,
-        warnings=list(placed.warnings),
+        warnings=[*fc.warnings, *placed.warnings],
     )

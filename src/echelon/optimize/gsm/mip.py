@@ -2,8 +2,10 @@
 
 :func:`solve_mip` uses, by default, the time-indexed pair model of the network's 2-core
 (``mip_indexed.py``, after the exact pendant-tree reduction of ``reduce.py``), whose LP bound is
-tight. The piecewise-linear model below (:func:`solve_mip_pwl`) is the fallback for instances
-whose service-time ranges make the pair model too large.
+tight. When service-time ranges make that model too large (long processing times), a 2-core
+with at most ``CUT_RANK_LIMIT`` cycles is solved exactly by cut arcs and branch and bound on the
+tree DP (``cut.py``); the piecewise-linear model below (:func:`solve_mip_pwl`) is the last
+fallback.
 
 Piecewise-linear model. Variables: integer S_j ∈ [s_lo, s_hi] and SI_j ∈ [si_lo, si_hi]
 (longest-path bounds), arcs ``S_i − SI_j ≤ −d_ij``, and ``τ_j = SI_j + T_j − S_j ≥ 0``. The

@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from typing import Any
 
-import cma
 import numpy as np
 from deap import base, tools
 
@@ -120,7 +120,7 @@ def cma_search(
             "verb_disp": 0,
             "tolflatfitness": 10,
         }
-        es = cma.CMAEvolutionStrategy(start.tolist(), 1.0 if restart == 0 else 0.5, opts)
+        es = _cma().CMAEvolutionStrategy(start.tolist(), 1.0 if restart == 0 else 0.5, opts)
         while not es.stop() and not exhausted() and f.calls < max_calls:
             iterations += 1
             ys = es.ask()
@@ -136,6 +136,14 @@ def cma_search(
             converged = True
         popsize *= 2
     return f.result(converged and not exhausted(), iterations)
+
+
+def _cma() -> Any:
+    """The ``cma`` package, imported on first use: it imports matplotlib (about a second),
+    which no other command should pay for."""
+    import cma
+
+    return cma
 
 
 class _Fitness(base.Fitness):
