@@ -320,7 +320,7 @@ BAD_FOLDERS: list[BadFolder] = [
     BadFolder(
         "inventory_is_a_folder",
         lambda f: ((f / "inventory.csv").unlink(), (f / "inventory.csv").mkdir()),
-        ("inventory.csv", "cannot read the file"),
+        ("inventory.csv", "is a folder, not a file"),
     ),
     BadFolder(
         "demand_neither_daily_nor_weekly",

@@ -313,3 +313,24 @@ def test_demo_current_policy_holds_about_its_cover_at_the_stores(demo_data: Plan
     # order up to 3 weeks of sales at the end of a week, then one week of sales and a receipt:
     # between 1 and 3 weeks on hand at the snapshot
     assert np.all((cover > 1.0) & (cover < 3.0))
+
+
+def test_backorders_are_read_and_lower_the_inventory_position(tiny_folder: Path) -> None:
+    path = tiny_folder / "inventory.csv"
+    lines = path.read_text().splitlines()
+    rows = [lines[0] + ",backorders"] + [
+        line + (",12" if line.startswith("A,S1,") else ",") for line in lines[1:]
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    d = load_context(tiny_folder)
+    pos = d.stock.position("A", "S1")
+    assert pos.backorders == 12 and pos.inventory_position == pos.on_hand + pos.on_order - 12
+    assert d.stock.position("B", "S1").backorders == 0  # a blank cell owes nothing
+
+
+def test_negative_backorders_are_refused(tiny_folder: Path) -> None:
+    path = tiny_folder / "inventory.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",backorders"] + [f"{r},-1" for r in lines[1:]]) + "\n")
+    with pytest.raises(DataError, match="backorders"):
+        load_context(tiny_folder)

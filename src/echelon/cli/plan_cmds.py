@@ -156,6 +156,21 @@ def exception_table(result: PlanResult, limit: int) -> Table:
     return table
 
 
+def stock_mix_line(result: PlanResult) -> str:
+    """The aggregate target's outcome: the chosen targets against one uniform target."""
+    m = result.stock_mix
+    assert m is not None
+    saving = "—" if m.saving is None else f"{m.saving:.1%}"
+    return (
+        f"Aggregate {m.measure} fill-rate target {m.target:.1%} over {m.series} item × store "
+        f"series (simulated): targets chosen per series ({m.lowest_target:.1%}–"
+        f"{m.highest_target:.1%}) reach {m.mix_fill_rate:.2%} with inventory value "
+        f"{fmt(m.mix_inventory_value, 0)} {result.currency}; one uniform target reaches "
+        f"{m.uniform_fill_rate:.2%} with {fmt(m.uniform_inventory_value, 0)}: saving "
+        f"[bold]{saving}[/]."
+    )
+
+
 def print_summary(result: PlanResult, limit: int = 10) -> None:
     """The plan's summary: KPIs, saving, stores, shadow mode, recommendations, exceptions."""
     cur = result.currency
@@ -169,6 +184,8 @@ def print_summary(result: PlanResult, limit: int = 10) -> None:
             f"{fmt(single.network.inventory_value, 0)} → {fmt(meio.network.inventory_value, 0)} "
             f"{cur}, saving [bold]{result.saving:.1%}[/]; fill-rate target at every store {kept}."
         )
+    if result.stock_mix is not None:
+        console.print(stock_mix_line(result))
     console.print(store_table(result))
     if result.shadow is not None:
         sh = result.shadow

@@ -11,6 +11,7 @@ and the count ("rows 2, 5, … (50 rows in all; first 20 shown)"), as :func:`row
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
@@ -20,6 +21,9 @@ import pandas as pd
 from echelon.errors import DataError
 
 MAX_ROWS_SHOWN = 20  # bad rows named one by one in an error message (then the count)
+CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # control characters: never part of an id
+#: a day as a CSV cell: YYYY-MM-DD, optionally a time of day (dropped); no time zone
+DAY = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
 
 
 def row_of(idx: object) -> str:
@@ -77,7 +81,9 @@ def rows_error(
 
 
 def ids(df: pd.DataFrame, col: str, source: str) -> pd.Series:
-    """The id column as strings; a missing id is an error (every such row in one message)."""
+    """The id column as strings; a missing id, or one with a control character (tab, newline,
+    escape, the unit separator ``\\x1f`` …: they corrupt terminals, CSV exports and the keys
+    echelon joins ids with), is an error (every such row in one message)."""
     bad = df[col].isna().to_numpy()
     if bad.any():
         raise rows_error(
@@ -89,7 +95,24 @@ def ids(df: pd.DataFrame, col: str, source: str) -> pd.Series:
             expected="an id",
             fix="fill in the id or remove the row",
         )
-    return df[col].astype(str)
+    text = df[col].astype(str)
+    control = text.str.contains(CONTROL, regex=True).to_numpy()
+    if control.any():
+        raise rows_error(
+            "control character in an id",
+            df.index[control],
+            lambda i: ascii(text.at[i]),
+            source=source,
+            field=col,
+            expected="an id of printable characters",
+            fix="remove the control characters (tabs, escapes, separators) from the id",
+        )
+    return text
+
+
+def control_characters(value: str) -> bool:
+    """Whether ``value`` holds a control character (C0, DEL or C1)."""
+    return re.search(CONTROL, value) is not None
 
 
 def numbers(
@@ -99,10 +122,13 @@ def numbers(
     *,
     what: str,
     minimum: float = 0.0,
+    maximum: float,
     strict: bool = False,
     fix: str | None = None,
 ) -> pd.Series:
-    """The column as finite floats ``>= minimum`` (``> minimum`` when ``strict``).
+    """The column as finite floats ``>= minimum`` (``> minimum`` when ``strict``) and
+    ``<= maximum`` (a sanity bound: far beyond any real value, so that sums and products of
+    the plan stay finite).
 
     Every empty, non-numeric or out-of-range cell of the column is reported in one message.
     """
@@ -111,22 +137,24 @@ def numbers(
     v = values.to_numpy()
     finite = np.isfinite(v)
     empty = cells.isna().to_numpy()
-    low = finite & ((v <= minimum) if strict else (v < minimum))
+    low = finite & (((v <= minimum) if strict else (v < minimum)) | (v > maximum))
     number_fix = f"write the {what} as a number"
     range_fix = fix or f"correct the {what}"
     kinds = {
         "missing": (empty, number_fix),
         "non-numeric": (~finite & ~empty, number_fix),
         "negative": (low & (v < 0), range_fix),
-        "out of range": (low & (v >= 0), range_fix),
+        "too large": (low & (v > maximum), f"check the {what}: at most {maximum:g}"),
+        "out of range": (low & (v >= 0) & (v <= maximum), range_fix),
     }
     present = {name: kind for name, kind in kinds.items() if kind[0].any()}
     if not present:
         return values
-    adjectives = _either([k for k in present if k != "out of range"])
+    adjectives = _either([k for k in present if k not in ("out of range", "too large")])
     message = " or ".join(
         [f"{adjectives} {what}"] * bool(adjectives)
         + [f"{what} out of range"] * ("out of range" in present)
+        + [f"{what} too large"] * ("too large" in present)
     )
 
     def seen(i: Any) -> str:
@@ -142,15 +170,19 @@ def numbers(
         seen,
         source=source,
         field=col,
-        expected=f"a number {'>' if strict else '>='} {minimum:g}",
+        expected=f"a number {'>' if strict else '>='} {minimum:g} and <= {maximum:g}",
         fix="; ".join(dict.fromkeys(f for _, f in present.values())),
     )
 
 
 def dates(df: pd.DataFrame, col: str, source: str) -> pd.Series:
-    """The column as ``datetime64[ns]`` days (ISO 8601 dates, time of day dropped)."""
+    """The column as ``datetime64[ns]`` days: strictly ``YYYY-MM-DD`` (a time of day after it
+    is dropped; a partial date such as ``2014-03``, a time zone, another layout or a day that
+    does not exist is an error — every such row in one message)."""
     cells = df[col]
-    parsed = pd.to_datetime(cells, errors="coerce", format="ISO8601")
+    text = cells.astype(str)
+    shaped = text.str.fullmatch(DAY).fillna(False).to_numpy(dtype=bool) & cells.notna().to_numpy()
+    parsed = pd.to_datetime(text.str[:10].where(shaped), errors="coerce", format="%Y-%m-%d")
     bad = parsed.isna().to_numpy()
     if bad.any():
         raise rows_error(
@@ -159,12 +191,10 @@ def dates(df: pd.DataFrame, col: str, source: str) -> pd.Series:
             lambda i: _text(cells.at[i]),
             source=source,
             field=col,
-            expected="a date such as 2024-01-31",
+            expected="a date YYYY-MM-DD such as 2024-01-31 (no time zone), 1678–2261",
             fix="write dates as YYYY-MM-DD",
         )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.dt.normalize().astype("datetime64[ns]")
+    return parsed.astype("datetime64[ns]")
 
 
 def no_duplicates(df: pd.DataFrame, keys: Sequence[str], source: str, what: str) -> None:

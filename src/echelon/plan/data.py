@@ -24,6 +24,7 @@ the context's ``history`` is the demand per period, bucketed once here.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -33,12 +34,13 @@ import pandas as pd
 from pydantic import ValidationError
 
 from echelon.errors import DataError, InputError
-from echelon.fileio import pydantic_error, read_mapping
+from echelon.fileio import pydantic_error, read_bytes, read_mapping
 from echelon.network.io import network_from_dict
 from echelon.network.model import Network, ServiceMeasure
 from echelon.optimize.segments import SegmentTargets
 from echelon.plan import tables as t
 from echelon.plan.calendar import PlanCalendar
+from echelon.plan.checks import check_lead_times, check_node_ids
 from echelon.plan.context import EXTERNAL, PlanContext, build_context, store_ids
 from echelon.plan.model import PlanConfig, PlanException, Severity
 
@@ -57,11 +59,20 @@ def load_context(folder: str | Path) -> PlanContext:
     findings: list[PlanException] = []
     config = _load_config(folder / "plan.yaml")
     network = _load_network(folder / "network.yaml", config, findings)
+    check_node_ids(network, str(folder / "network.yaml"))
     items = _load_items(folder / "items.csv", findings)
     demand, calendar = _load_demand(folder / "demand.csv", items, network, config, findings)
     config = config.model_copy(update={"as_of": calendar.as_of})
     inventory = _load_inventory(folder / "inventory.csv", items, network, findings)
     on_order = _load_on_order(folder / "on_order.csv", items, network, calendar.as_of, findings)
+    lead_times = _load_lead_times(folder / "lead_times.csv", network)
+    check_lead_times(
+        network,
+        lead_times,
+        config,
+        network_source=str(folder / "network.yaml"),
+        observations_source=str(folder / "lead_times.csv"),
+    )
     ctx = build_context(
         config=config,
         network=network,
@@ -69,7 +80,7 @@ def load_context(folder: str | Path) -> PlanContext:
         inventory=inventory,
         demand=demand,
         on_order=on_order,
-        lead_times=_load_lead_times(folder / "lead_times.csv", network),
+        lead_times=lead_times,
         targets=_load_targets(folder / "targets.yaml"),
         input_hash=input_hash,
         findings=findings,
@@ -100,7 +111,7 @@ def _check_folder(folder: Path) -> str:
     if not folder.is_dir():
         raise DataError("is a file, not a data folder", source=str(folder), fix="give a folder")
     for name in REQUIRED_FILES:
-        if not (folder / name).exists():
+        if not os.path.lexists(folder / name):
             raise DataError(
                 "missing required file",
                 source=str(folder / name),
@@ -110,17 +121,9 @@ def _check_folder(folder: Path) -> str:
     digest = hashlib.sha256()
     for name in sorted(INPUT_FILES):
         path = folder / name
-        if not path.exists():
+        if not os.path.lexists(path):  # absent; a broken link or a link loop is present
             continue
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise DataError(
-                "cannot read the file",
-                source=str(path),
-                found=exc.strerror or type(exc).__name__,
-                fix="check that it is a readable file",
-            ) from None
+        content = read_bytes(path, DataError)  # a regular file (no device, FIFO), size-capped
         digest.update(name.encode() + b"\0" + len(content).to_bytes(8, "little") + content)
     return digest.hexdigest()
 
@@ -210,8 +213,9 @@ def _load_items(path: Path, findings: list[PlanException]) -> pd.DataFrame:
         )
     item = t.ids(raw, "item_id", src)
     unit_cost = t.numbers(
-        raw, "unit_cost", src, what="unit cost", strict=True, fix="give the cost per unit (> 0)"
-    )
+        raw, "unit_cost", src, what="unit cost", strict=True, maximum=t.MAX_UNIT_MONEY,
+        fix="give the cost per unit (> 0)",
+    )  # fmt: skip
     raw["price"] = raw["price"].where(raw["price"].notna(), raw["unit_cost"])
     raw["pack_size"] = raw["pack_size"].fillna("1")
     raw["moq"] = raw["moq"].fillna("0")
@@ -219,10 +223,12 @@ def _load_items(path: Path, findings: list[PlanException]) -> pd.DataFrame:
         {
             "item_id": item,
             "unit_cost": unit_cost,
-            "price": t.numbers(raw, "price", src, what="price"),
+            "price": t.numbers(raw, "price", src, what="price", maximum=t.MAX_UNIT_MONEY),
             "category": raw["category"].fillna("").astype(str),
-            "pack_size": t.numbers(raw, "pack_size", src, what="pack size").replace(0.0, 1.0),
-            "moq": t.numbers(raw, "moq", src, what="minimum order quantity"),
+            "pack_size": t.numbers(
+                raw, "pack_size", src, what="pack size", maximum=t.MAX_PACK
+            ).replace(0.0, 1.0),
+            "moq": t.numbers(raw, "moq", src, what="minimum order quantity", maximum=t.MAX_MOQ),
         }
     )
     t.no_duplicates(items, ["item_id"], src, "item")
@@ -290,8 +296,9 @@ def _load_demand(
             "location_id": loc,
             "ds": t.dates(raw, "ds", src),
             "y": t.numbers(
-                raw, "y", src, what="quantity", fix="record returns separately; demand >= 0"
-            ),
+                raw, "y", src, what="quantity", maximum=t.MAX_UNITS,
+                fix="record returns separately; demand >= 0",
+            ),  # fmt: skip
         }
     )
     t.no_duplicates(demand, ["item_id", "location_id", "ds"], src, "item × location × date")
@@ -305,12 +312,14 @@ def _load_inventory(
     raw = t.read_csv(path, t.INVENTORY)
     item, loc = _item_location(raw, src, items, network)
     on_hand = t.numbers(
-        raw, "on_hand", src, what="on-hand quantity", fix="on hand is >= 0 (count backorders apart)"
-    )
+        raw, "on_hand", src, what="on-hand quantity", maximum=t.MAX_UNITS,
+        fix="on hand is >= 0 (count backorders apart)",
+    )  # fmt: skip
     raw["backorders"] = raw["backorders"].fillna("0")  # optional: a blank cell owes nothing
     backorders = t.numbers(
-        raw, "backorders", src, what="backorder quantity", fix="backorders are units owed, >= 0"
-    )
+        raw, "backorders", src, what="backorder quantity", maximum=t.MAX_UNITS,
+        fix="backorders are units owed, >= 0",
+    )  # fmt: skip
     inv = pd.DataFrame(
         {"item_id": item, "location_id": loc, "on_hand": on_hand, "backorders": backorders}
     )
@@ -370,7 +379,7 @@ def _load_on_order(
         {
             "item_id": item,
             "location_id": loc,
-            "quantity": t.numbers(raw, "quantity", src, what="quantity"),
+            "quantity": t.numbers(raw, "quantity", src, what="quantity", maximum=t.MAX_UNITS),
             "due": t.dates(raw, "due", src),
         }
     )
@@ -413,7 +422,10 @@ def _load_lead_times(path: Path, network: Network) -> pd.DataFrame | None:
     lanes |= {(EXTERNAL, n.id) for n in network.nodes if n.external_supplier}
     pairs = pd.Series(list(zip(frm, to, strict=True)), index=raw.index)
     _lanes_known(pairs, lanes, src)
-    days = t.numbers(raw, "lead_time_days", src, what="lead time", fix="lead time is >= 0 days")
+    days = t.numbers(
+        raw, "lead_time_days", src, what="lead time", maximum=t.MAX_LEAD_DAYS,
+        fix="lead time is >= 0 days",
+    )  # fmt: skip
     return pd.DataFrame({"from_id": frm, "to_id": to, "lead_time_days": days}).reset_index(
         drop=True
     )

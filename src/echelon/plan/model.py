@@ -17,11 +17,12 @@ Units: quantities are units of the item; money in the data's currency; periods a
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 2  # 2: typed warnings (PlanWarning), policy names as PolicyName
 
@@ -39,54 +40,109 @@ def plan_parameters(config: PlanConfig, options: dict[str, Any] | None = None) -
     return parameters
 
 
+#: upper bounds of plan.yaml's size settings (docs/plan-data.md): beyond them a run would
+#: allocate gigabytes or take days, and no real plan needs more
+MAX_SIM_PERIODS = 10_000  # periods per replication
+MAX_SIM_REPS = 1_000  # replications
+MAX_SIM_CELLS = 1_000_000  # sim_periods × sim_reps
+MAX_PERIODS = 520  # horizon, history_periods, holdout_periods: ten years of weekly periods
+MAX_MONEY = 1e15  # budget, money
+MAX_SEED = 2**32 - 1
+MAX_DAYS = 3650.0  # excess_days, ten years
+
+
+def _strict(default: Any, **kw: Any) -> Any:
+    """A field that takes its type only: no bool for a number, no "3" for 3, no 4.0 for 4."""
+    return Field(default, strict=True, **kw)
+
+
 class PlanConfig(BaseModel):
-    """``plan.yaml`` of a data folder (every field optional)."""
+    """``plan.yaml`` of a data folder (every field optional). Numbers are strict (``true`` is
+    not 1, ``"3"`` is not 3, an integer setting takes no ``4.0``) and every size setting has
+    an upper bound (the ``MAX_*`` constants), so that no value makes a run hang or exhaust
+    memory."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = "plan"
-    currency: str = "USD"
+    name: str = _strict("plan")
+    currency: str = _strict("USD")
     as_of: date | None = Field(
         None, description="plan date; default: the day after the last demand date"
     )
-    period_days: int = Field(7, ge=1, le=31, description="days per planning period")
-    holding_rate: float = Field(
+    period_days: int = _strict(7, ge=1, le=31, description="days per planning period")
+    holding_rate: float = _strict(
         0.25, gt=0, le=2, description="holding cost per year as a fraction of unit cost"
     )
-    default_fill_rate: float = Field(
+    default_fill_rate: float = _strict(
         0.95, gt=0, lt=1, description="fill-rate target where the targets file sets none"
     )
-    horizon: int = Field(13, ge=1, description="forecast horizon, periods")
-    history_periods: int | None = Field(
-        None, ge=8, description="periods of history used (most recent); None = all"
+    aggregate_fill_rate: float | None = _strict(
+        None,
+        gt=0,
+        lt=1,
+        description="one fill-rate target over all items × stores (the 'stock mix'): each "
+        "item × store's target is chosen to meet it at least inventory; overrides the segment "
+        "targets; None = per-segment targets (plan/stock_mix.py)",
     )
-    holdout_periods: int = Field(
-        8, ge=0, description="most recent periods held out for the shadow-mode replay"
+    aggregate_measure: Literal["unit", "value"] = Field(
+        "unit", description="the aggregate fill rate weights demand by units or by sales value"
     )
-    budget: float | None = Field(
-        None, gt=0, description="money available for today's orders; None = unlimited"
+    horizon: int = _strict(13, ge=1, le=MAX_PERIODS, description="forecast horizon, periods")
+    history_periods: int | None = _strict(
+        None, ge=8, le=100 * MAX_PERIODS, description="periods of history used; None = all"
     )
-    excess_days: float = Field(
-        90.0, gt=0, description="exception when on hand exceeds this many days of supply"
+    holdout_periods: int = _strict(
+        8, ge=0, le=MAX_PERIODS, description="most recent periods held out for shadow mode"
     )
-    bias_threshold: float = Field(
-        0.2, gt=0, description="exception when |forecast bias| / mean actual exceeds this"
+    budget: float | None = _strict(
+        None, gt=0, le=MAX_MONEY, description="money for today's orders; None = unlimited"
     )
-    change_threshold: float = Field(
-        0.5, gt=0, description="exception when a base-stock level moved by more than this share"
+    excess_days: float = _strict(
+        90.0, gt=0, le=MAX_DAYS, description="exception when on hand exceeds this days of supply"
     )
-    transfer_cost: float = Field(
-        0.5, ge=0, description="money per unit moved laterally between two locations"
+    bias_threshold: float = _strict(
+        0.2, gt=0, le=100, description="exception when |forecast bias| / mean actual exceeds this"
     )
-    transfer_lead_time: float = Field(
-        0.0, ge=0, description="periods a lateral transfer takes (0: arrives this period)"
+    change_threshold: float = _strict(
+        0.5, gt=0, le=100, description="exception when a base-stock level moved by this share"
     )
-    expedite_cost: float = Field(
-        1.0, ge=0, description="money per unit to expedite an open order by one period"
+    transfer_cost: float = _strict(
+        0.5, ge=0, le=MAX_MONEY, description="money per unit moved laterally"
     )
-    sim_periods: int = Field(520, ge=52, description="periods per replication for KPIs")
-    sim_reps: int = Field(20, ge=2, description="replications for KPIs")
-    seed: int = 0
+    transfer_lead_time: float = _strict(
+        0.0, ge=0, le=MAX_PERIODS, description="periods a lateral transfer takes (0: this period)"
+    )
+    expedite_cost: float = _strict(
+        1.0, ge=0, le=MAX_MONEY, description="money per unit to expedite an order by one period"
+    )
+    sim_periods: int = _strict(
+        520, ge=52, le=MAX_SIM_PERIODS, description="periods per replication for KPIs"
+    )
+    sim_reps: int = _strict(20, ge=2, le=MAX_SIM_REPS, description="replications for KPIs")
+    seed: int = _strict(0, ge=0, le=MAX_SEED, description="random seed of the simulations")
+    clean_outliers: bool = _strict(
+        True, description="plan on the history with outlier periods replaced (plan/outliers.py)"
+    )
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _calendar_day(cls, value: Any) -> Any:
+        """A calendar day: a YAML date or the text YYYY-MM-DD (no number, no date-time)."""
+        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            return value.strip()
+        raise ValueError(f"expected a date YYYY-MM-DD, found {value!r}")
+
+    @model_validator(mode="after")
+    def _simulation_size(self) -> PlanConfig:
+        cells = self.sim_periods * self.sim_reps
+        if cells > MAX_SIM_CELLS:
+            raise ValueError(
+                f"sim_periods × sim_reps = {cells:,} is above {MAX_SIM_CELLS:,}: "
+                "lower sim_periods or sim_reps"
+            )
+        return self
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -319,6 +375,23 @@ class ShadowResult(_Out):
     kpis: list[PolicyKpis]
 
 
+class StockMixSummary(_Out):
+    """The aggregate service target (``PlanConfig.aggregate_fill_rate``): per-series targets
+    chosen at least inventory versus one uniform target, both simulated (KPI random numbers,
+    MEIO policy; inventory value = average on hand × unit cost over the network, money)."""
+
+    target: float  # the aggregate fill rate asked for (fraction)
+    measure: str  # "unit" or "value"
+    series: int  # item × store series with demand
+    mix_fill_rate: float  # simulated aggregate fill rate with the chosen targets
+    uniform_fill_rate: float  # with the aggregate target at every series
+    mix_inventory_value: float
+    uniform_inventory_value: float
+    saving: float | None  # (uniform − mix) / uniform inventory value
+    lowest_target: float  # the smallest and largest per-series targets chosen
+    highest_target: float
+
+
 class NetworkNode(_Out):
     id: str
     tier: int
@@ -349,6 +422,7 @@ class PlanResult(_Out):
     forecasts: list[ForecastSeries] = Field(default_factory=list)
     stock_to_service: list[CurvePoint] = Field(default_factory=list)
     shadow: ShadowResult | None = None
+    stock_mix: StockMixSummary | None = None
     warnings: list[PlanWarning] = Field(default_factory=list)
 
     def policy(self, name: PolicyName) -> PolicyKpis | None:

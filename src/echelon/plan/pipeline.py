@@ -7,7 +7,8 @@ Stages (each reports progress as ``progress(stage, fraction)``):
    (:mod:`echelon.plan.leadtimes`);
 2. **place** — per item, the Guaranteed-Service Model places safety stock across the network,
    then every store's level is tuned in simulation until its fill-rate target (by ABC/XYZ
-   segment) is met; the single-echelon practice and the current policy are built alongside
+   segment, or chosen to meet one aggregate target, :mod:`echelon.plan.stock_mix`) is met; the
+   single-echelon practice and the current policy are built alongside
    (:mod:`echelon.plan.placement`);
 3. **kpis** — the three policies simulated on common random numbers: fill rate, cycle service
    level, turns, days of supply, inventory value; the saving of MEIO over single-echelon and the
@@ -38,11 +39,12 @@ from echelon.plan.exceptions import find_exceptions
 from echelon.plan.forecasting import PlanForecasts, plan_forecasts
 from echelon.plan.kpis import project_kpis
 from echelon.plan.leadtimes import LaneLeadTime, fit_lead_times
-from echelon.plan.model import NetworkNode, PlanResult, plan_parameters
+from echelon.plan.model import NetworkNode, PlanResult, StockMixSummary, plan_parameters
 from echelon.plan.orders import propose_orders
-from echelon.plan.placement import Placements, place
+from echelon.plan.placement import Placements
 from echelon.plan.rebalance import rebalance
 from echelon.plan.shadow import shadow_mode
+from echelon.plan.stock_mix import place_with_mix
 
 Progress = Callable[[str, float], None]
 
@@ -94,6 +96,7 @@ class Prepared:
     forecasts: PlanForecasts
     lead_times: dict[tuple[str, str], LaneLeadTime]
     placements: Placements
+    stock_mix: StockMixSummary | None = None  # with ``aggregate_fill_rate``
 
 
 def prepare(ctx: PlanContext, progress: Progress | None = None) -> Prepared:
@@ -101,7 +104,8 @@ def prepare(ctx: PlanContext, progress: Progress | None = None) -> Prepared:
     step = progress or _noop
     fc = plan_forecasts(ctx, step)
     lead_times = fit_lead_times(ctx)
-    return Prepared(fc, lead_times, place(ctx, fc, lead_times, step))
+    placed, mix = place_with_mix(ctx, fc, lead_times, step)
+    return Prepared(fc, lead_times, placed, mix)
 
 
 def run_plan(
@@ -152,5 +156,6 @@ def run_plan(
         forecasts=fc.fan,
         stock_to_service=projected.curve,
         shadow=shadow,
+        stock_mix=prep.stock_mix,
         warnings=[*fc.warnings, *placed.warnings],
     )

@@ -397,8 +397,12 @@ def place(
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
     progress: Progress | None = None,
+    targets: Targets | None = None,
 ) -> Placements:
-    """Place safety stock for every item (meio, single-echelon, current; module doc)."""
+    """Place safety stock for every item (meio, single-echelon, current; module doc).
+
+    ``targets``: the fill-rate target per item × store (default: by segment,
+    :func:`store_targets`; the aggregate service target passes its own)."""
     start = time.perf_counter()
     items = ctx.item_ids
     known = {i for i, _ in forecasts.series}
@@ -411,7 +415,7 @@ def place(
             found=f"items {', '.join(items[:5])}",
             fix="add demand history for the items",
         )
-    targets = store_targets(ctx, forecasts.history)
+    targets = targets if targets is not None else store_targets(ctx, forecasts.history)
     out = Placements([], {})
     if missing:
         out.warnings.append(

@@ -31,7 +31,8 @@ from echelon.plan.forecasting import PlanForecasts
 from echelon.plan.kpis import ItemRun, policy_description, policy_kpis
 from echelon.plan.leadtimes import LaneLeadTime
 from echelon.plan.model import PolicyKpis, PolicyName, ShadowResult
-from echelon.plan.placement import ItemPlan, Placements, SimRun, place, run
+from echelon.plan.placement import ItemPlan, Placements, SimRun, run
+from echelon.plan.stock_mix import place_with_mix
 from echelon.policies.model import BaseStock
 
 Progress = Callable[[str, float], None]
@@ -114,7 +115,7 @@ def shadow_mode(
         if progress:
             progress("shadow", 0.9 * x)
 
-    placements = place(data, view, lead_times, step)
+    placements, _ = place_with_mix(data, view, lead_times, step)
     cfg = data.config
     kpis = replay(placements, forecasts.history, hold, cfg.sim_reps, cfg.period_days)
     if progress:

@@ -13,6 +13,7 @@ row of a column in one message (the first 20 with what was found, and the count)
 from __future__ import annotations
 
 import difflib
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from echelon.errors import DataError
+from echelon.fileio import read_bytes
 from echelon.plan.calendar import PlanCalendar, plan_date
 from echelon.plan.cells import MAX_ROWS_SHOWN as MAX_ROWS_SHOWN
 from echelon.plan.cells import dates as dates
@@ -35,6 +37,14 @@ from echelon.plan.cells import rows_error as rows_error
 from echelon.plan.model import ExceptionKind, PlanConfig, PlanException, Severity
 
 MIN_PERIODS = 8  # fewer full periods of history than this is a finding
+# sanity bounds of the tables' numbers (docs/plan-data.md): far beyond real data, and small
+# enough that every sum and product of the plan stays finite
+MAX_UNITS = 1e12  # a quantity: demand, on hand, backorders, an open order
+MAX_UNIT_MONEY = 1e9  # unit cost and price, money per unit
+MAX_PACK = 1e6  # pack size, units
+MAX_MOQ = 1e9  # minimum order quantity, units
+MAX_LEAD_DAYS = 3650.0  # a lead-time observation, days
+MAX_GAP_DAYS = 366  # the plan date at most this many days after the last demand date
 
 
 @dataclass(frozen=True)
@@ -68,25 +78,16 @@ def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
     dropped without renumbering the others. Cells are strings, empty cells NaN.
     """
     source = str(path)
-    if path.is_dir():
-        raise DataError("is a folder, not a file", source=source, fix=f"put a file {spec.name}")
+    text = _text_of(path, spec)
     try:
         raw = pd.read_csv(
-            path,
+            io.StringIO(text),
             dtype=str,
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
             skipinitialspace=True,
-            encoding="utf-8-sig",
         )
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            "the file is not UTF-8 text",
-            source=source,
-            found=f"byte {exc.start}",
-            fix="save the file as UTF-8 CSV",
-        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(
             "the file is empty",
@@ -95,7 +96,7 @@ def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
             found="nothing",
             fix="write the header line and the rows",
         ) from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(
             "cannot read the file as CSV",
             source=source,
@@ -113,6 +114,34 @@ def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
             text = raw[col].str.strip()
             raw[col] = text.where(text != "", np.nan)
     return raw[list(spec.columns)]
+
+
+def _text_of(path: Path, spec: TableSpec) -> str:
+    """The file's text: a regular file within the size cap (:func:`echelon.fileio.read_bytes`:
+    no device, pipe or socket), UTF-8 (a byte-order mark is dropped), without NUL bytes (the
+    CSV parser would cut the cell at one: ``B\\0X`` read as ``B``)."""
+    source = str(path)
+    data = read_bytes(path, DataError)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise DataError(
+            "NUL byte in the file",
+            source=source,
+            where=f"row {line}",
+            expected="text without NUL (\\0) characters",
+            found=f"a NUL byte at byte {nul}",
+            fix=f"remove the NUL characters (is {spec.name} a text CSV file?)",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            "the file is not UTF-8 text",
+            source=source,
+            found=f"byte {exc.start}",
+            fix="save the file as UTF-8 CSV",
+        ) from None
 
 
 def _check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> None:
@@ -237,6 +266,7 @@ def complete_series(
             )
     as_of = plan_date(config.as_of, pd.Timestamp(days[-1]).date(), step)
     start = pd.Timestamp(as_of)
+    _plan_date_near(start, pd.Timestamp(days[-1]), step)
     if step > 1 and (start - origin).days % step:
         raise DataError(
             "the plan date is not a period boundary of the per-period demand",
@@ -267,6 +297,21 @@ def complete_series(
         )
     _every_store_item(demand, src, item_ids, stores)
     return _fill(demand, src, step, start, config, findings), PlanCalendar(as_of, p, step)
+
+
+def _plan_date_near(as_of: pd.Timestamp, last: pd.Timestamp, step: int) -> None:
+    """The plan date may follow the history by at most :data:`MAX_GAP_DAYS` days (the days in
+    between count as no demand; a plan date years away plans on a history of zeros)."""
+    gap = (as_of - last).days - step
+    if gap > MAX_GAP_DAYS:
+        raise DataError(
+            "the plan date is far beyond the demand history",
+            source="plan.yaml",
+            field="as_of",
+            expected=f"at most {MAX_GAP_DAYS} days after the last demand date {last.date()}",
+            found=f"{as_of.date()}, {gap:,} days after it",
+            fix="correct as_of in plan.yaml (or remove it: the day after the history)",
+        )
 
 
 def _every_store_item(
