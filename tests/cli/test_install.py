@@ -68,7 +68,7 @@ def test_a_missing_echelon_module_is_a_bug_not_an_install_hint() -> None:
     code = (
         "import sys\nfrom echelon.cli import app\n"
         "def boom(**_):\n    raise ModuleNotFoundError('x', name='echelon.nothere')\n"
-        "app.app = boom\napp.main([])\n"
+        "app._app = boom\napp.main([])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" in proc.stderr and HINT not in proc.stderr

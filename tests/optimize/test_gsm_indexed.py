@@ -4,7 +4,6 @@ that never exceeds the brute-force optimum on small random DAGs (hypothesis)."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_gsm_properties import brute_force
 
-from echelon.optimize.gsm import GSMInstance, evaluate, service_bounds, solve_gsm
+from echelon.optimize.gsm import GSMInstance, GSMSolution, evaluate, service_bounds, solve_gsm
 from echelon.optimize.gsm.mip import solve_mip
 from echelon.optimize.gsm.mip_indexed import build_core_model, solve_indexed
 from echelon.optimize.gsm.reduce import reduce_to_core
@@ -75,22 +75,23 @@ def dags(draw: st.DrawFn) -> GSMInstance:
     return inst
 
 
-def brute_force(inst: GSMInstance) -> float:
-    b = service_bounds(inst)
-    ranges = [range(int(lo), int(hi) + 1) for lo, hi in zip(b.s_lo, b.s_hi, strict=True)]
-    return min(evaluate(inst, np.array(s, np.int64))[2] for s in itertools.product(*ranges))
+def assert_exact(inst: GSMInstance, sol: GSMSolution, *, abs_tol: float, gap: float) -> float:
+    """``sol`` is the brute-force optimum (within ``abs_tol``) with a valid lower bound and a
+    proven gap of at most ``gap``; returns the optimum."""
+    best = brute_force(inst)
+    assert sol.objective == pytest.approx(best, rel=1e-9, abs=abs_tol)
+    assert sol.lower_bound is not None and sol.lower_bound <= best + 1e-7 * max(1.0, best)
+    assert sol.gap is not None and sol.gap <= gap
+    return best
 
 
 @FAST
 @given(dags())
 def test_indexed_mip_is_exact_and_its_bounds_are_valid(inst: GSMInstance) -> None:
-    best = brute_force(inst)
     sol = solve_indexed(inst, gap_tolerance=0.0, time_limit=20)
     # abs 1e-7: HiGHS does not tell apart costs below its tolerances (e.g. σ = 1e-8 gives
     # stage costs of 1e-8), as for the piecewise-linear model below
-    assert sol.objective == pytest.approx(best, rel=1e-9, abs=1e-7)
-    assert sol.lower_bound is not None and sol.lower_bound <= best + 1e-7 * max(1.0, best)
-    assert sol.gap is not None and sol.gap <= 1e-6
+    best = assert_exact(inst, sol, abs_tol=1e-7, gap=1e-6)
     # the LP relaxation alone is a valid lower bound too
     b = service_bounds(inst)
     red = reduce_to_core(inst, b)

@@ -13,9 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from echelon.cli.render import console
+from echelon.cli.render import console, plain
 
 TEXTBOOK_COST = 47.67
 
@@ -57,6 +56,7 @@ def register(app: typer.Typer) -> None:
         """Plan the bundled M5 network end to end: data → plan → stored run → HTML report."""
         from echelon.cli.plan_cmds import print_summary, stage_progress
         from echelon.plan.service import demo_and_store
+        from echelon.storage import redact_url
 
         console.rule("[bold]echelon demo[/]")
         if textbook:
@@ -64,13 +64,14 @@ def register(app: typer.Typer) -> None:
         with stage_progress(not quiet) as update:
             folder, stored = demo_and_store(out, seed=seed, progress=update)
         result, run_id, new = stored.result, stored.run_id, stored.created
-        db, report = stored.db, stored.report
+        db = plain(redact_url(stored.db or ""))  # never a password on the screen
+        report = plain(stored.report)
         console.print(
-            f"Demo data folder written to {folder}: M5 (Walmart) daily sales of 7 departments at "
-            "10 stores (CA_1–4, TX_1–3, WI_1–3), planned weekly through 3 state DCs and 1 "
-            "national DC (assumptions: docs/plan-data.md)."
+            f"Demo data folder written to {plain(folder)}: M5 (Walmart) daily sales of 7 "
+            "departments at 10 stores (CA_1–4, TX_1–3, WI_1–3), planned weekly through 3 state "
+            "DCs and 1 national DC (assumptions: docs/plan-data.md)."
         )
-        console.rule(f"[bold]plan '{escape(result.name)}' as of {result.as_of}[/]")
+        console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, limit=8)
         verdict = "stored as run" if new else "identical to stored run"
         console.print(

@@ -37,18 +37,23 @@ def _sim(periods: int, reps: int, seed: int, warmup: int) -> SimSettings:
     return SimSettings(periods=periods, reps=reps, seed=seed, warmup=warmup)
 
 
+def _only_with(method: OptimizeMethod, wanted: OptimizeMethod, option: str, model: str) -> None:
+    """Raise unless ``--option`` (which applies to ``model`` only) comes with its method."""
+    if method is not wanted:
+        raise OptimizationError(
+            f"--{option} applies to {model} ({wanted} only)",
+            field=option,
+            expected=f"--method {wanted}",
+            found=str(method),
+            fix=f"drop --{option}, or use --method {wanted}",
+        )
+
+
 def gsm_options(method: OptimizeMethod, service_times: list[str]) -> dict[str, Any]:
     """``--service-time NODE=S`` pairs as the GSM's ``fixed_service_times``."""
     if not service_times:
         return {}
-    if method is not OptimizeMethod.GSM:
-        raise OptimizationError(
-            "--service-time applies to the guaranteed-service model (gsm only)",
-            field="service-time",
-            expected="--method gsm",
-            found=str(method),
-            fix="drop --service-time, or use --method gsm",
-        )
+    _only_with(method, OptimizeMethod.GSM, "service-time", "the guaranteed-service model")
     fixed: dict[str, float] = {}
     for item in service_times:
         node, sep, value = item.partition("=")
@@ -72,14 +77,7 @@ def simopt_options(method: OptimizeMethod, search: str | None) -> dict[str, Any]
     """``--search`` (pattern | cmaes | ga) for simulation-optimization only."""
     if search is None:
         return {}
-    if method is not OptimizeMethod.SIMOPT:
-        raise OptimizationError(
-            "--search applies to simulation-optimization (simopt only)",
-            field="search",
-            expected="--method simopt",
-            found=str(method),
-            fix="drop --search, or use --method simopt",
-        )
+    _only_with(method, OptimizeMethod.SIMOPT, "search", "simulation-optimization")
     if search not in ("pattern", "cmaes", "ga"):
         raise OptimizationError(
             "unknown --search",

@@ -1,5 +1,7 @@
 """``echelon plan DATA_DIR`` and ``echelon scenario``: thin layers over
-:mod:`echelon.plan.service` — they call it and display what it returns.
+:mod:`echelon.plan.service` — they call it and display what it returns. Data (ids, names,
+messages, paths) is printed through :func:`echelon.cli.render.plain`: markup, emoji codes and
+control characters print as typed, inert.
 
 The data folder is validated before anything is computed or written (bad input: one line, exit
 2, nothing stored). The run is stored in one transaction; the same inputs and parameters give
@@ -15,11 +17,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from echelon.cli.render import console, fmt
+from echelon.cli.render import console, fmt, plain
 from echelon.plan.model import PlanResult, PolicyKpis, PolicyName, RecommendationKind
 
 DB_HELP = (
@@ -105,7 +106,7 @@ def store_table(result: PlanResult) -> Table:
     if meio is None:
         return table
     for store, k in meio.stores.items():
-        row = [escape(store), "—" if k.fill_rate is None else f"{k.fill_rate:.2%}"]
+        row = [plain(store), "—" if k.fill_rate is None else f"{k.fill_rate:.2%}"]
         for other in (PolicyName.SINGLE_ECHELON, PolicyName.CURRENT):
             by = result.policy(other)
             o = by.stores.get(store) if by is not None else None
@@ -127,12 +128,12 @@ def recommendation_table(result: PlanResult, limit: int) -> Table:
     for r in recs:
         table.add_row(
             r.kind.value,
-            escape(r.item),
-            escape(r.location),
-            escape(r.source or "supplier"),
+            plain(r.item),
+            plain(r.location),
+            plain(r.source or "supplier"),
             fmt(r.quantity, 0),
             fmt(r.value, 0),
-            escape(r.explanation.summary),
+            plain(r.explanation.summary),
         )
     return table
 
@@ -149,9 +150,9 @@ def exception_table(result: PlanResult, limit: int) -> Table:
         table.add_row(
             e.severity.value,
             e.kind.value,
-            escape(e.item or ""),
-            escape(e.location or ""),
-            escape(e.message),
+            plain(e.item or ""),
+            plain(e.location or ""),
+            plain(e.message),
         )
     return table
 
@@ -197,7 +198,7 @@ def print_summary(result: PlanResult, limit: int = 10) -> None:
                 f"({sh.start} … {sh.end})",
             )
         )
-        console.print(f"[dim]current policy: {escape(sh.current_policy)}[/]")
+        console.print(f"[dim]current policy: {plain(sh.current_policy)}[/]")
     counts = {k: 0 for k in RecommendationKind}
     value = {k: 0.0 for k in RecommendationKind}
     for r in result.recommendations:
@@ -212,7 +213,7 @@ def print_summary(result: PlanResult, limit: int = 10) -> None:
     if result.exceptions:
         console.print(exception_table(result, limit))
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w.message)}")
+        console.print(f"[yellow]warning:[/] {plain(w.message)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -233,7 +234,7 @@ def register(app: typer.Typer) -> None:
         with stage_progress(not quiet) as update:
             stored = plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update)
         result, run_id, new = stored.result, stored.run_id, stored.created
-        console.rule(f"[bold]plan '{escape(result.name)}' as of {result.as_of}[/]")
+        console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
         if new:
             console.print(f"Stored as run [bold]{run_id}[/] (input hash {result.input_hash[:12]}).")
@@ -242,7 +243,7 @@ def register(app: typer.Typer) -> None:
                 f"Same inputs and parameters as run [bold]{run_id}[/]: nothing new stored."
             )
         if report is not None:
-            console.print(f"Report written to {report}")
+            console.print(f"Report written to {plain(report)}")
         console.print(
             f"[dim]Next: `echelon approve {run_id} --all --by NAME`, `echelon export {run_id} "
             f"--out orders.csv`, `echelon report {run_id} --out report.html`.[/]"
@@ -261,7 +262,7 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
         change = o.fill_rate_change
         below = sum(1 for k in o.stores.values() if k.target_met is False)
         table.add_row(
-            f"{escape(o.scenario)}\n[dim]{escape(o.description)}[/]",
+            f"{plain(o.scenario)}\n[dim]{plain(o.description)}[/]",
             o.policy.label,
             "—" if base.fill_rate is None else f"{base.fill_rate:.2%}",
             "—" if hit.fill_rate is None else f"{hit.fill_rate:.2%}",
@@ -294,7 +295,7 @@ def register_scenario(app: typer.Typer) -> None:
             console.print("no item could be placed: nothing to simulate")
             return
         cfg = done.context.config
-        console.rule(f"[bold]scenarios for plan '{escape(cfg.name)}' as of {done.context.as_of}[/]")
+        console.rule(f"[bold]scenarios for plan '{plain(cfg.name)}' as of {done.context.as_of}[/]")
         console.print(scenario_table(done.outcomes, cfg.currency))
         console.print(
             "[dim]Each policy is simulated with and without the disruption on the same random "

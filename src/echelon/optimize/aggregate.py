@@ -168,6 +168,32 @@ def _infeasible(best: float, target: float) -> OptimizationError:
     )
 
 
+@dataclass
+class _Problem:
+    """Validated curves and weights of one aggregate target (module doc)."""
+
+    xs: list[FloatArray]
+    ys: list[FloatArray]
+    w: FloatArray
+    v: FloatArray
+    need: float
+    """target · Σ w: the aggregate gain a choice must reach."""
+
+    def met(self, have: float) -> bool:
+        """Whether an aggregate gain reaches ``need`` (within a relative 1e-12)."""
+        return have >= self.need - 1e-12 * max(1.0, self.need)
+
+
+def _problem(
+    stock: Sequence[ArrayLike], fill: Sequence[ArrayLike], demand: ArrayLike, target: float,
+    unit_value: ArrayLike | None, price: ArrayLike | None, measure: Measure,
+) -> _Problem:  # fmt: skip
+    check_target(target)
+    xs, ys = _curves(stock, fill)
+    w, v = _weights(len(xs), demand, unit_value, price, measure)
+    return _Problem(xs, ys, w, v, target * float(w.sum()))
+
+
 def aggregate_targets(
     stock: Sequence[ArrayLike],
     fill: Sequence[ArrayLike],
@@ -179,13 +205,11 @@ def aggregate_targets(
     measure: Measure = "unit",
 ) -> AggregateResult:
     """Per-series points meeting the aggregate fill rate at least investment (module doc)."""
-    check_target(target)
-    xs, ys = _curves(stock, fill)
+    prob = _problem(stock, fill, demand, target, unit_value, price, measure)
+    xs, ys, w, v, need = prob.xs, prob.ys, prob.w, prob.v, prob.need
     n = len(xs)
-    w, v = _weights(n, demand, unit_value, price, measure)
-    need = target * float(w.sum())
     top = sum(float(w[k] * ys[k].max()) for k in range(n))
-    if top < need - 1e-12 * max(1.0, need):
+    if not prob.met(top):
         raise _infeasible(top / float(w.sum()), target)
     cost = [v[k] * xs[k] for k in range(n)]
     gain = [w[k] * ys[k] for k in range(n)]
@@ -204,7 +228,7 @@ def aggregate_targets(
             segments.append((-(dg / dc) if dc > 0 else -np.inf, k, p))
     segments.sort()
     for neg_ratio, k, p in segments:
-        if have >= need - 1e-12 * max(1.0, need):
+        if prob.met(have):
             break
         if pos[k] != p - 1:  # hull ratios decrease, so segments arrive in order per series
             continue
@@ -218,29 +242,27 @@ def aggregate_targets(
         spent += dc
         pos[k] = p
         index[k] = h[p]
-    index = _clean_up(index, cost, gain, need)
-    uni = uniform_targets(stock, fill, demand, target, unit_value=unit_value, price=price,
-                          measure=measure).index  # fmt: skip
+    index = _clean_up(index, cost, gain, prob)
+    uni = _uniform_index(prob, target)
     if sum(float(cost[k][uni[k]]) for k in range(n)) < sum(
         float(cost[k][index[k]]) for k in range(n)
     ):
-        index = _clean_up(uni, cost, gain, need)  # never worse than one common target
-    return _result(index, xs, ys, w, v, lower, lam)
+        index = _clean_up(uni, cost, gain, prob)  # never worse than one common target
+    return _result(index, prob, lower, lam)
 
 
 def _clean_up(
-    index: NDArray[np.int64], cost: list[FloatArray], gain: list[FloatArray], need: float
+    index: NDArray[np.int64], cost: list[FloatArray], gain: list[FloatArray], prob: _Problem
 ) -> NDArray[np.int64]:
     """Lower series to cheaper points (any point) while the target holds, best saving first."""
     index = index.copy()
     have = sum(float(gain[k][index[k]]) for k in range(len(index)))
-    tol = 1e-12 * max(1.0, need)
     while True:
         best: tuple[float, int, int] | None = None
         for k in range(len(index)):
             i = int(index[k])
             for j in range(i):
-                if have - gain[k][i] + gain[k][j] >= need - tol:
+                if prob.met(have - gain[k][i] + gain[k][j]):
                     saving = float(cost[k][i] - cost[k][j])
                     if saving > 0 and (best is None or saving > best[0]):
                         best = (saving, k, j)
@@ -253,18 +275,17 @@ def _clean_up(
 
 
 def _result(
-    index: NDArray[np.int64], xs: list[FloatArray], ys: list[FloatArray], w: FloatArray,
-    v: FloatArray, lower: float | None, lam: float | None,
-) -> AggregateResult:  # fmt: skip
-    n = len(xs)
-    s = np.array([xs[k][index[k]] for k in range(n)])
-    f = np.array([ys[k][index[k]] for k in range(n)])
-    inv = float(np.sum(v * s))
+    index: NDArray[np.int64], prob: _Problem, lower: float | None, lam: float | None
+) -> AggregateResult:
+    n = len(prob.xs)
+    s = np.array([prob.xs[k][index[k]] for k in range(n)])
+    f = np.array([prob.ys[k][index[k]] for k in range(n)])
+    inv = float(np.sum(prob.v * s))
     return AggregateResult(
         index=index,
         stock=s,
         fill_rate=f,
-        aggregate=float(np.sum(w * f) / np.sum(w)),
+        aggregate=float(np.sum(prob.w * f) / np.sum(prob.w)),
         investment=inv,
         lower_bound=None if lower is None else min(float(lower), inv),
         multiplier=lam,
@@ -286,11 +307,14 @@ def uniform_targets(
     Each series takes its cheapest point with fill ≥ β (its highest point when none reaches
     β); ``multiplier`` is None and ``lower_bound`` None.
     """
-    check_target(target)
-    xs, ys = _curves(stock, fill)
-    n = len(xs)
-    w, v = _weights(n, demand, unit_value, price, measure)
-    need = target * float(w.sum())
+    prob = _problem(stock, fill, demand, target, unit_value, price, measure)
+    return _result(_uniform_index(prob, target), prob, None, None)
+
+
+def _uniform_index(prob: _Problem, target: float) -> NDArray[np.int64]:
+    """The points of :func:`uniform_targets`."""
+    ys, w = prob.ys, prob.w
+    n = len(ys)
 
     def choose(beta: float) -> NDArray[np.int64]:
         out = np.zeros(n, np.int64)
@@ -304,12 +328,12 @@ def uniform_targets(
 
     betas = np.unique(np.concatenate(ys))
     lo, hi = 0, betas.size - 1
-    if agg(choose(float(betas[hi]))) < need - 1e-12 * max(1.0, need):
+    if not prob.met(agg(choose(float(betas[hi])))):
         raise _infeasible(agg(choose(float(betas[hi]))) / float(w.sum()), target)
     while lo < hi:  # least feasible β (the aggregate is non-decreasing in β)
         mid = (lo + hi) // 2
-        if agg(choose(float(betas[mid]))) >= need - 1e-12 * max(1.0, need):
+        if prob.met(agg(choose(float(betas[mid])))):
             hi = mid
         else:
             lo = mid + 1
-    return _result(choose(float(betas[lo])), xs, ys, w, v, None, None)
+    return choose(float(betas[lo]))

@@ -29,7 +29,7 @@ def check_node_ids(network: Network, source: str) -> None:
             raise DataError(
                 "control character in a node id",
                 source=source,
-                where=f"node {ascii(node.id)}",
+                where=f"node {node.id!a}",
                 field="id",
                 expected="an id of printable characters",
                 found=ascii(node.id),

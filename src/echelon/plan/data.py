@@ -15,7 +15,9 @@ plan meaningless, and records fixable-by-assumption problems as ``DATA_QUALITY``
   history is all zero, demand on or after the plan date (ignored), fewer than 8 full periods of
   history before the held-out ones, an item × location without an inventory row (on hand 0),
   an open order due before the plan date (moved to the plan date), a price below the unit
-  cost, a demand distribution on a network node (ignored: demand comes from demand.csv).
+  cost, a demand distribution on a network node (ignored: demand comes from demand.csv), an
+  outlier period of demand (replaced for the plan unless ``clean_outliers: false``;
+  :mod:`echelon.plan.outliers`).
 
 The plan date and the planning periods follow one rule each (:mod:`echelon.plan.calendar`);
 the context's ``history`` is the demand per period, bucketed once here.
@@ -43,6 +45,7 @@ from echelon.plan.calendar import PlanCalendar
 from echelon.plan.checks import check_lead_times, check_node_ids
 from echelon.plan.context import EXTERNAL, PlanContext, build_context, store_ids
 from echelon.plan.model import PlanConfig, PlanException, Severity
+from echelon.plan.outliers import clean_history
 
 REQUIRED_FILES = ("network.yaml", "items.csv", "demand.csv", "inventory.csv")
 OPTIONAL_FILES = ("on_order.csv", "lead_times.csv", "targets.yaml", "plan.yaml")
@@ -96,6 +99,10 @@ def load_context(folder: str | Path) -> PlanContext:
             found=f"first date {demand['ds'].min().date()}",
             fix="add history or lower plan.yaml period_days",
         )
+    ctx.history, outliers = clean_history(
+        ctx.history, config.clean_outliers, str(folder / "demand.csv")
+    )
+    ctx.findings.extend(outliers)
     return ctx
 
 
@@ -213,9 +220,14 @@ def _load_items(path: Path, findings: list[PlanException]) -> pd.DataFrame:
         )
     item = t.ids(raw, "item_id", src)
     unit_cost = t.numbers(
-        raw, "unit_cost", src, what="unit cost", strict=True, maximum=t.MAX_UNIT_MONEY,
+        raw,
+        "unit_cost",
+        src,
+        what="unit cost",
+        strict=True,
+        maximum=t.MAX_UNIT_MONEY,
         fix="give the cost per unit (> 0)",
-    )  # fmt: skip
+    )
     raw["price"] = raw["price"].where(raw["price"].notna(), raw["unit_cost"])
     raw["pack_size"] = raw["pack_size"].fillna("1")
     raw["moq"] = raw["moq"].fillna("0")
@@ -296,9 +308,13 @@ def _load_demand(
             "location_id": loc,
             "ds": t.dates(raw, "ds", src),
             "y": t.numbers(
-                raw, "y", src, what="quantity", maximum=t.MAX_UNITS,
+                raw,
+                "y",
+                src,
+                what="quantity",
+                maximum=t.MAX_UNITS,
                 fix="record returns separately; demand >= 0",
-            ),  # fmt: skip
+            ),
         }
     )
     t.no_duplicates(demand, ["item_id", "location_id", "ds"], src, "item × location × date")
@@ -312,14 +328,22 @@ def _load_inventory(
     raw = t.read_csv(path, t.INVENTORY)
     item, loc = _item_location(raw, src, items, network)
     on_hand = t.numbers(
-        raw, "on_hand", src, what="on-hand quantity", maximum=t.MAX_UNITS,
+        raw,
+        "on_hand",
+        src,
+        what="on-hand quantity",
+        maximum=t.MAX_UNITS,
         fix="on hand is >= 0 (count backorders apart)",
-    )  # fmt: skip
+    )
     raw["backorders"] = raw["backorders"].fillna("0")  # optional: a blank cell owes nothing
     backorders = t.numbers(
-        raw, "backorders", src, what="backorder quantity", maximum=t.MAX_UNITS,
+        raw,
+        "backorders",
+        src,
+        what="backorder quantity",
+        maximum=t.MAX_UNITS,
         fix="backorders are units owed, >= 0",
-    )  # fmt: skip
+    )
     inv = pd.DataFrame(
         {"item_id": item, "location_id": loc, "on_hand": on_hand, "backorders": backorders}
     )
@@ -423,9 +447,13 @@ def _load_lead_times(path: Path, network: Network) -> pd.DataFrame | None:
     pairs = pd.Series(list(zip(frm, to, strict=True)), index=raw.index)
     _lanes_known(pairs, lanes, src)
     days = t.numbers(
-        raw, "lead_time_days", src, what="lead time", maximum=t.MAX_LEAD_DAYS,
+        raw,
+        "lead_time_days",
+        src,
+        what="lead time",
+        maximum=t.MAX_LEAD_DAYS,
         fix="lead time is >= 0 days",
-    )  # fmt: skip
+    )
     return pd.DataFrame({"from_id": frm, "to_id": to, "lead_time_days": days}).reset_index(
         drop=True
     )

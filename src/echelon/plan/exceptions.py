@@ -11,6 +11,11 @@ Rules (per item × location of the placements; thresholds from :class:`PlanConfi
   quarter of it, else low;
 - **excess**: on hand beyond ``config.excess_days`` days of supply (``on hand / (μ / period
   days)``); high beyond twice that (or with no demand at all), else medium;
+- **order above need**: the order rules (``moq``, ``pack_size``, capacity) raise today's order
+  ``q`` above its need ``S − IP`` (:mod:`echelon.plan.orders`) by more than
+  ``config.excess_days`` days of supply at the location's mean demand (or with no demand at
+  all): an MOQ of a million units for a need of ten is ordered only after a human looks; high
+  beyond twice the limit, else medium;
 - **forecast bias**: ``|bias| / mean actual > config.bias_threshold`` from the forecast
   backtest: a frame with item_id, location_id, mean_actual (units per period) and either
   ``bias_share`` (``(Σ forecast − Σ actual) / Σ actual``, as ``SeriesForecast.bias``) or
@@ -29,7 +34,7 @@ import math
 
 import pandas as pd
 
-from echelon.plan.context import PlanContext, Position
+from echelon.plan.context import ItemRecord, PlanContext, Position
 from echelon.plan.explain import money, pct, periods, units
 from echelon.plan.model import (
     ExceptionKind,
@@ -41,6 +46,7 @@ from echelon.plan.model import (
 )
 from echelon.plan.orders import order_window
 from echelon.policies.normal import expected_shortage, stockout_probability, window_demand
+from echelon.policies.order_rules import apply_order_rules
 
 
 def _twice(share: float, threshold: float) -> Severity:
@@ -120,6 +126,40 @@ def excess_exception(
             f"supply at {per_day:.3g} per day, above the {limit:g}-day limit; "
             f"{units(extra)} units ({money(extra * unit_cost, config.currency)}) beyond it — "
             "stop ordering or move the stock"
+        ),
+    )
+
+
+def order_above_need_exception(
+    p: Placement, ctx: PlanContext, rec: ItemRecord
+) -> PlanException | None:
+    """An ORDER_ABOVE_NEED exception where the order rules (MOQ, pack size) raise today's
+    order ``q`` above its need ``S − IP`` by more than ``config.excess_days`` days of supply
+    (module doc), else None."""
+    config = ctx.config
+    need = p.base_stock - ctx.stock.position(p.item, p.location).inventory_position
+    if need <= 1e-9:
+        return None
+    q = apply_order_rules(need, rec.moq, rec.pack_size, ctx.capacities().get(p.location))
+    surplus = q - need
+    per_day = p.mean_demand / config.period_days
+    days = surplus / per_day if per_day > 0 else math.inf
+    if surplus <= 1e-9 or days <= config.excess_days:
+        return None
+    cover = f"{days:,.0f} days of supply" if per_day > 0 else "with no demand forecast"
+    return PlanException(
+        kind=ExceptionKind.ORDER_ABOVE_NEED,
+        severity=_twice(days, config.excess_days),
+        item=p.item,
+        location=p.location,
+        value=q,
+        message=(
+            f"{p.item} at {p.location}: the minimum order quantity {units(rec.moq)} and pack "
+            f"size {units(rec.pack_size)} raise today's order from the need of {units(need)} to "
+            f"{units(q)} units ({money(q * rec.unit_cost, config.currency)}); the "
+            f"{units(surplus)} units above the need are {cover}, above the "
+            f"{config.excess_days:g}-day limit — check moq and pack_size in items.csv before "
+            "approving"
         ),
     )
 
@@ -218,7 +258,8 @@ def find_exceptions(
         w = order_window(p, ctx)
         risk = stockout_exception(p, here, price, stockout_threshold, config.currency, w)
         excess = excess_exception(p, here.on_hand, rec.unit_cost if rec else 0.0, config)
-        out += [e for e in (risk, excess) if e is not None]
+        above = order_above_need_exception(p, ctx, rec) if rec is not None else None
+        out += [e for e in (risk, excess, above) if e is not None]
     if forecast_bias is not None and len(forecast_bias):
         out += bias_exceptions(forecast_bias, config.bias_threshold)
     if previous:

@@ -225,6 +225,7 @@ class RecommendationStatus(StrEnum):
 class ExceptionKind(StrEnum):
     STOCKOUT_RISK = "stockout_risk"  # projected stockout within the lead time
     EXCESS = "excess"  # on hand beyond PlanConfig.excess_days of supply
+    ORDER_ABOVE_NEED = "order_above_need"  # MOQ / pack raise an order far above its need
     FORECAST_BIAS = "forecast_bias"
     LARGE_CHANGE = "large_change"  # base-stock level moved a lot since the last plan
     DATA_QUALITY = "data_quality"

@@ -233,10 +233,23 @@ def _recommend(ln: _Line, ctx: PlanContext) -> Recommendation:
     )
 
 
+#: characters that structure a key, percent-encoded inside its parts (``%`` first)
+KEY_RESERVED = {"%": "%25", ":": "%3A", ">": "%3E", "@": "%40"}
+
+
+def key_part(text: str) -> str:
+    """One part of a recommendation key: ``text`` with ``%``, ``:``, ``>`` and ``@``
+    percent-encoded (``S->X`` → ``S-%3EX``), so that no two different (item, source,
+    location) give the same key; ordinary ids stay as they are."""
+    return "".join(KEY_RESERVED.get(c, c) for c in text)
+
+
 def recommendation_key(
     kind: RecommendationKind, item: str, source: str | None, location: str, suffix: str = ""
 ) -> str:
     """The key of a recommendation, stable within a run: ``kind:item:source->location``
-    (``source`` None = the external supplier), with ``@suffix`` when given."""
-    key = f"{kind.value}:{item}:{source or EXTERNAL}->{location}"
-    return f"{key}@{suffix}" if suffix else key
+    (``source`` None = the external supplier), with ``@suffix`` when given; every part is
+    :func:`key_part`-encoded, so a key names one recommendation (docs/plan-data.md)."""
+    parts = (key_part(item), key_part(source or EXTERNAL), key_part(location))
+    key = f"{kind.value}:{parts[0]}:{parts[1]}->{parts[2]}"
+    return f"{key}@{key_part(suffix)}" if suffix else key

@@ -65,6 +65,13 @@ NB_MAX_MEAN = 20.0  # below this mean an over-dispersed store gets negative bino
 WARMUP = 52  # periods simulated before KPIs are counted
 SEARCH_SEED_OFFSET = 7919  # the tuning search never sees the KPI's random numbers
 Z_MAX = 12.0
+#: the level search's step never drops below this share of a period's mean demand: with demand
+#: (nearly) constant σ_τ ≈ 0, yet the review period, lead-time rounding and the DC's rationing
+#: still need stock (M5's smallest σ_τ, 3 % of a period's demand, is above it: unaffected)
+SCALE_FLOOR = 0.01
+#: a store still short at z = Z_MAX searches on, in the same doubling steps, up to this many
+#: periods of mean demand above its pipeline (the search's bracket in units, not in σ)
+MAX_COVER_PERIODS = 8.0
 BISECTIONS = 10  # halvings of the z interval on the search numbers (half on the KPI numbers)
 CHECK_ROUNDS = 8
 
@@ -257,9 +264,12 @@ def tune_store_levels(
     scale: dict[str, float],
     search: SimRun,
     check: SimRun,
+    z_max: dict[str, float] | None = None,
 ) -> tuple[PolicySet, dict[str, float]]:
-    """Least store levels ``floor + z·scale`` (z ∈ [0, Z_MAX]) whose simulated fill rate meets
-    the store's target; other nodes keep ``policy``'s levels.
+    """Least store levels ``floor + z·scale`` (z ∈ [0, z_max], by default Z_MAX) whose
+    simulated fill rate meets the store's target; other nodes keep ``policy``'s levels.
+    The bracket doubles z up to Z_MAX, and on up to the store's ``z_max`` only where it is
+    still short at Z_MAX (:func:`_next_z`).
 
     All stores are bisected at once on the ``search`` random numbers (a store's fill rate rises
     with its own level; the others' levels only move its supplier's rationing a little); then the
@@ -268,6 +278,7 @@ def tune_store_levels(
     Returns the policy and the checked fill rates per store.
     """
     stores = list(targets)
+    top = {s: max(Z_MAX, (z_max or {}).get(s, Z_MAX)) for s in stores}
     lo = dict.fromkeys(stores, 0.0)
     hi = dict.fromkeys(stores, 0.0)  # z = 0 meets the target unless found short below
 
@@ -283,28 +294,35 @@ def tune_store_levels(
     open_ = [s for s in stores if not ok(at_zero, s) and scale[s] > 0]
     while open_:  # bracket: hi meets the target (or is Z_MAX), lo does not
         for s in open_:
-            hi[s] = min(Z_MAX, max(2 * hi[s], 2.0))
+            hi[s] = _next_z(hi[s], top[s])
         f = fills(hi, search)
         short = [s for s in open_ if not ok(f, s)]
         for s in short:
             lo[s] = hi[s]
-        open_ = [s for s in short if hi[s] < Z_MAX]
+        open_ = [s for s in short if hi[s] < top[s]]
     z = _bisect(fills, ok, lo, hi, search, BISECTIONS)
     f = fills(z, check)
-    short = [s for s in stores if not ok(f, s) and scale[s] > 0 and z[s] < Z_MAX]
+    short = [s for s in stores if not ok(f, s) and scale[s] > 0 and z[s] < top[s]]
     lo2, hi2 = dict(z), dict(z)
     for k in range(CHECK_ROUNDS):  # still short on the KPI numbers: raise, then bisect again
         if not short:
             break
         for s in short:
-            lo2[s], hi2[s] = hi2[s], min(Z_MAX, hi2[s] + 0.1 * 2**k)
+            lo2[s], hi2[s] = hi2[s], min(top[s], hi2[s] + 0.1 * 2**k)
         f = fills(hi2, check)
-        short = [s for s in short if not ok(f, s) and hi2[s] < Z_MAX]
+        short = [s for s in short if not ok(f, s) and hi2[s] < top[s]]
     if hi2 != z:
         z = _bisect(fills, ok, lo2, hi2, check, BISECTIONS // 2)
         f = fills(z, check)
     levels = {s: floor[s] + z[s] * scale[s] for s in stores}
     return _with_levels(policy, levels, policy.method or ""), f
+
+
+def _next_z(z: float, top: float) -> float:
+    """The bracket's next z: doubled (at least 2), capped at Z_MAX — and past Z_MAX, for a
+    store still short there, doubled on up to its own ``top``."""
+    nxt = max(2 * z, 2.0)
+    return min(Z_MAX, nxt) if z < Z_MAX else min(top, nxt)
 
 
 def _tune(
@@ -316,20 +334,22 @@ def _tune(
     sims: tuple[SimRun, SimRun],
 ) -> None:
     """Policy ``name`` of ``plan``: ``base``'s levels with the pipeline ``μ·exposure`` per node
-    and every store tuned on ``μτ + z·σ_τ`` (:func:`tune_store_levels`; ``σ_τ`` over
-    ``store_floor_exposure`` periods)."""
+    and every store tuned on ``μτ + z·scale`` (:func:`tune_store_levels`): ``scale = max(σ_τ,
+    SCALE_FLOOR·μ)`` with ``σ_τ`` over ``store_floor_exposure`` periods, z up to Z_MAX, or up
+    to :data:`MAX_COVER_PERIODS` periods of demand where the store is still short there."""
     net = plan.network
     flows = echelon_demand(net)
     plan.pipeline[name] = {n: flows[n][0] * exposure[n] for n in plan.tiers}
-    scale = {}
+    scale, z_max = {}, {}
     for s in plan.stores:
         mu, sd = flows[s]
         _, lsd = inbound_lead_time(net, s)
-        scale[s] = exposure_std(sd, store_floor_exposure[s], mu, lsd)
+        scale[s] = max(exposure_std(sd, store_floor_exposure[s], mu, lsd), SCALE_FLOOR * mu)
+        z_max[s] = MAX_COVER_PERIODS * mu / scale[s] if scale[s] > 0 else Z_MAX
     floor = {s: plan.pipeline[name][s] for s in plan.stores}
     search, check = sims
     plan.policies[name], plan.fill[name] = tune_store_levels(
-        net, base, plan.targets, floor, scale, search, check
+        net, base, plan.targets, floor, scale, search, check, z_max
     )
     plan.policies[name].method = name.value
 

@@ -44,6 +44,7 @@ MAX_UNIT_MONEY = 1e9  # unit cost and price, money per unit
 MAX_PACK = 1e6  # pack size, units
 MAX_MOQ = 1e9  # minimum order quantity, units
 MAX_LEAD_DAYS = 3650.0  # a lead-time observation, days
+BLANKS = " \t"  # trimmed around cells and column names (a control character inside is an error)
 MAX_GAP_DAYS = 366  # the plan date at most this many days after the last demand date
 
 
@@ -103,7 +104,7 @@ def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
             found=str(exc).strip().splitlines()[-1][:160],
             fix="check the separators (commas) and quotes of that line",
         ) from None
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw.columns = [str(c).strip(BLANKS).lower() for c in raw.columns]
     raw = raw.dropna(how="all")
     _check_columns(raw, spec, source)
     for col, default in spec.optional.items():
@@ -111,8 +112,8 @@ def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
             raw[col] = pd.Series(default, index=raw.index)
     for col in spec.columns:
         if not pd.api.types.is_numeric_dtype(raw[col]):
-            text = raw[col].str.strip()
-            raw[col] = text.where(text != "", np.nan)
+            trimmed = raw[col].str.strip(BLANKS)  # not str.strip(): it eats \x1c–\x1f too
+            raw[col] = trimmed.where(trimmed != "", np.nan)
     return raw[list(spec.columns)]
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -149,40 +149,9 @@ def export_approved(
     check_output_path(path, protected=database_files(db), what="--out", error=StorageError)
     with transaction(db) as conn:
         run_id = resolve_run(conn, run)
-        rows = conn.execute(
-            select(recommendations)
-            .where(
-                recommendations.c.run_id == run_id,
-                recommendations.c.status == St.APPROVED.value,
-            )
-            .order_by(recommendations.c.position)
-            .with_for_update()
-        ).all()
-        if not rows:
-            raise StorageError(
-                f"run {run_id} has no approved recommendations to export",
-                fix=f"approve some first (`echelon approve {run_id} KEY... --by NAME`)",
-            )
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
-        for r in rows:
-            cells = [
-                run_id,
-                r.key,
-                r.kind,
-                r.item,
-                r.location,
-                r.source or "",
-                _num(r.quantity),
-                _num(r.unit_cost),
-                _num(r.value),
-                r.arrival.isoformat() if r.arrival is not None else "",
-            ]
-            # ids from the user's data may start with = + - @: neutralized (OWASP rule)
-            writer.writerow([csv_safe_cell(c) for c in cells])
+        records = _lock_approved(conn, run_id)
         try:
-            atomic_write_text(path, buf.getvalue())  # world-readable, like a plain file
+            atomic_write_text(path, export_csv(records))  # world-readable, like a plain file
         except OSError as exc:
             raise StorageError(
                 "cannot write the export file",
@@ -190,15 +159,79 @@ def export_approved(
                 found=exc.strerror or type(exc).__name__,
                 fix="check that the folder is writable (nothing was marked exported)",
             ) from None
-        _apply(
-            conn,
-            run_id,
-            [(r.id, r.key, St.APPROVED) for r in rows],
-            "export",
-            who,
-            f"exported to {Path(path).name}",
+        _mark_exported(conn, run_id, records, who, f"exported to {Path(path).name}")
+    return len(records)
+
+
+def export_records(
+    db: str | Path | None, run: RunId, who: str, comment: str = "exported for download"
+) -> list[dict[str, Any]]:
+    """The approved recommendations of ``run`` as records (:data:`EXPORT_COLUMNS`), marked
+    exported in the same transaction (the web download and the API: the caller sends them);
+    StorageError when none is approved. A planner's override replaces the quantity."""
+    who = _who(who)
+    with transaction(db) as conn:
+        run_id = resolve_run(conn, run)
+        records = _lock_approved(conn, run_id)
+        _mark_exported(conn, run_id, records, who, comment)
+    return [{c: r[c] for c in EXPORT_COLUMNS} for r in records]
+
+
+def export_csv(records: Sequence[dict[str, Any]]) -> str:
+    """Export records as the ERP's CSV text (text cells neutralized against formulas)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for r in records:
+        cells = [
+            r["run_id"], r["key"], r["kind"], r["item"], r["location"], r["source"] or "",
+            _num(r["quantity"]), _num(r["unit_cost"]), _num(r["value"]), r["arrival"] or "",
+        ]  # fmt: skip
+        # ids from the user's data may start with = + - @: neutralized (OWASP rule)
+        writer.writerow([csv_safe_cell(c) for c in cells])
+    return buf.getvalue()
+
+
+def _lock_approved(conn: Connection, run_id: int) -> list[dict[str, Any]]:
+    """Lock and read the approved recommendations of ``run_id`` as export records (with the
+    row id under ``_id``); the quantity is the newest override's where there is one."""
+    from echelon.storage.overrides import current_overrides
+
+    rows = conn.execute(
+        select(recommendations)
+        .where(
+            recommendations.c.run_id == run_id,
+            recommendations.c.status == St.APPROVED.value,
         )
-    return len(rows)
+        .order_by(recommendations.c.position)
+        .with_for_update()
+    ).all()
+    if not rows:
+        raise StorageError(
+            f"run {run_id} has no approved recommendations to export",
+            fix=f"approve some first (`echelon approve {run_id} KEY... --by NAME`)",
+        )
+    changed = current_overrides(conn, run_id)
+    records = []
+    for r in rows:
+        qty = changed[r.key].quantity if r.key in changed else r.quantity
+        value = qty * r.unit_cost if r.key in changed else r.value
+        records.append(
+            {
+                "_id": r.id, "run_id": run_id, "key": r.key, "kind": r.kind, "item": r.item,
+                "location": r.location, "source": r.source, "quantity": qty,
+                "unit_cost": r.unit_cost, "value": value,
+                "arrival": r.arrival.isoformat() if r.arrival is not None else None,
+            }
+        )  # fmt: skip
+    return records
+
+
+def _mark_exported(
+    conn: Connection, run_id: int, records: list[dict[str, Any]], who: str, comment: str
+) -> None:
+    rows = [(r["_id"], r["key"], St.APPROVED) for r in records]
+    _apply(conn, run_id, rows, "export", who, comment)
 
 
 def audit_log(db: str | Path | None, run: RunId) -> list[AuditEntry]:

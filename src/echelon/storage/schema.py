@@ -8,7 +8,15 @@
 - ``recommendations``: one row per recommendation of a run with its CURRENT status
   (proposed | approved | rejected | exported); quantities in units, money in the run's currency.
 - ``audit``: every status change — run, recommendation key, action (approve | reject |
-  export), from and to status, who, when (UTC) and a free comment.
+  export | override | comment), from and to status, who, when (UTC) and a free comment.
+- ``overrides``: a planner's change of a recommendation's quantity, with the reason; the
+  newest row per (run, key) is the quantity that is exported.
+- ``users``: people who log in to ``echelon serve`` — name, role (viewer | planner | approver |
+  admin), argon2 password hash, active flag.
+- ``api_tokens``: tokens of machine clients, stored as SHA-256 hashes (never the token).
+
+The last three were added after schema version 1 without changing it: a version-1 database
+that lacks them gets them on first use (``create_all`` creates only the missing tables).
 """
 
 from __future__ import annotations
@@ -97,3 +105,38 @@ audit = Table(
     Column("comment", Text),
 )
 Index("ix_audit_run", audit.c.run_id, audit.c.id)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(400), nullable=False),
+    Column("quantity", Float, nullable=False),  # units, replaces the planned quantity
+    Column("planned_quantity", Float, nullable=False),  # units, what the plan recommended
+    Column("reason", Text, nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),  # UTC
+)
+Index("ix_overrides_run_key", overrides.c.run_id, overrides.c.key, overrides.c.id)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(400), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),  # UTC
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex
+    Column("created_at", DateTime(timezone=True), nullable=False),  # UTC
+)

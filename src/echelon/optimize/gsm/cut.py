@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
+from echelon.optimize.gsm.instance import Bounds, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.reduce import Reduction, reduce_to_core
-from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution
-from echelon.optimize.gsm.tree import prefix_min, stage_grid, suffix_min
+from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution, settle, start_point
+from echelon.optimize.gsm.tree import Rooted, forest_dp, root_forest
 
 CUT_RANK_LIMIT = 4  # cut arcs up to which ``formulation="auto"`` uses this method
 
@@ -43,38 +43,21 @@ class _Core:
 
     red: Reduction
     nodes: list[int]  # local -> original index
-    order: list[int]  # parents before children (local)
-    parent: list[int]
-    parent_delay: list[int]
-    child_is_upstream: list[bool]
-    children: list[list[int]]
+    rooted: Rooted  # the spanning forest (local indices)
     cuts: list[tuple[int, int, int]]  # (tail, head, delay), local indices
     tails: list[int]  # distinct cut tails (local), the box dimensions
 
 
 def cycle_rank(red: Reduction) -> int:
     """Arcs of the core minus a spanning forest's: the number of cut arcs needed."""
-    n = red.core.size
-    if n == 0:
-        return 0
-    parent = {int(j): int(j) for j in red.core}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    comps = n
-    for a in red.core_arcs.tolist():
-        ri, rj = find(int(red.inst.arc_src[a])), find(int(red.inst.arc_dst[a]))
-        if ri != rj:
-            parent[ri] = rj
-            comps -= 1
-    return int(red.core_arcs.size - n + comps)
+    return len(_spanning_forest(red)[1])
 
 
-def _build_core(red: Reduction) -> _Core:
+def _spanning_forest(
+    red: Reduction,
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """The core's arcs (tail, head, delay) in local indices, split into a spanning forest
+    (Kruskal, widest tail S range first) and the cut arcs that close a cycle."""
     inst, b = red.inst, red.bounds
     nodes = red.core.tolist()
     loc = {j: p for p, j in enumerate(nodes)}
@@ -100,101 +83,14 @@ def _build_core(red: Reduction) -> _Core:
         else:
             uf[ri] = rj
             tree.append((i, j, d))
-    n = len(nodes)
-    adj: list[list[tuple[int, bool, int]]] = [[] for _ in range(n)]
-    for i, j, d in tree:
-        adj[j].append((i, True, d))
-        adj[i].append((j, False, d))
-    parent = [-1] * n
-    pdelay = [0] * n
-    upstream = [False] * n
-    children: list[list[int]] = [[] for _ in range(n)]
-    seen = [False] * n
-    order: list[int] = []
-    for root in range(n):
-        if seen[root]:
-            continue
-        seen[root] = True
-        stack = [root]
-        while stack:
-            k = stack.pop()
-            order.append(k)
-            for nb, nb_up, d in adj[k]:
-                if not seen[nb]:
-                    seen[nb] = True
-                    parent[nb], pdelay[nb], upstream[nb] = k, d, nb_up
-                    children[k].append(nb)
-                    stack.append(nb)
+    return tree, cuts
+
+
+def _build_core(red: Reduction) -> _Core:
+    nodes = red.core.tolist()
+    tree, cuts = _spanning_forest(red)
     tails = sorted({i for i, _, _ in cuts})
-    return _Core(red, nodes, order, parent, pdelay, upstream, children, cuts, tails)
-
-
-def _forest_dp(
-    core: _Core, s_lo: list[int], s_hi: list[int], si_lo: list[int]
-) -> tuple[float, list[int], list[int]]:
-    """Exact tree DP of the core forest with the given bounds (local); value, S, SI."""
-    red = core.red
-    inst, b = red.inst, red.bounds
-    n = len(core.nodes)
-    passed_arg: list[IntArray] = [np.zeros(0, np.int64)] * n
-    coupled_best: list[FloatArray] = [np.zeros(0)] * n
-    coupled_arg: list[IntArray] = [np.zeros(0, np.int64)] * n
-    root_choice: dict[int, tuple[int, int]] = {}
-    total = red.constant
-    for k in reversed(core.order):
-        j = core.nodes[k]
-        shi, sihi = s_hi[k], int(b.si_hi[j])
-        sic = red.si_cost.get(j)
-        up = np.zeros(sihi + 1) if sic is None else sic[: sihi + 1].astype(float)
-        up[: si_lo[k]] = np.inf
-        sc = red.s_cost.get(j)
-        down = np.zeros(shi + 1) if sc is None else sc[: shi + 1].astype(float)
-        down[: s_lo[k]] = np.inf
-        for c in core.children[k]:
-            d = core.parent_delay[c]
-            table = coupled_best[c]
-            if core.child_is_upstream[c]:
-                idx = np.arange(sihi + 1) - d
-                vals = table[np.clip(idx, 0, table.size - 1)]
-                up += np.where(idx >= 0, vals, np.inf)
-            else:
-                idx = np.arange(shi + 1) + d
-                vals = table[np.clip(idx, 0, table.size - 1)]
-                down += np.where(idx < table.size, vals, np.inf)
-        phi = stage_grid(inst, j, shi, sihi) + up[None, :]
-        phi += down[:, None]
-        if core.parent[k] < 0:
-            flat = int(np.argmin(phi))
-            y, x = divmod(flat, sihi + 1)
-            root_choice[k] = (y, x)
-            total += float(phi[y, x])
-        elif core.child_is_upstream[k]:
-            passed_arg[k] = np.argmin(phi, axis=1).astype(np.int64)
-            f = phi[np.arange(shi + 1), passed_arg[k]]
-            coupled_best[k], coupled_arg[k] = prefix_min(f)
-        else:
-            passed_arg[k] = np.argmin(phi, axis=0).astype(np.int64)
-            g = phi[passed_arg[k], np.arange(sihi + 1)]
-            coupled_best[k], coupled_arg[k] = suffix_min(g)
-    if not math.isfinite(total):
-        return math.inf, [], []
-    s = [0] * n
-    si = [0] * n
-    for k in core.order:
-        p = core.parent[k]
-        if p < 0:
-            s[k], si[k] = root_choice[k]
-            continue
-        d = core.parent_delay[k]
-        if core.child_is_upstream[k]:
-            x = min(si[p] - d, coupled_arg[k].size - 1)
-            s[k] = int(coupled_arg[k][x])
-            si[k] = int(passed_arg[k][s[k]])
-        else:
-            x = min(s[p] + d, coupled_arg[k].size - 1)
-            si[k] = int(coupled_arg[k][x])
-            s[k] = int(passed_arg[k][si[k]])
-    return total, s, si
+    return _Core(red, nodes, root_forest(len(nodes), tree), cuts, tails)
 
 
 def solve_cut(
@@ -215,8 +111,8 @@ def solve_cut(
     base_lo = [int(b.s_lo[j]) for j in nodes]
     base_hi = [int(b.s_hi[j]) for j in nodes]
     base_si = [int(red.si_lo[j]) for j in nodes]
-    best_s = np.clip(start if start is not None else b.s_lo, b.s_lo, b.s_hi).astype(np.int64)
-    best_ub = evaluate(inst, best_s)[2]
+    base_si_hi = [int(b.si_hi[j]) for j in nodes]
+    best_s, best_ub = start_point(inst, b, start)
     boxes_solved = 0
 
     def solve_box(box: tuple[tuple[int, int], ...]) -> tuple[float, list[int], list[int]]:
@@ -226,9 +122,12 @@ def solve_cut(
         for i, j, d in core.cuts:
             si[j] = max(si[j], lo[i] + d)
         for k in range(len(nodes)):  # a head bound above the SI grid: empty box
-            if si[k] > int(b.si_hi[nodes[k]]):
+            if si[k] > base_si_hi[k]:
                 return math.inf, [], []
-        return _forest_dp(core, lo, hi, si)
+        value, s, si = forest_dp(
+            inst, core.rooted, nodes, lo, hi, si, base_si_hi, red.s_cost, red.si_cost, red.constant
+        )
+        return (value, s, si) if math.isfinite(value) else (math.inf, [], [])
 
     root = tuple((base_lo[t], base_hi[t]) for t in core.tails)
     heap: list[tuple[float, int, int, tuple[tuple[int, int], ...]]] = []
@@ -291,12 +190,8 @@ def solve_cut(
             "mip_seconds": time.perf_counter() - t0,
         },
     )
-    gap = sol.gap
-    if gap is not None:
-        if gap <= 1e-9:
-            sol.status = "optimal"
-        elif gap <= gap_tolerance + 1e-12:
-            sol.status = "gap_reached"
-        else:
-            sol.status = "time_limit" if status == "time_limit" else "gap_reached"
+    gap = settle(sol).gap
+    if gap is not None and gap > 1e-9:  # within the tolerance, or stopped on the bound test
+        stopped = status == "time_limit" and gap > gap_tolerance + 1e-12
+        sol.status = "time_limit" if stopped else "gap_reached"
     return sol

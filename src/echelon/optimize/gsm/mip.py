@@ -39,7 +39,7 @@ from echelon.optimize.gsm.cut import CUT_RANK_LIMIT, cycle_rank, solve_cut
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.mip_indexed import solve_indexed
 from echelon.optimize.gsm.reduce import Reduction, reduce_to_core
-from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution
+from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution, settle
 
 EXACT_GRID_LIMIT = 4000  # Σ τ_max up to which every integer is a breakpoint
 INDEXED_PAIR_LIMIT = 3_000_000  # pair columns (whole network) up to which ``indexed`` is used
@@ -314,6 +314,4 @@ def solve_mip_pwl(
             "mip_seconds": time.perf_counter() - t0,
         },
     )
-    if sol.gap is not None and sol.gap <= 1e-9:
-        sol.status = "optimal"
-    return sol
+    return settle(sol)

@@ -38,7 +38,7 @@ import numpy as np
 from echelon.highs import quiet_highs
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray, service_bounds
 from echelon.optimize.gsm.reduce import Reduction, reduce_to_core
-from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution
+from echelon.optimize.gsm.solution import GSMSolution, evaluate, make_solution, settle, start_point
 
 INF = highspy.kHighsInf
 
@@ -294,8 +294,7 @@ def solve_indexed(
     h.setOptionValue("random_seed", seed)
     details["columns"] = model.n_cols
     details["build_seconds"] = time.perf_counter() - t0
-    best_s = np.clip(start if start is not None else b.s_lo, b.s_lo, b.s_hi).astype(np.int64)
-    best_ub = evaluate(inst, best_s)[2]
+    best_s, best_ub = start_point(inst, b, start)
     tables = _cost_tables(inst, b)
 
     def offer(s: IntArray) -> None:
@@ -352,6 +351,4 @@ def solve_indexed(
         status=status,
         details=details,
     )
-    if sol.gap is not None and sol.gap <= 1e-9:
-        sol.status = "optimal"
-    return sol
+    return settle(sol)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from echelon.optimize.gsm.instance import Bounds, FloatArray, GSMInstance, IntArray
-from echelon.optimize.gsm.tree import prefix_min, stage_grid, suffix_min
+from echelon.optimize.gsm.tree import child_choice, coupled_cost, node_table, pass_up, root_min
 
 
 @dataclass
@@ -66,15 +66,14 @@ class Reduction:
             if p < 0:
                 committed[k], inbound[k] = self.root_choice[k]
                 continue
-            d = int(self.parent_delay[k])
-            if self.upstream[k]:
-                s = min(int(inbound[p]) - d, self.coupled_arg[k].size - 1)
-                committed[k] = self.coupled_arg[k][max(s, 0)]
-                inbound[k] = self.passed_arg[k][committed[k]]
-            else:
-                si = min(int(committed[p]) + d, self.coupled_arg[k].size - 1)
-                inbound[k] = self.coupled_arg[k][si]
-                committed[k] = self.passed_arg[k][inbound[k]]
+            committed[k], inbound[k] = child_choice(
+                bool(self.upstream[k]),
+                int(self.parent_delay[k]),
+                self.passed_arg[k],
+                self.coupled_arg[k],
+                int(committed[p]),
+                int(inbound[p]),
+            )
         return committed
 
 
@@ -136,49 +135,25 @@ def reduce_to_core(inst: GSMInstance, b: Bounds) -> Reduction:
         parent_delay=parent_delay,
         upstream=upstream,
     )
-    up: dict[int, FloatArray] = {}
-    down: dict[int, FloatArray] = {}
-
-    def add_up(k: int, vals: FloatArray) -> None:
-        up[k] = up[k] + vals if k in up else vals
-
-    def add_down(k: int, vals: FloatArray) -> None:
-        down[k] = down[k] + vals if k in down else vals
-
+    up: dict[int, FloatArray] = {}  # removed node -> its removed subtrees as a cost of SI
+    down: dict[int, FloatArray] = {}  # ... as a cost of S
     for k in removed:
         s_hi, si_hi = int(b.s_hi[k]), int(b.si_hi[k])
         u = up.pop(k, np.zeros(si_hi + 1))
         u[: int(b.si_lo[k])] = np.inf
         dn = down.pop(k, np.zeros(s_hi + 1))
         dn[: int(b.s_lo[k])] = np.inf
-        phi = stage_grid(inst, k, s_hi, si_hi) + u[None, :]
-        phi += dn[:, None]
+        phi = node_table(inst, k, u, dn)
         p = int(parent[k])
         if p < 0:
-            flat = int(np.argmin(phi))
-            y, x = divmod(flat, si_hi + 1)
-            red.root_choice[k] = (y, x)
-            red.constant += float(phi[y, x])
+            red.root_choice[k], value = root_min(phi)
+            red.constant += value
             continue
-        d = int(parent_delay[k])
-        if upstream[k]:  # k supplies p: a function of SI_p
-            red.passed_arg[k] = np.argmin(phi, axis=1).astype(np.int64)
-            f = phi[np.arange(s_hi + 1), red.passed_arg[k]]
-            best, red.coupled_arg[k] = prefix_min(f)
-            idx = np.arange(int(b.si_hi[p]) + 1) - d
-            vals = np.where(idx >= 0, best[np.clip(idx, 0, best.size - 1)], np.inf)
-            if alive[p]:
-                red.si_cost[p] = red.si_cost[p] + vals if p in red.si_cost else vals
-            else:
-                add_up(p, vals)
-        else:  # p supplies k: a function of S_p
-            red.passed_arg[k] = np.argmin(phi, axis=0).astype(np.int64)
-            g = phi[red.passed_arg[k], np.arange(si_hi + 1)]
-            best, red.coupled_arg[k] = suffix_min(g)
-            idx = np.arange(int(b.s_hi[p]) + 1) + d
-            vals = np.where(idx < best.size, best[np.clip(idx, 0, best.size - 1)], np.inf)
-            if alive[p]:
-                red.s_cost[p] = red.s_cost[p] + vals if p in red.s_cost else vals
-            else:
-                add_down(p, vals)
+        supplies = bool(upstream[k])  # k supplies p: a function of SI_p, else of S_p
+        red.passed_arg[k], best, red.coupled_arg[k] = pass_up(phi, supplies)
+        size = int(b.si_hi[p] if supplies else b.s_hi[p]) + 1
+        vals = coupled_cost(best, int(parent_delay[k]), size, supplies)
+        core_cost = red.si_cost if supplies else red.s_cost  # a core node's unary cost
+        into = core_cost if alive[p] else (up if supplies else down)
+        into[p] = into[p] + vals if p in into else vals
     return red

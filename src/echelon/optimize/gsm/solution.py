@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from echelon.errors import NetworkError
-from echelon.optimize.gsm.instance import GSMInstance, IntArray
+from echelon.optimize.gsm.instance import Bounds, GSMInstance, IntArray
 
 
 @dataclass
@@ -76,6 +76,20 @@ def make_solution(
     if lower_bound is not None:
         lower_bound = min(lower_bound, obj)
     return GSMSolution(s, si, tau, obj, method, lower_bound, status, details or {})
+
+
+def start_point(inst: GSMInstance, b: Bounds, start: IntArray | None) -> tuple[IntArray, float]:
+    """The incumbent an exact search starts from: ``start`` (else the least S) clipped to the
+    bounds, and its cost."""
+    s = np.clip(start if start is not None else b.s_lo, b.s_lo, b.s_hi).astype(np.int64)
+    return s, evaluate(inst, s)[2]
+
+
+def settle(sol: GSMSolution) -> GSMSolution:
+    """Mark ``sol`` optimal when its proven gap is nil (≤ 1e-9), whatever stopped the solver."""
+    if sol.gap is not None and sol.gap <= 1e-9:
+        sol.status = "optimal"
+    return sol
 
 
 def check_bounds(inst: GSMInstance, committed: IntArray) -> None:

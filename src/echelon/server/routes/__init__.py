@@ -1,0 +1,1 @@
+"""The workspace's routes, one module per area: pages, review (worklist and actions), api."""

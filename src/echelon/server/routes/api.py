@@ -1,0 +1,185 @@
+"""The REST API ``/api/v1`` for machine clients (an ERP, scripts): bearer API tokens
+(``echelon users token NAME``) or the browser session (then with the CSRF header on POST).
+Errors are JSON ``{"detail": ...}``: 401 without authentication, 403 for a role that may not,
+404 for an unknown run, 409 for a change the review rules refuse, 422 for a bad request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from echelon.server import auth, workspace
+from echelon.storage import export_records, set_status
+from echelon.storage.overrides import override_quantity
+from echelon.storage.review import export_csv
+from echelon.storage.users import APPROVE, EXPORT, OVERRIDE, READ, REJECT, User
+
+router = APIRouter(prefix="/api/v1", tags=["v1"])
+
+Reader = Annotated[User, Depends(auth.allow(READ))]
+RunPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="the run's id")]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class RunOut(BaseModel):
+    id: int
+    name: str
+    created_at: str
+    as_of: str
+    currency: str
+    saving: float | None
+    service_met: bool | None
+    n_recommendations: int
+    n_exceptions: int
+    statuses: dict[str, int]
+    review_progress: float
+
+
+class RecommendationOut(BaseModel):
+    key: str
+    kind: str
+    item: str
+    location: str
+    source: str | None
+    quantity: float = Field(description="units, the planner's override where there is one")
+    planned_quantity: float
+    unit_cost: float
+    value: float
+    arrival: str | None
+    status: str
+    override_reason: str | None
+    explanation: str
+
+
+class ExceptionOut(BaseModel):
+    kind: str
+    severity: str
+    message: str
+    item: str | None
+    location: str | None
+    value: float | None
+
+
+class Decision(BaseModel):
+    keys: list[Annotated[str, Field(min_length=1, max_length=400)]] = Field(min_length=1)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class OverrideIn(BaseModel):
+    key: str = Field(min_length=1, max_length=400)
+    quantity: float = Field(ge=0, le=1e12)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Changed(BaseModel):
+    changed: list[str]
+
+
+def _db(request: Request) -> str | None:
+    return auth.settings(request).db
+
+
+def _run_out(row: workspace.RunRow) -> RunOut:
+    r = row.run
+    return RunOut(
+        id=r.id, name=r.name, created_at=r.created_at, as_of=r.as_of, currency=r.currency,
+        saving=r.saving, service_met=r.service_met, n_recommendations=r.n_recommendations,
+        n_exceptions=r.n_exceptions, statuses=r.statuses, review_progress=row.progress,
+    )  # fmt: skip
+
+
+@router.get("/health")
+def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/runs")
+def runs(request: Request, user: Reader) -> list[RunOut]:
+    return [_run_out(r) for r in workspace.runs_overview(_db(request))]
+
+
+@router.get("/runs/{run_id}")
+def run_detail(request: Request, run_id: RunPath, user: Reader) -> dict[str, Any]:
+    """The whole stored plan result (current statuses), as ``echelon plan --json`` writes it."""
+    result, _ = workspace.recommendation_rows(_db(request), run_id)
+    return result.model_dump(mode="json")
+
+
+@router.get("/runs/{run_id}/recommendations")
+def recommendations(request: Request, run_id: RunPath, user: Reader) -> list[RecommendationOut]:
+    _, rows = workspace.recommendation_rows(_db(request), run_id)
+    return [
+        RecommendationOut(
+            key=r.rec.key, kind=r.rec.kind.value, item=r.rec.item, location=r.rec.location,
+            source=r.rec.source, quantity=r.quantity, planned_quantity=r.rec.quantity,
+            unit_cost=r.rec.unit_cost, value=r.value,
+            arrival=r.rec.arrival.isoformat() if r.rec.arrival else None,
+            status=r.rec.status.value, override_reason=r.override.reason if r.override else None,
+            explanation=r.rec.explanation.summary,
+        )  # fmt: skip
+        for r in rows
+    ]
+
+
+@router.get("/runs/{run_id}/exceptions")
+def exceptions(request: Request, run_id: RunPath, user: Reader) -> list[ExceptionOut]:
+    _, rows = workspace.worklist(_db(request), run_id)
+    return [ExceptionOut(**r.exc.model_dump(mode="json")) for r in rows]
+
+
+@router.post("/runs/{run_id}/recommendations/approve")
+def approve(
+    request: Request,
+    run_id: RunPath,
+    body: Decision,
+    user: Annotated[User, Depends(auth.allow(APPROVE))],
+) -> Changed:
+    return Changed(changed=set_status(_db(request), run_id, body.keys, "approve", user.name,
+                                      body.comment))  # fmt: skip
+
+
+@router.post("/runs/{run_id}/recommendations/reject")
+def reject(
+    request: Request,
+    run_id: RunPath,
+    body: Decision,
+    user: Annotated[User, Depends(auth.allow(REJECT))],
+) -> Changed:
+    return Changed(changed=set_status(_db(request), run_id, body.keys, "reject", user.name,
+                                      body.comment))  # fmt: skip
+
+
+@router.post("/runs/{run_id}/recommendations/override")
+def override(
+    request: Request,
+    run_id: RunPath,
+    body: OverrideIn,
+    user: Annotated[User, Depends(auth.allow(OVERRIDE))],
+) -> Changed:
+    override_quantity(_db(request), run_id, body.key, body.quantity, body.reason, user.name)
+    return Changed(changed=[body.key])
+
+
+@router.post(
+    "/runs/{run_id}/export",
+    responses={200: {"content": {"text/csv": {}}, "description": "the exported orders"}},
+)
+def export(
+    request: Request,
+    run_id: RunPath,
+    user: Annotated[User, Depends(auth.allow(EXPORT))],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """The approved orders (JSON records or the ERP CSV), marked exported in the same
+    transaction; 409 when none is approved."""
+    records = export_records(_db(request), run_id, user.name, f"exported through the API ({format})")
+    if format == "csv":
+        return Response(export_csv(records), media_type="text/csv; charset=utf-8")
+    import json
+
+    return Response(json.dumps(records), media_type="application/json")

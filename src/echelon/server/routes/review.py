@@ -1,0 +1,155 @@
+"""Review pages: the exceptions worklist, an item × location with its recommendations, the
+recommendations list, and the actions (approve, reject, override, comment, export).
+
+An action answers an HTMX request with the recommendation's card re-rendered (with the
+outcome, or the refusal, as a message) and a plain form post with a redirect back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse
+
+from echelon.server import auth, workspace
+from echelon.server.web import is_htmx, redirect, render, safe_next
+from echelon.storage import StorageError, export_records, set_status
+from echelon.storage.overrides import add_comment, override_quantity
+from echelon.storage.review import export_csv
+from echelon.storage.users import APPROVE, COMMENT, EXPORT, OVERRIDE, READ, REJECT, User
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[User, Depends(auth.allow(READ))]
+Key = Annotated[str, Form(min_length=1, max_length=400)]
+Text = Annotated[str, Form(max_length=2000)]
+Back = Annotated[str, Form(max_length=2000)]
+
+
+def _db(request: Request) -> str | None:
+    return auth.settings(request).db
+
+
+@router.get("/runs/{run_id}/exceptions", response_class=HTMLResponse)
+def worklist_page(
+    request: Request,
+    run_id: int,
+    user: Reader,
+    severity: str = "",
+    kind: str = "",
+    item: str = "",
+    location: str = "",
+    sort: str = "severity",
+) -> Response:
+    result, rows = workspace.worklist(_db(request), run_id, severity, kind, item, location, sort)
+    chosen = {"severity": severity, "kind": kind, "item": item, "location": location}
+    return render(request, "exceptions.html.j2", run_id=run_id, r=result, rows=rows,
+                  chosen=chosen | {"sort": sort}, **workspace.filter_choices())  # fmt: skip
+
+
+@router.get("/runs/{run_id}/cell", response_class=HTMLResponse)
+def cell_page(request: Request, run_id: int, user: Reader, item: str, location: str) -> Response:
+    view = workspace.cell(_db(request), run_id, item, location)
+    template = "_cell.html.j2" if is_htmx(request) else "cell.html.j2"
+    return render(request, template, run_id=run_id, cell=view, message="")
+
+
+@router.get("/runs/{run_id}/recommendations", response_class=HTMLResponse)
+def recommendations_page(request: Request, run_id: int, user: Reader) -> Response:
+    result, rows = workspace.recommendation_rows(_db(request), run_id)
+    return render(request, "recommendations.html.j2", run_id=run_id, r=result, rows=rows)
+
+
+def _after(
+    request: Request, run_id: int, key: str, back: str, act: Callable[[], str]
+) -> Response:
+    """Run ``act`` (it returns the message to show); answer with the card or a redirect."""
+    try:
+        message, ok = act(), True
+    except StorageError as exc:
+        if not is_htmx(request):
+            raise
+        message, ok = exc.one_line(), False
+    if not is_htmx(request):
+        return redirect(safe_next(back) if back else f"/runs/{run_id}/recommendations")
+    row = workspace.recommendation_row(_db(request), run_id, key)
+    return render(request, "_rec.html.j2", run_id=run_id, row=row, message=message, ok=ok)
+
+
+@router.post("/runs/{run_id}/approve", response_class=HTMLResponse)
+def approve(
+    request: Request,
+    run_id: int,
+    user: Annotated[User, Depends(auth.allow(APPROVE))],
+    key: Key,
+    comment: Text = "",
+    back: Back = "",
+) -> Response:
+    def act() -> str:
+        set_status(_db(request), run_id, [key], "approve", user.name, comment or None)
+        return f"approved by {user.name}"
+
+    return _after(request, run_id, key, back, act)
+
+
+@router.post("/runs/{run_id}/reject", response_class=HTMLResponse)
+def reject(
+    request: Request,
+    run_id: int,
+    user: Annotated[User, Depends(auth.allow(REJECT))],
+    key: Key,
+    comment: Text = "",
+    back: Back = "",
+) -> Response:
+    def act() -> str:
+        set_status(_db(request), run_id, [key], "reject", user.name, comment or None)
+        return f"rejected by {user.name}"
+
+    return _after(request, run_id, key, back, act)
+
+
+@router.post("/runs/{run_id}/override", response_class=HTMLResponse)
+def override(
+    request: Request,
+    run_id: int,
+    user: Annotated[User, Depends(auth.allow(OVERRIDE))],
+    key: Key,
+    quantity: Annotated[float, Form(ge=0, le=1e12)],
+    reason: Text = "",
+    back: Back = "",
+) -> Response:
+    def act() -> str:
+        done = override_quantity(_db(request), run_id, key, quantity, reason, user.name)
+        return f"quantity set to {done.quantity:g} by {user.name}"
+
+    return _after(request, run_id, key, back, act)
+
+
+@router.post("/runs/{run_id}/comment", response_class=HTMLResponse)
+def comment(
+    request: Request,
+    run_id: int,
+    user: Annotated[User, Depends(auth.allow(COMMENT))],
+    key: Key,
+    comment: Text = "",
+    back: Back = "",
+) -> Response:
+    def act() -> str:
+        add_comment(_db(request), run_id, key, comment, user.name)
+        return f"comment saved by {user.name}"
+
+    return _after(request, run_id, key, back, act)
+
+
+@router.post("/runs/{run_id}/export")
+def export(
+    request: Request, run_id: int, user: Annotated[User, Depends(auth.allow(EXPORT))]
+) -> Response:
+    """The approved orders as a CSV download, marked exported in the same transaction."""
+    records = export_records(_db(request), run_id, user.name, "exported from the workspace")
+    return Response(
+        export_csv(records),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-orders.csv"'},
+    )

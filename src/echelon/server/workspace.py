@@ -1,0 +1,181 @@
+"""What the planner's workspace shows and does, computed from the run store — the service the
+pages and the API call (routes only parse the request and render; no business logic there).
+
+Everything is read through :mod:`echelon.storage` (runs, statuses, overrides, audit) and laid
+out with :mod:`echelon.report` (tiles, tables, figures), exactly as the CLI and the static
+report do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from echelon.plan.model import (
+    ExceptionKind,
+    Placement,
+    PlanException,
+    PlanResult,
+    PolicyName,
+    Recommendation,
+    Severity,
+    exception_order,
+)
+from echelon.report import charts, tables
+from echelon.storage import audit_log, list_runs, load_run
+from echelon.storage.overrides import Override, overrides_of
+from echelon.storage.runs import RunSummary
+
+DB = str | None
+SORTS = ("severity", "kind", "item", "location")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run: RunSummary
+    decided: int  # approved + rejected + exported
+    progress: float  # decided / recommendations (1.0 for a run without any)
+
+
+@dataclass(frozen=True)
+class RecRow:
+    rec: Recommendation
+    override: Override | None
+
+    @property
+    def quantity(self) -> float:
+        return self.override.quantity if self.override else self.rec.quantity
+
+    @property
+    def value(self) -> float:
+        return self.quantity * self.rec.unit_cost if self.override else self.rec.value
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    index: int  # position in the run's exception list (stable id for the page)
+    exc: PlanException
+    n_recommendations: int  # linked recommendations (same item and location)
+
+
+@dataclass
+class CellView:
+    """One item × location: its placement, recommendations and exceptions."""
+
+    item: str
+    location: str
+    placement: Placement | None
+    recommendations: list[RecRow] = field(default_factory=list)
+    exceptions: list[PlanException] = field(default_factory=list)
+
+
+def runs_overview(db: DB) -> list[RunRow]:
+    """Every stored run, newest first, with its review progress."""
+    rows = []
+    for r in list_runs(db):
+        decided = sum(r.statuses.get(s, 0) for s in ("approved", "rejected", "exported"))
+        total = r.n_recommendations
+        rows.append(RunRow(r, decided, decided / total if total else 1.0))
+    return rows
+
+
+def dashboard(db: DB, run_id: int) -> dict[str, Any]:
+    """The dashboard of a run: tiles, the policy comparison, shadow mode and two figures."""
+    result = load_run(db, run_id)
+    pol = tables.policies(result)
+    return {
+        "r": result,
+        "tiles": tables.kpi_tiles(result),
+        "policies": [pol[p] for p in PolicyName if p in pol],
+        "stores": tables.store_rows(result),
+        "network_row": tables.network_row(result),
+        "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
+        "network_fig": charts.network_figure(
+            result.network_nodes, result.network_lanes, result.placements, result.currency
+        )
+        if result.network_nodes
+        else None,
+        "curve_fig": charts.curve_figure(
+            result.stock_to_service,
+            result.kpis,
+            result.currency,
+            tables.common_target(result.placements),
+        )
+        if result.stock_to_service
+        else None,
+    }
+
+
+def _linked(result: PlanResult, item: str | None, location: str | None) -> list[Recommendation]:
+    if item is None or location is None:
+        return []
+    return [r for r in result.recommendations if r.item == item and r.location == location]
+
+
+def worklist(
+    db: DB,
+    run_id: int,
+    severity: str = "",
+    kind: str = "",
+    item: str = "",
+    location: str = "",
+    sort: str = "severity",
+) -> tuple[PlanResult, list[ExceptionRow]]:
+    """The run's exceptions filtered (exact severity / kind, substring of item / location)
+    and sorted (severity first by default, the CLI's order)."""
+    result = load_run(db, run_id)
+    rows = [
+        ExceptionRow(i, e, len(_linked(result, e.item, e.location)))
+        for i, e in enumerate(result.exceptions)
+        if (not severity or e.severity.value == severity)
+        and (not kind or e.kind.value == kind)
+        and (not item or item.lower() in (e.item or "").lower())
+        and (not location or location.lower() in (e.location or "").lower())
+    ]
+    rows.sort(key=lambda r: exception_order(r.exc))
+    if sort in ("kind", "item", "location"):
+        rows.sort(key=lambda r: str(getattr(r.exc, sort) or ""))
+    return result, rows
+
+
+def filter_choices() -> dict[str, list[str]]:
+    return {
+        "severities": [s.value for s in Severity],
+        "kinds": [k.value for k in ExceptionKind],
+        "sorts": list(SORTS),
+    }
+
+
+def recommendation_rows(db: DB, run_id: int) -> tuple[PlanResult, list[RecRow]]:
+    """The run's recommendations in plan order, with current status and override."""
+    result = load_run(db, run_id)
+    changed = overrides_of(db, run_id)
+    return result, [RecRow(r, changed.get(r.key)) for r in result.recommendations]
+
+
+def recommendation_row(db: DB, run_id: int, key: str) -> RecRow | None:
+    _, rows = recommendation_rows(db, run_id)
+    return next((r for r in rows if r.rec.key == key), None)
+
+
+def cell(db: DB, run_id: int, item: str, location: str) -> CellView:
+    """The item × location of a run (an unknown pair gives an empty view)."""
+    result, rows = recommendation_rows(db, run_id)
+    placement = next(
+        (p for p in result.placements if p.item == item and p.location == location), None
+    )
+    return CellView(
+        item=item,
+        location=location,
+        placement=placement,
+        recommendations=[r for r in rows if r.rec.item == item and r.rec.location == location],
+        exceptions=sorted(
+            (e for e in result.exceptions if e.item == item and e.location == location),
+            key=exception_order,
+        ),
+    )
+
+
+def audit_rows(db: DB, run_id: int) -> list[Any]:
+    """Every audited change of the run, newest first."""
+    return list(reversed(audit_log(db, run_id)))
