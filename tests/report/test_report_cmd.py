@@ -63,7 +63,8 @@ def test_report_loads_the_run_from_storage(
         calls.append((db_url, run))
         return result
 
-    monkeypatch.setitem(sys.modules, "echelon.storage", types.SimpleNamespace(load_run=load_run))
+    stand_in = types.SimpleNamespace(load_run=load_run, database_files=lambda db: [])
+    monkeypatch.setitem(sys.modules, "echelon.storage", stand_in)
     monkeypatch.chdir(tmp_path)
     code, _, _ = _run(["report", "7", "--db", "sqlite:///plans.db"], capsys)
     assert code == 0 and calls == [("sqlite:///plans.db", "7")]

@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.databases import BACKENDS, fresh_database
-
-# starlette's TestClient warns that it will move to httpx2; not ours to fix
-warnings.filterwarnings("ignore", message=".*httpx2.*")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -20,7 +20,9 @@ from echelon.storage.users import ROLES, add_user, create_token, list_users
 
 ENV_SECRET = "ECHELON_SECRET"
 
-users_app = typer.Typer(help="Users of `echelon serve`: add, list, API tokens.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users of `echelon serve`: add, list, API tokens.", no_args_is_help=True
+)
 
 
 def _password(from_stdin: bool) -> str:
@@ -50,7 +52,7 @@ def users_add(
 def users_list(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """The users and their roles."""
     for u in list_users(db):
-        console.print(plain(f"{u.name}\t{u.role}\t{'active' if u.active else 'inactive'}"))
+        console.print(plain(u.name), u.role, "active" if u.active else "inactive")
 
 
 @users_app.command("token")

@@ -170,7 +170,8 @@ def numbers(
         seen,
         source=source,
         field=col,
-        expected=f"a number {'>' if strict else '>='} {minimum:g} and <= {maximum:g}",
+        expected=f"a number {'>' if strict else '>='} {minimum:g}"
+        + (f" and <= {maximum:g}" if "too large" in present else ""),
         fix="; ".join(dict.fromkeys(f for _, f in present.values())),
     )
 

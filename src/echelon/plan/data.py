@@ -6,11 +6,15 @@ item/location, the field, what was expected and found, and the fix) for anything
 plan meaningless, and records fixable-by-assumption problems as ``DATA_QUALITY`` findings
 (:class:`~echelon.plan.model.PlanException`) in ``PlanContext.findings``:
 
-- fatal: missing folder or required file, unreadable file, missing/misspelled column, wrong
-  type, negative quantity or cost, duplicate row, unknown item or location, demand at a node
-  that is not a store, a store × item without any demand row, no demand before the plan date,
-  dates neither daily nor one period apart, a lead-time lane not in the network, and any error
-  of network.yaml, plan.yaml or targets.yaml;
+- fatal: missing folder or required file, an input file (required or optional) that is not a
+  readable regular file (a device, FIFO, folder, broken link or link loop), a NUL byte,
+  missing/misspelled column, wrong type, a date not strictly YYYY-MM-DD, an id with a control
+  character, negative quantity or cost, a number beyond its sanity bound, duplicate row,
+  unknown item or location, demand at a node that is not a store, a store × item without any
+  demand row, no demand before the plan date, a plan date far beyond the history, dates
+  neither daily nor one period apart, a lead-time lane not in the network, a lead time longer
+  than the simulated horizon (:mod:`echelon.plan.checks`), and any error of network.yaml,
+  plan.yaml or targets.yaml;
 - findings: missing days/periods in a demand series (filled with 0), a store × item whose
   history is all zero, demand on or after the plan date (ignored), fewer than 8 full periods of
   history before the held-out ones, an item × location without an inventory row (on hand 0),

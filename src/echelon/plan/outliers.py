@@ -22,10 +22,12 @@ safety stock, the shadow-mode replay); the data file is not changed. Each outlie
 ``DATA_QUALITY`` finding with its period, value, the rule's threshold and what the plan used.
 
 Why not a library: statsforecast (the forecasting library echelon uses) has no outlier
-detection or cleaning (R's ``forecast::tsoutliers``/``tsclean`` have no port there), and
-general anomaly-detection packages (pyod, adtk) would add a dependency for a median and a
-MAD; this rule is the Hampel identifier with a global scale per series, vectorized over all
-series at once.
+detection or cleaning API — R's ``forecast::tsoutliers``/``tsclean`` have no port there; its
+only outlier code, ``mfles.cap_outliers``, clips the MFLES model's own residuals at
+mean ± 3 std inside that model's fit (a non-robust rule that a 1,000× spike inflates, and
+invisible to the planner) — and general anomaly-detection packages (pyod, adtk) would add a
+dependency for a median and a MAD. This rule is the Hampel identifier with one robust scale
+per series, vectorized over all series at once, and every decision is reported.
 """
 
 from __future__ import annotations

@@ -267,7 +267,7 @@ def complete_series(
             )
     as_of = plan_date(config.as_of, pd.Timestamp(days[-1]).date(), step)
     start = pd.Timestamp(as_of)
-    _plan_date_near(start, pd.Timestamp(days[-1]), step)
+    _plan_date_near(start, pd.Timestamp(days[-1]), step, str(Path(src).with_name("plan.yaml")))
     if step > 1 and (start - origin).days % step:
         raise DataError(
             "the plan date is not a period boundary of the per-period demand",
@@ -300,14 +300,14 @@ def complete_series(
     return _fill(demand, src, step, start, config, findings), PlanCalendar(as_of, p, step)
 
 
-def _plan_date_near(as_of: pd.Timestamp, last: pd.Timestamp, step: int) -> None:
+def _plan_date_near(as_of: pd.Timestamp, last: pd.Timestamp, step: int, source: str) -> None:
     """The plan date may follow the history by at most :data:`MAX_GAP_DAYS` days (the days in
     between count as no demand; a plan date years away plans on a history of zeros)."""
     gap = (as_of - last).days - step
     if gap > MAX_GAP_DAYS:
         raise DataError(
             "the plan date is far beyond the demand history",
-            source="plan.yaml",
+            source=source,
             field="as_of",
             expected=f"at most {MAX_GAP_DAYS} days after the last demand date {last.date()}",
             found=f"{as_of.date()}, {gap:,} days after it",

@@ -41,6 +41,7 @@ class RunRow:
 class RecRow:
     rec: Recommendation
     override: Override | None
+    currency: str = ""
 
     @property
     def quantity(self) -> float:
@@ -150,7 +151,7 @@ def recommendation_rows(db: DB, run_id: int) -> tuple[PlanResult, list[RecRow]]:
     """The run's recommendations in plan order, with current status and override."""
     result = load_run(db, run_id)
     changed = overrides_of(db, run_id)
-    return result, [RecRow(r, changed.get(r.key)) for r in result.recommendations]
+    return result, [RecRow(r, changed.get(r.key), result.currency) for r in result.recommendations]
 
 
 def recommendation_row(db: DB, run_id: int, key: str) -> RecRow | None:

@@ -22,6 +22,7 @@ from echelon.storage.db import (
     redact_url,
     resolve_url,
 )
+from echelon.storage.overrides import add_comment, override_quantity
 from echelon.storage.review import (
     EXPORT_COLUMNS,
     TRANSITIONS,
@@ -31,7 +32,6 @@ from echelon.storage.review import (
     export_records,
     set_status,
 )
-from echelon.storage.overrides import add_comment, override_quantity
 from echelon.storage.runs import RunRef, RunSummary, list_runs, load_run, run_key, save_run
 
 __all__ = [

@@ -113,17 +113,19 @@ def run_detail(request: Request, run_id: RunPath, user: Reader) -> dict[str, Any
 @router.get("/runs/{run_id}/recommendations")
 def recommendations(request: Request, run_id: RunPath, user: Reader) -> list[RecommendationOut]:
     _, rows = workspace.recommendation_rows(_db(request), run_id)
-    return [
-        RecommendationOut(
-            key=r.rec.key, kind=r.rec.kind.value, item=r.rec.item, location=r.rec.location,
-            source=r.rec.source, quantity=r.quantity, planned_quantity=r.rec.quantity,
-            unit_cost=r.rec.unit_cost, value=r.value,
-            arrival=r.rec.arrival.isoformat() if r.rec.arrival else None,
-            status=r.rec.status.value, override_reason=r.override.reason if r.override else None,
-            explanation=r.rec.explanation.summary,
-        )  # fmt: skip
-        for r in rows
-    ]
+    return [_rec_out(r) for r in rows]
+
+
+def _rec_out(r: workspace.RecRow) -> RecommendationOut:
+    rec = r.rec
+    return RecommendationOut(
+        key=rec.key, kind=rec.kind.value, item=rec.item, location=rec.location,
+        source=rec.source, quantity=r.quantity, planned_quantity=rec.quantity,
+        unit_cost=rec.unit_cost, value=r.value,
+        arrival=rec.arrival.isoformat() if rec.arrival else None, status=rec.status.value,
+        override_reason=r.override.reason if r.override else None,
+        explanation=rec.explanation.summary,
+    )  # fmt: skip
 
 
 @router.get("/runs/{run_id}/exceptions")
@@ -177,7 +179,9 @@ def export(
 ) -> Response:
     """The approved orders (JSON records or the ERP CSV), marked exported in the same
     transaction; 409 when none is approved."""
-    records = export_records(_db(request), run_id, user.name, f"exported through the API ({format})")
+    records = export_records(
+        _db(request), run_id, user.name, f"exported through the API ({format})"
+    )
     if format == "csv":
         return Response(export_csv(records), media_type="text/csv; charset=utf-8")
     import json

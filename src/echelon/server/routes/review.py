@@ -44,8 +44,10 @@ def worklist_page(
 ) -> Response:
     result, rows = workspace.worklist(_db(request), run_id, severity, kind, item, location, sort)
     chosen = {"severity": severity, "kind": kind, "item": item, "location": location}
-    return render(request, "exceptions.html.j2", run_id=run_id, r=result, rows=rows,
-                  chosen=chosen | {"sort": sort}, **workspace.filter_choices())  # fmt: skip
+    return render(
+        request, "exceptions.html.j2", run_id=run_id, r=result, rows=rows,
+        chosen=chosen | {"sort": sort}, choices=workspace.filter_choices(),
+    )  # fmt: skip
 
 
 @router.get("/runs/{run_id}/cell", response_class=HTMLResponse)
@@ -61,9 +63,7 @@ def recommendations_page(request: Request, run_id: int, user: Reader) -> Respons
     return render(request, "recommendations.html.j2", run_id=run_id, r=result, rows=rows)
 
 
-def _after(
-    request: Request, run_id: int, key: str, back: str, act: Callable[[], str]
-) -> Response:
+def _after(request: Request, run_id: int, key: str, back: str, act: Callable[[], str]) -> Response:
     """Run ``act`` (it returns the message to show); answer with the card or a redirect."""
     try:
         message, ok = act(), True

@@ -1,0 +1,170 @@
+"""The workspace in headless Chromium against a live server on 127.0.0.1: a planner overrides
+an order from the exceptions worklist with a reason; an approver approves it and downloads the
+export; the audit log shows both users. No console error, no request outside the server, no
+dialog from the markup planted in a second run's ids; a screenshot of each main page is saved
+under the test's temporary folder (its path is printed).
+
+Uses the system Chromium (/usr/bin/chromium; never downloads a browser): skipped locally
+without it, FAILS on CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from server_factories import SECRET, evil_result, password, seed
+
+from echelon.server.app import create_app
+from echelon.storage import save_run
+from storage.databases import fresh_database
+
+CHROMIUM = Path("/usr/bin/chromium")
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+KEY = "order:FOODS_1:DC_CA->CA_1"
+
+
+def _require_browser() -> None:
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is not installed"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed"
+    if missing is None:
+        return
+    if ON_CI:
+        pytest.fail(f"browser test cannot run on CI: {missing}")
+    pytest.skip(missing)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
+    """(base URL, normal run id, evil run id) of a server running in a thread."""
+    import uvicorn
+
+    with fresh_database("sqlite", tmp_path) as db:
+        run = seed(db)
+        evil = save_run(db, evil_result()).id
+        port = _free_port()
+        config = uvicorn.Config(create_app(db, secret=SECRET), host="127.0.0.1", port=port,
+                                log_level="warning")  # fmt: skip
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}", run, evil
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def _watch(page: Any, base: str, problems: list[str]) -> None:
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "assert", "warning") else None)  # fmt: skip
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("request", lambda r: None if r.url.startswith((base, "data:")) else problems.append(
+        f"outside request: {r.url}"))  # fmt: skip
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)  # fmt: skip
+
+
+def _login(page: Any, base: str, role: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", role)
+    page.fill("input[name=password]", password(role))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#runs")
+
+
+def test_planner_overrides_approver_approves_and_exports(
+    live: tuple[str, int, int], tmp_path: Path
+) -> None:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    base, run, evil = live
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1360, "height": 900},
+                                      accept_downloads=True)  # fmt: skip
+            page = ctx.new_page()
+            _watch(page, base, problems)
+            _planner(page, base, run, shots)
+            page.click("header.top button[type=submit]")  # log out
+            page.wait_for_selector("form.login")
+            _approver(page, base, run, shots)
+            for path in ("", "/recommendations", "/audit", "/exceptions"):
+                page.goto(f"{base}/runs/{evil}{path}")
+                page.wait_for_load_state("networkidle")
+            page.click("a.open-cell")  # the evil item × location, loaded by HTMX
+            page.wait_for_selector("#cell section.cell")
+            page.screenshot(path=str(shots / "evil-worklist.png"), full_page=True)
+        finally:
+            browser.close()
+    print(f"screenshots in {shots}")
+    assert problems == []
+
+
+def _planner(page: Any, base: str, run: int, shots: Path) -> None:
+    _login(page, base, "planner")
+    page.screenshot(path=str(shots / "runs.png"), full_page=True)
+    page.goto(f"{base}/runs/{run}")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert page.locator("#curve-chart .main-svg").count() >= 1
+    assert page.locator("#network-chart .main-svg").count() >= 1
+    page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+    page.goto(f"{base}/runs/{run}/exceptions?severity=high")
+    page.click("a.open-cell")
+    card = page.locator("#cell article.rec", has_text="FOODS_1 → CA_1")
+    card.locator("input[name=quantity]").fill("18")
+    card.locator("input[name=reason]").fill("promotion starts Monday")
+    card.locator("button.override").click()
+    page.wait_for_selector("#cell .msg.good")
+    assert "quantity set to 18 by planner" in page.locator("#cell .msg.good").inner_text()
+    page.screenshot(path=str(shots / "worklist.png"), full_page=True)
+
+
+def _approver(page: Any, base: str, run: int, shots: Path) -> None:
+    _login(page, base, "approver")
+    page.goto(f"{base}/runs/{run}/recommendations")
+    card = page.locator("article.rec", has_text="FOODS_1 → CA_1")
+    assert "promotion starts Monday" in card.inner_text()
+    card.locator("button.approve").click()
+    page.wait_for_selector("article.rec.status-approved")
+    page.screenshot(path=str(shots / "recommendations.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#export-button")
+    text = Path(info.value.path()).read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["key"], r["quantity"]) for r in rows] == [(KEY, "18")]
+    page.goto(f"{base}/runs/{run}/audit")
+    who = page.locator("#audit td.who").all_inner_texts()
+    assert sorted(set(who)) == ["approver", "planner"]
+    page.screenshot(path=str(shots / "audit.png"), full_page=True)
