@@ -129,3 +129,11 @@ def test_rows_error_names_at_most_20_rows_and_always_the_count(count: int) -> No
     else:
         assert where.endswith(f" ({count} rows)") and "…" not in str(err)
     assert (err.found or "").count("(row ") == min(count, MAX_ROWS_SHOWN)
+
+
+def test_every_demand_row_at_a_dc_is_named_in_one_message(tiny_folder: Path) -> None:
+    for row in (2, 4, 6):  # three rows moved from a store to the DC
+        set_cell(tiny_folder / "demand.csv", row, "location_id", "DC")
+    message = _error(tiny_folder)
+    assert "rows 2, 4, 6 (3 rows)" in message
+    assert "not a store" in message and "'DC', which supplies S1, S2 in each" in message

@@ -16,7 +16,7 @@ import typer
 
 from echelon.cli.render import console, plain
 from echelon.cli.storage_cmds import DB_HELP
-from echelon.storage.users import ROLES, add_user, create_token, list_users
+from echelon.storage.users import ROLES, add_user, create_token, list_users, set_active
 
 ENV_SECRET = "ECHELON_SECRET"
 
@@ -53,6 +53,17 @@ def users_list(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> Non
     """The users and their roles."""
     for u in list_users(db):
         console.print(plain(u.name), u.role, "active" if u.active else "inactive")
+
+
+@users_app.command("disable")
+def users_disable(
+    name: str = typer.Argument(..., help="the user to disable"),
+    enable: bool = typer.Option(False, "--enable", help="enable the user again instead"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Disable a user (their sessions and API tokens stop working at once)."""
+    set_active(db, name, enable)
+    console.print(plain(f"{'enabled' if enable else 'disabled'} user {name}"))
 
 
 @users_app.command("token")

@@ -295,15 +295,18 @@ def _load_demand(
     stores = store_ids(network)
     not_store = ~loc.isin(stores)
     if not_store.any():
-        i: Any = not_store.idxmax()
-        supplied = sorted(lane.target for lane in network.lanes if lane.source == loc.at[i])
-        raise DataError(
+        supplies: dict[str, list[str]] = {}
+        for lane in network.lanes:
+            supplies.setdefault(lane.source, []).append(lane.target)
+        raise t.rows_error(
             "demand recorded at a location that is not a store",
+            loc.index[not_store.to_numpy()],
+            lambda i: (
+                f"'{loc.at[i]}', which supplies {', '.join(sorted(supplies[str(loc.at[i])]))}"
+            ),
             source=src,
-            where=t.row_of(i),
             field="location_id",
             expected="a store (a node of network.yaml without outbound lanes)",
-            found=f"'{loc.at[i]}', which supplies {', '.join(supplied)}",
             fix="record demand at the stores only (a DC's demand is its stores' orders)",
         )
     demand = pd.DataFrame(

@@ -18,7 +18,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,7 @@ from echelon.plan.cells import ids as ids
 from echelon.plan.cells import known as known
 from echelon.plan.cells import no_duplicates as no_duplicates
 from echelon.plan.cells import numbers as numbers
-from echelon.plan.cells import row_of
+from echelon.plan.cells import row_of as row_of
 from echelon.plan.cells import rows_error as rows_error
 from echelon.plan.model import ExceptionKind, PlanConfig, PlanException, Severity
 
@@ -255,14 +254,13 @@ def complete_series(
     if step > 1:
         off = ((demand["ds"] - origin).dt.days % step) != 0
         if off.any():
-            i: Any = off.idxmax()
-            raise DataError(
+            raise rows_error(
                 "date off the period grid",
+                demand.index[off.to_numpy()],
+                lambda i: str(demand.loc[i, "ds"])[:10],
                 source=src,
-                where=row_of(i),
                 field="ds",
                 expected=f"period start dates {step} days apart from {origin.date()}",
-                found=str(demand.loc[i, "ds"])[:10],
                 fix="give every period's demand on the period's first day",
             )
     as_of = plan_date(config.as_of, pd.Timestamp(days[-1]).date(), step)

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from echelon.storage.db import StorageError, transaction
 from echelon.storage.schema import api_tokens, users
@@ -109,15 +108,25 @@ def add_user(db: str | Path | None, name: str, role: str, password: str) -> User
         "active": True,
         "created_at": datetime.now(UTC),
     }
-    try:
-        with transaction(db) as conn:
-            pk = conn.execute(insert(users).values(**values)).inserted_primary_key
-    except IntegrityError:
-        raise StorageError(
-            f"user {name!r} already exists", field="name", fix="choose another name"
-        ) from None
+    with transaction(db) as conn:  # a writer's lock: two adds of one name are serialized
+        if conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
+            raise StorageError(
+                f"user {name!r} already exists", field="name", fix="choose another name"
+            )
+        pk = conn.execute(insert(users).values(**values)).inserted_primary_key
     assert pk is not None
     return User(int(pk[0]), name, role, True)
+
+
+def set_active(db: str | Path | None, name: str, active: bool) -> None:
+    """Enable or disable user ``name`` (a disabled user's sessions and tokens stop working at
+    their next request)."""
+    with transaction(db) as conn:
+        done = conn.execute(
+            update(users).where(users.c.name == name.strip()).values(active=active)
+        ).rowcount
+    if not done:
+        raise StorageError(f"unknown user {name!r}", field="name", fix="see `echelon users list`")
 
 
 def list_users(db: str | Path | None) -> list[User]:
