@@ -193,3 +193,17 @@ def test_pages_carry_a_strict_content_security_policy(seeded: tuple[str, int]) -
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
     assert "cdn" not in r.text.lower() and "https://" not in r.text
+
+
+def test_repeated_failed_logins_are_throttled(seeded: tuple[str, int]) -> None:
+    db, _ = seeded
+    c = client(db)
+    token = csrf_of(c.get("/login").text)
+    creds = {"name": "admin", "csrf_token": token, "next": "/"}
+    codes = [c.post("/login", data=creds | {"password": f"guess-{i}"}).status_code
+             for i in range(10)]  # fmt: skip
+    assert codes == [401] * 10
+    right = c.post("/login", data=creds | {"password": password("admin")}, follow_redirects=False)
+    assert right.status_code == 429  # even the right password, until the window passes
+    other, _ = login(db, "viewer")  # another name is not affected
+    assert other.get("/").status_code == 200

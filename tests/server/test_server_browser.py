@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_factories import SECRET, evil_result, password, seed
+from server_factories import EVIL, SECRET, evil_result, password, seed
 
 from echelon.server.app import create_app
-from echelon.storage import save_run
+from echelon.storage import add_comment, save_run
 from storage.databases import fresh_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -63,7 +63,9 @@ def live(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
 
     with fresh_database("sqlite", tmp_path) as db:
         run = seed(db)
-        evil = save_run(db, evil_result()).id
+        evil_run = evil_result()
+        evil = save_run(db, evil_run).id
+        add_comment(db, evil, evil_run.recommendations[0].key, f"comment {EVIL}", "planner")
         port = _free_port()
         config = uvicorn.Config(create_app(db, secret=SECRET), host="127.0.0.1", port=port,
                                 log_level="warning")  # fmt: skip
@@ -125,7 +127,10 @@ def test_planner_overrides_approver_approves_and_exports(
                 page.wait_for_load_state("networkidle")
             page.click("a.open-cell")  # the evil item × location, loaded by HTMX
             page.wait_for_selector("#cell section.cell")
+            assert EVIL in page.locator("#cell h2").inner_text()  # shown as text, not run
             page.screenshot(path=str(shots / "evil-worklist.png"), full_page=True)
+            page.goto(f"{base}/runs/{evil}/audit")
+            assert f"comment {EVIL}" in page.locator("#audit").inner_text()
         finally:
             browser.close()
     print(f"screenshots in {shots}")
@@ -142,6 +147,7 @@ def _planner(page: Any, base: str, run: int, shots: Path) -> None:
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
     page.goto(f"{base}/runs/{run}/exceptions?severity=high")
     page.click("a.open-cell")
+    page.wait_for_selector("#fan-chart[data-drawn=true] .main-svg")  # drawn after the swap
     card = page.locator("#cell article.rec", has_text="FOODS_1 → CA_1")
     card.locator("input[name=quantity]").fill("18")
     card.locator("input[name=reason]").fill("promotion starts Monday")

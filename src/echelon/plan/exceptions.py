@@ -241,8 +241,10 @@ def find_exceptions(
     forecast_bias: pd.DataFrame | None = None,
     previous: list[Placement] | None = None,
     stockout_threshold: float = 0.5,
+    extra: list[PlanException] | None = None,
 ) -> list[PlanException]:
-    """Every exception of today's plan, sorted (module doc).
+    """Every exception of today's plan, sorted (module doc); ``extra``: exceptions found by
+    other stages (the rolling shadow mode's service shortfalls).
 
     ``placements``: this plan's; ``ctx``: the plan's items, stock, suppliers, config and
     data-quality findings; ``forecast_bias``: the forecast backtest per item × location
@@ -264,5 +266,5 @@ def find_exceptions(
         out += bias_exceptions(forecast_bias, config.bias_threshold)
     if previous:
         out += change_exceptions(placements, previous, config.change_threshold)
-    out += list(ctx.findings)
+    out += list(ctx.findings) + list(extra or [])
     return sorted(out, key=exception_order)

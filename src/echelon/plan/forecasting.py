@@ -222,10 +222,7 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
         if progress:
             progress("forecast", 0.5)
         cut = pd.Timestamp(ctx.calendar.holdout_start(hold))
-        train, test = full[full["ds"] < cut], full[full["ds"] >= cut]
-        if keep is not None:
-            train = train.groupby(["item_id", "location_id"]).tail(keep)
-        fit = _fit(train, cfg.period_days, max(cfg.horizon, hold), cfg.seed)
+        fit, train, test = _origin_fit(ctx, cut, hold)
         result.holdout = _summaries(fit, train, test)
         result.fan = _fan(fit, train, test)
         result.holdout_periods = hold
@@ -239,6 +236,32 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
         progress("forecast", 1.0)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _origin_fit(
+    ctx: PlanContext, cut: pd.Timestamp, hold: int
+) -> tuple[ForecastResult, pd.DataFrame, pd.DataFrame]:
+    """The fit on the history before ``cut`` (its ``history_periods`` most recent periods)
+    and the ``hold`` periods from ``cut`` on: (fit, train, test)."""
+    cfg = ctx.config
+    full = ctx.history
+    train = full[full["ds"] < cut]
+    end = cut + pd.Timedelta(days=hold * cfg.period_days)
+    test = full[(full["ds"] >= cut) & (full["ds"] < end)]
+    if cfg.history_periods is not None:
+        train = train.groupby(["item_id", "location_id"]).tail(cfg.history_periods)
+    return _fit(train, cfg.period_days, max(cfg.horizon, hold), cfg.seed), train, test
+
+
+def origin_view(ctx: PlanContext, cut: date, hold: int) -> PlanForecasts | None:
+    """The forecasts as of an earlier origin ``cut`` (only the history before it), for a
+    shadow-mode window of ``hold`` periods; None when a series has fewer than
+    :data:`MIN_TRAIN` periods before it."""
+    before = ctx.history[ctx.history["ds"] < pd.Timestamp(cut)]
+    if before.empty or int(before.groupby(["item_id", "location_id"]).size().min()) < MIN_TRAIN:
+        return None
+    fit, train, test = _origin_fit(ctx, pd.Timestamp(cut), hold)
+    return PlanForecasts(cut, ctx.config.period_days, before, _summaries(fit, train, test))
 
 
 def _fallback_warnings(fc: PlanForecasts, holdout_asked: int) -> list[PlanWarning]:

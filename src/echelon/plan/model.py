@@ -94,6 +94,13 @@ class PlanConfig(BaseModel):
     holdout_periods: int = _strict(
         8, ge=0, le=MAX_PERIODS, description="most recent periods held out for shadow mode"
     )
+    shadow_origins: int = _strict(
+        4,
+        ge=0,
+        le=52,
+        description="shadow-mode windows of holdout_periods each, back from the plan date "
+        "(rolling shadow mode; the latest is the shadow mode of the hold-out; 0 = off)",
+    )
     budget: float | None = _strict(
         None, gt=0, le=MAX_MONEY, description="money for today's orders; None = unlimited"
     )
@@ -226,6 +233,7 @@ class ExceptionKind(StrEnum):
     STOCKOUT_RISK = "stockout_risk"  # projected stockout within the lead time
     EXCESS = "excess"  # on hand beyond PlanConfig.excess_days of supply
     ORDER_ABOVE_NEED = "order_above_need"  # MOQ / pack raise an order far above its need
+    SERVICE_SHORTFALL = "service_shortfall"  # realized fill rate of a segment below target
     FORECAST_BIAS = "forecast_bias"
     LARGE_CHANGE = "large_change"  # base-stock level moved a lot since the last plan
     DATA_QUALITY = "data_quality"
@@ -376,6 +384,30 @@ class ShadowResult(_Out):
     kpis: list[PolicyKpis]
 
 
+class SegmentService(_Out):
+    """Realized service of one ABC class over the rolling shadow-mode windows (actual demand
+    the plans had not seen): fill rate per policy with its 95% CI half width, against the
+    class's demand-weighted target."""
+
+    segment: str  # "A", "B", "C"
+    target: float  # demand-weighted fill-rate target of its item × store series
+    series: int  # item × store series in the class
+    realized: dict[str, float | None]  # PolicyName value → realized fill rate
+    realized_ci: dict[str, float | None]  # PolicyName value → 95% CI half width
+
+
+class RollingShadow(_Out):
+    """Shadow mode from several origins (``config.shadow_origins``): each window planned only
+    with the data before its origin and replayed against the actual demand after it. KPIs are
+    pooled over the windows (fill rates demand-weighted; inventory values averaged)."""
+
+    origins: list[date]  # first day of each window, latest first
+    periods: int  # periods per window
+    kpis: list[PolicyKpis]
+    segments: list[SegmentService]
+    saving: float | None  # MEIO vs single-echelon inventory value at the realized service
+
+
 class StockMixSummary(_Out):
     """The aggregate service target (``PlanConfig.aggregate_fill_rate``): per-series targets
     chosen at least inventory versus one uniform target, both simulated (KPI random numbers,
@@ -423,6 +455,7 @@ class PlanResult(_Out):
     forecasts: list[ForecastSeries] = Field(default_factory=list)
     stock_to_service: list[CurvePoint] = Field(default_factory=list)
     shadow: ShadowResult | None = None
+    rolling_shadow: RollingShadow | None = None
     stock_mix: StockMixSummary | None = None
     warnings: list[PlanWarning] = Field(default_factory=list)
 

@@ -14,7 +14,9 @@ Stages (each reports progress as ``progress(stage, fraction)``):
    level, turns, days of supply, inventory value; the saving of MEIO over single-echelon and the
    stock-to-service curve (:mod:`echelon.plan.kpis`);
 4. **shadow** — planned as of the start of the hold-out periods and replayed against their
-   actual demand, next to the current policy (:mod:`echelon.plan.shadow`);
+   actual demand, next to the current policy (:mod:`echelon.plan.shadow`), and the same from
+   ``config.shadow_origins`` earlier origins: realized service per ABC class and the saving at
+   realized service (:mod:`echelon.plan.rolling`);
 5. **orders** — today's orders (order-up-to level minus inventory position, then MOQ, pack size,
    capacity and budget), rebalanced by the HiGHS LP against lateral transfers and expediting
    (:mod:`echelon.plan.orders`, :mod:`echelon.plan.rebalance`);
@@ -43,7 +45,7 @@ from echelon.plan.model import NetworkNode, PlanResult, StockMixSummary, plan_pa
 from echelon.plan.orders import propose_orders
 from echelon.plan.placement import Placements
 from echelon.plan.rebalance import rebalance
-from echelon.plan.shadow import shadow_mode
+from echelon.plan.rolling import rolling_shadow, shadow_windows, shortfall_exceptions
 from echelon.plan.stock_mix import place_with_mix
 
 Progress = Callable[[str, float], None]
@@ -122,7 +124,7 @@ def run_plan(
     prep = prepare(ctx, step)
     fc, placed = prep.forecasts, prep.placements
     projected = project_kpis(placed, cfg, step)
-    shadow = shadow_mode(ctx, fc, prep.lead_times, step)
+    shadow, rolling = rolling_shadow(ctx, shadow_windows(ctx, fc, prep.lead_times, step))
     step("shadow", 1.0)
     step("orders", 0.0)
     orders = propose_orders(placed.placements, ctx)
@@ -133,6 +135,7 @@ def run_plan(
         ctx,
         forecast_bias=forecast_bias(fc),
         previous=previous.placements if previous is not None else None,
+        extra=shortfall_exceptions(rolling),
     )
     step("exceptions", 1.0)
     return PlanResult(
@@ -156,6 +159,7 @@ def run_plan(
         forecasts=fc.fan,
         stock_to_service=projected.curve,
         shadow=shadow,
+        rolling_shadow=rolling,
         stock_mix=prep.stock_mix,
         warnings=[*fc.warnings, *placed.warnings],
     )

@@ -18,7 +18,8 @@ policies are then simulated with the stores' **actual** demand (a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from echelon.plan.current_policy import DEFAULT_COVER, describe
 from echelon.plan.forecasting import PlanForecasts
 from echelon.plan.kpis import ItemRun, policy_description, policy_kpis
 from echelon.plan.leadtimes import LaneLeadTime
-from echelon.plan.model import PolicyKpis, PolicyName, ShadowResult
+from echelon.plan.model import Kpis, PolicyKpis, PolicyName, ShadowResult
 from echelon.plan.placement import ItemPlan, Placements, SimRun, run
 from echelon.plan.stock_mix import place_with_mix
 from echelon.policies.model import BaseStock
@@ -68,19 +69,56 @@ def replay_network(plan: ItemPlan, paths: dict[str, list[float]]) -> Network:
     return plan.network.model_copy(update={"nodes": nodes})
 
 
+Runs = dict[PolicyName, list[ItemRun]]  # per policy, one simulated replay per item
+
+
 def replay(
     placements: Placements, history: pd.DataFrame, hold: int, reps: int, period_days: float
 ) -> list[PolicyKpis]:
     """KPIs (one :class:`PolicyKpis` per policy) of the placements' policies replayed against the
     actual demand of the last ``hold`` periods of ``history`` (module doc)."""
-    runs: dict[PolicyName, list[ItemRun]] = {p: [] for p in PolicyName}
-    stores: list[str] = []
+    return window_kpis(replay_runs(placements, history, hold, reps), period_days)
+
+
+def window_kpis(runs: Runs, period_days: float, windows: int = 1) -> list[PolicyKpis]:
+    """The KPIs of replays pooled over ``windows`` windows: fill rates and service levels are
+    demand-weighted over every item × window, inventory and safety-stock values are averaged
+    over the windows (money), turns and days of supply follow from them."""
+    out = []
+    for p, item_runs in runs.items():
+        stores = item_runs[0].plan.stores if item_runs else []
+        k = policy_kpis(item_runs, p, policy_description(p, period_days), period_days, stores)
+        if windows > 1:
+            k = k.model_copy(
+                update={
+                    "network": _per_window(k.network, windows),
+                    "stores": {s: _per_window(v, windows) for s, v in k.stores.items()},
+                }
+            )
+        out.append(k)
+    return out
+
+
+def _per_window(k: Kpis, windows: int) -> Kpis:
+    """Additive values (inventory and safety-stock value, money) averaged over the windows."""
+    return k.model_copy(
+        update={
+            "inventory_value": None if k.inventory_value is None else k.inventory_value / windows,
+            "safety_stock_value": None
+            if k.safety_stock_value is None
+            else k.safety_stock_value / windows,
+        }
+    )
+
+
+def replay_runs(placements: Placements, history: pd.DataFrame, hold: int, reps: int) -> Runs:
+    """Every policy of every item replayed against the last ``hold`` periods of ``history``."""
+    runs: Runs = {p: [] for p in PolicyName}
     series = {
         (str(i), str(loc)): g.sort_values("ds")["y"].to_numpy(float)
         for (i, loc), g in history.groupby(["item_id", "location_id"], sort=False)
     }
     for item, plan in placements.items.items():
-        stores = plan.stores
         ys = {s: series.get((item, s), np.zeros(0)) for s in plan.stores}
         warm = min(WARMUP_PERIODS, min(len(y) for y in ys.values()) - hold)
         paths = {s: [max(0.0, float(v)) for v in y[-(hold + warm) :]] for s, y in ys.items()}
@@ -89,10 +127,7 @@ def replay(
             res = run(net, plan.policies[p], SimRun(hold, reps, plan.seed, warmup=warm))
             ss = sum(plan.safety_stock(p, n) for n in plan.tiers) * plan.unit_cost
             runs[p].append(ItemRun(plan, res, ss))
-    return [
-        policy_kpis(runs[p], p, policy_description(p, period_days), period_days, stores)
-        for p in PolicyName
-    ]
+    return runs
 
 
 def shadow_mode(
@@ -115,17 +150,45 @@ def shadow_mode(
         if progress:
             progress("shadow", 0.9 * x)
 
-    placements, _ = place_with_mix(data, view, lead_times, step)
-    cfg = data.config
-    kpis = replay(placements, forecasts.history, hold, cfg.sim_reps, cfg.period_days)
+    window = replay_window(data, view, lead_times, hold, step)
     if progress:
         progress("shadow", 1.0)
-    start = view.as_of
-    end = start + timedelta(days=hold * cfg.period_days - 1)
+    return window_result(data, window)
+
+
+@dataclass
+class ShadowWindow:
+    """One shadow-mode window: planned as of ``start`` and replayed over ``periods`` periods."""
+
+    start: date
+    periods: int
+    runs: Runs
+
+
+def replay_window(
+    ctx: PlanContext,
+    view: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    hold: int,
+    progress: Progress | None = None,
+) -> ShadowWindow:
+    """Place with the forecasts ``view`` (as of its origin) and replay the ``hold`` periods
+    after the origin against the actual demand."""
+    placements, _ = place_with_mix(ctx, view, lead_times, progress)
+    end = pd.Timestamp(view.as_of) + pd.Timedelta(days=hold * ctx.config.period_days)
+    history = ctx.history[ctx.history["ds"] < end]
+    return ShadowWindow(
+        view.as_of, hold, replay_runs(placements, history, hold, ctx.config.sim_reps)
+    )
+
+
+def window_result(ctx: PlanContext, window: ShadowWindow) -> ShadowResult:
+    """The :class:`ShadowResult` of one window."""
+    cfg = ctx.config
     return ShadowResult(
-        periods=hold,
-        start=start,
-        end=end,
+        periods=window.periods,
+        start=window.start,
+        end=window.start + timedelta(days=window.periods * cfg.period_days - 1),
         current_policy=describe(DEFAULT_COVER, cfg.period_days),
-        kpis=kpis,
+        kpis=window_kpis(window.runs, cfg.period_days),
     )

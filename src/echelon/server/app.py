@@ -76,8 +76,14 @@ def _api(request: Request) -> bool:
 
 
 def _status_of(exc: InputError) -> int:
+    """404 for an unknown run or key, 503 when the database cannot be used, else 409 (a
+    change the review rules refuse)."""
     text = exc.message.lower()
-    return 404 if text.startswith("unknown") or "holds no runs" in text else 409
+    if text.startswith("unknown") or "holds no runs" in text:
+        return 404
+    if text.startswith(("cannot connect", "database error", "cannot open the sqlite")):
+        return 503
+    return 409
 
 
 def _handlers(app: FastAPI) -> None:

@@ -20,7 +20,10 @@ the API with 401; a role that may not do something gets 403 either way.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -35,11 +38,37 @@ SESSION_MAX_AGE_S = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class LoginThrottle:
+    """At most :attr:`limit` failed logins per user name and client address in
+    :attr:`window_s` seconds (in memory, per server process): a password cannot be guessed
+    at the speed of the network."""
+
+    def __init__(self, limit: int = 10, window_s: float = 300.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and now - times[0] > self.window_s:
+            times.popleft()
+        return times
+
+    def blocked(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            return len(self._recent(key, time.monotonic())) >= self.limit
+
+    def failed(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._recent(key, time.monotonic()).append(time.monotonic())
+
+
 @dataclass(frozen=True)
 class Settings:
     db: str | None
     secret: str
     secure_cookies: bool = False
+    throttle: LoginThrottle = field(default_factory=LoginThrottle, compare=False)
 
 
 class LoginRequired(Exception):

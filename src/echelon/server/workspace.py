@@ -68,6 +68,7 @@ class CellView:
     placement: Placement | None
     recommendations: list[RecRow] = field(default_factory=list)
     exceptions: list[PlanException] = field(default_factory=list)
+    fan_fig: dict[str, Any] | None = None  # history, forecast bands and actuals
 
 
 def runs_overview(db: DB) -> list[RunRow]:
@@ -174,7 +175,15 @@ def cell(db: DB, run_id: int, item: str, location: str) -> CellView:
             (e for e in result.exceptions if e.item == item and e.location == location),
             key=exception_order,
         ),
+        fan_fig=_fan(result, item, location),
     )
+
+
+def _fan(result: PlanResult, item: str, location: str) -> dict[str, Any] | None:
+    series = next(
+        (s for s in result.forecasts if s.item == item and s.location == location), None
+    )
+    return charts.fan_figure(series, result.period_days) if series else None
 
 
 def audit_rows(db: DB, run_id: int) -> list[Any]:

@@ -63,8 +63,15 @@ async def login(
     if session is None:
         raise auth.Forbidden("the login form expired: reload the page")
     await auth.check_csrf(request, session)
+    throttle = auth.settings(request).throttle
+    key = (name.strip(), request.client.host if request.client else "")
+    if throttle.blocked(key):
+        log.warning("login throttled for %r from %s", key[0], key[1])
+        return render(request, "login.html.j2", 429, next=safe_next(next),
+                      error="Too many failed logins: wait a few minutes.")  # fmt: skip
     user = authenticate(auth.settings(request).db, name, password)
     if user is None:
+        throttle.failed(key)
         log.info("failed login for %r", name[:200])
         return render(request, "login.html.j2", 401, next=safe_next(next),
                       error="Wrong name or password.")  # fmt: skip
