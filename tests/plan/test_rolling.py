@@ -25,7 +25,7 @@ def windows() -> tuple:
 
 
 def test_windows_go_back_one_holdout_at_a_time_and_see_only_earlier_data(windows: tuple) -> None:
-    data, fc, _, ws = windows
+    data, _, _, ws = windows
     assert [w.start for w in ws] == [data.as_of - timedelta(weeks=8 * k) for k in (1, 2, 3)]
     assert all(w.periods == 8 for w in ws)
     for w in ws:  # every item was placed again as of the window's origin

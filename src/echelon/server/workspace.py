@@ -180,9 +180,7 @@ def cell(db: DB, run_id: int, item: str, location: str) -> CellView:
 
 
 def _fan(result: PlanResult, item: str, location: str) -> dict[str, Any] | None:
-    series = next(
-        (s for s in result.forecasts if s.item == item and s.location == location), None
-    )
+    series = next((s for s in result.forecasts if s.item == item and s.location == location), None)
     return charts.fan_figure(series, result.period_days) if series else None
 
 
