@@ -147,7 +147,6 @@ def _planner(page: Any, base: str, run: int, shots: Path) -> None:
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
     page.goto(f"{base}/runs/{run}/exceptions?severity=high")
     page.click("a.open-cell")
-    page.wait_for_selector("#fan-chart[data-drawn=true] .main-svg")  # drawn after the swap
     card = page.locator("#cell article.rec", has_text="FOODS_1 → CA_1")
     card.locator("input[name=quantity]").fill("18")
     card.locator("input[name=reason]").fill("promotion starts Monday")
