@@ -17,8 +17,10 @@ Numerical conventions (not semantics): the position a node orders on is its posi
 shipping plus what it lost or cancelled (shipping does not change it, docs/model.md step 4), and
 a customer's echelon position is taken as it stood after its own order (less later cancellations):
 both are the documented quantities, computed so that float rounding of rationed shipments does not
-flip the policies' threshold tests differently from the engine. An order of at most 1e-9 units is
-no order. The stockout flag of a period where on hand equals the requirement up to 1e-9 is
+flip the policies' threshold tests differently from the engine. A position within
+``POLICY_TOL * (1 + |threshold| + |IP|)`` of an (s, S) or (r, Q) threshold is a tie (docs/model.md
+step 4), so exact ties are decided by the model, not by float rounding. An order of at most 1e-9
+units is no order. The stockout flag of a period where on hand equals the requirement up to 1e-9 is
 reported as a tie (``kpi["ties"]``).
 """
 
@@ -43,6 +45,9 @@ from echelon.sim.scenario import Closure, DemandSpike, Scenario, SupplierDelay
 ORDER_TOL = 1e-9
 ROUND_TOL = 1e-9
 TIE_TOL = 1e-9
+# the policies' threshold tests (IP <= s, IP + n*Q > r) count a difference of at most
+# POLICY_TOL * (1 + |threshold| + |IP|) as a tie (docs/model.md, step 4)
+POLICY_TOL = 1e-9
 
 # names of the KPI sums, in the spirit of docs/model.md "KPIs"
 KPI_NAMES = (
@@ -397,20 +402,28 @@ class ReferenceSimulator:
         # IP_j after shipping: equal to self._ip(node) up to float rounding
         ip = node.ip_before_ship + node.lost + node.cancelled
         assert abs(ip - self._ip(node)) <= 1e-7 * (1.0 + abs(ip))
-        # EIP_j = IP_j + sum of a_e * EIP_k over customers k, which have ordered already
-        eip = ip
+        # EIP_j = IP_j + (sum of a_e * EIP_k over customers k, which have ordered already),
+        # grouped as the formula reads
+        down = 0.0
         for ln in node.outbound:
-            eip += ln.a * self.nodes[ln.dst].eip
+            down += ln.a * self.nodes[ln.dst].eip
+        eip = ip + down
         if isinstance(pol, EchelonBaseStock):
             q = max(0.0, pol.level - eip)
         elif isinstance(pol, BaseStock):
             q = max(0.0, pol.level - ip)
         elif isinstance(pol, SS):
-            q = pol.S - ip if ip <= pol.s else 0.0
+            # docs/model.md step 4: a position equal to s up to float rounding is a tie: order
+            tol = POLICY_TOL * (1.0 + abs(pol.s) + abs(ip))
+            q = pol.S - ip if ip <= pol.s + tol else 0.0
         else:
+            # the least n with IP + n*Q > r; IP + n*Q = r up to float rounding is not above r
+            tol = POLICY_TOL * (1.0 + abs(pol.r) + abs(ip))
             q = 0.0
-            if ip <= pol.r:
-                n = math.floor((pol.r - ip) / pol.Q) + 1
+            if ip <= pol.r + tol:
+                n = 1
+                while ip + n * pol.Q <= pol.r + tol:
+                    n += 1
                 q = n * pol.Q
         q = _apply_order_rules(q, node)
         node.q = q

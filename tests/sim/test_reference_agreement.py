@@ -116,6 +116,81 @@ OVERLAPPING_DELAYS_MINIMAL = _single_node_case(
 )
 
 
+def _zero_lead_case(nodes: list[dict], lanes: list[tuple[str, str]], policies: dict) -> Case:
+    net = Network.model_validate(
+        {
+            "nodes": [{"lead_time": 0, **node} for node in nodes],
+            "lanes": [{"from": a, "to": b} for a, b in lanes],
+        }
+    )
+    return Case(net, PolicySet.model_validate({"policies": policies}), None, 8, 0, 0)
+
+
+_ZERO = {"kind": "constant", "value": 0.0}
+_BS0 = {"kind": "base_stock", "level": 0.0}
+# Exact (s, S) tie, found by hypothesis. n0 (external, MOQ 1, echelon base stock 0) supplies n1..n6;
+# n6: (s, S) = (0.25, 17.25), constant demand 8.5, initial on hand 0.25. n6's IP before ordering is
+# exactly s = 0.25 every other period (0.25 + 17 - 2 * 8.5), where docs/model.md says it orders
+# S - s = 17. The engines decided "IP <= s" by the last bit of IP (the reference summed n0's
+# echelon position in another order, so its rounding differed) and disagreed in period 7.
+SS_TIE = _zero_lead_case(
+    [
+        {"id": "n0", "external_supplier": True, "min_order_qty": 1.0, "fixed_order_cost": 1.0,
+         "initial_on_hand": 0.0},
+        {"id": "n1", "demand": _ZERO, "min_order_qty": 1.0, "lot_multiple": 0.5,
+         "fixed_order_cost": 1.0, "initial_on_hand": 0.0},
+        {"id": "n2", "demand": _ZERO, "min_order_qty": 1.0},
+        {"id": "n3", "demand": _ZERO, "min_order_qty": 1.0, "lot_multiple": 0.5},
+        {"id": "n4", "demand": _ZERO, "min_order_qty": 1.0, "lot_multiple": 0.5,
+         "fixed_order_cost": 1.0},
+        {"id": "n5", "demand": _ZERO, "min_order_qty": 1.0, "lot_multiple": 0.5,
+         "fixed_order_cost": 1.0},
+        {"id": "n6", "demand": {"kind": "constant", "value": 8.5}, "fixed_order_cost": 1.0,
+         "initial_on_hand": 0.25},
+    ],
+    [("n0", f"n{i}") for i in range(1, 7)],
+    {
+        "n0": {"kind": "echelon_base_stock", "level": 0.0},
+        "n1": _BS0,
+        "n2": _BS0,
+        "n3": {"kind": "s_S", "s": 0.25, "S": 0.5},
+        "n4": {"kind": "s_S", "s": 0.25, "S": 0.5},
+        "n5": {"kind": "s_S", "s": 0.25, "S": 0.26},
+        "n6": {"kind": "s_S", "s": 0.25, "S": 17.25},
+    },
+)  # fmt: skip
+# Exact (r, Q) ties, found by hypothesis: n0 -> n1 ((r, Q) = (0.25, 4/3), initial on hand r + Q)
+# -> n2 (Poisson(5) demand, base stock 0, MOQ 1), n3..n6 other customers of n0. With seed 0,
+# n2 orders 6, 7, 2, 5, 8, ...: n1's IP before ordering is exactly r - 3Q in period 3 and r - 5Q
+# in period 4, where "the least n with IP + nQ > r" is n = 4 (resp. 6), not 3 (resp. 5). Float
+# rounding decided these ties (differently in the two engines: period 4 differed).
+RQ_TIE = _zero_lead_case(
+    [
+        {"id": "n0", "demand": _ZERO, "external_supplier": True, "min_order_qty": 1.0,
+         "fixed_order_cost": 1.0},
+        {"id": "n1"},
+        {"id": "n2", "demand": {"kind": "poisson", "mean": 5.0}, "min_order_qty": 1.0},
+        {"id": "n3", "demand": _ZERO, "min_order_qty": 1.0},
+        {"id": "n4", "demand": _ZERO, "min_order_qty": 1.0, "lot_multiple": 0.5,
+         "fixed_order_cost": 1.0, "initial_on_hand": 0.0},
+        {"id": "n5", "demand": _ZERO},
+        {"id": "n6", "demand": _ZERO, "min_order_qty": 1.0},
+    ],
+    [("n0", "n1"), ("n1", "n2"), ("n0", "n3"), ("n0", "n4"), ("n0", "n5"), ("n0", "n6")],
+    {
+        "n0": {"kind": "echelon_base_stock", "level": 0.0},
+        "n1": {"kind": "r_Q", "r": 0.25, "Q": 4.0 / 3.0},
+        "n2": _BS0,
+        "n3": _BS0,
+        "n4": _BS0,
+        "n5": _BS0,
+        "n6": {"kind": "s_S", "s": 1.25, "S": 1.5},
+    },
+)  # fmt: skip
+
+
+@example(SS_TIE)
+@example(RQ_TIE)
 @SETTINGS
 @given(cases(lost_sales=False, overlapping_delays=False))
 def test_backorder_networks_agree(case: Case) -> None:
@@ -123,6 +198,8 @@ def test_backorder_networks_agree(case: Case) -> None:
 
 
 @example(LOST_SALES_MINIMAL)
+@example(SS_TIE)
+@example(RQ_TIE)
 @SETTINGS
 @given(cases(lost_sales=True, overlapping_delays=False))
 def test_all_networks_agree(case: Case) -> None:
@@ -142,6 +219,29 @@ def test_lost_sales_orders_after_losing_minimal() -> None:
 
 def test_overlapping_supplier_delays_minimal() -> None:
     check_agreement(OVERLAPPING_DELAYS_MINIMAL)
+
+
+def _order_trace(case: Case) -> tuple[list[str], np.ndarray]:
+    cn = compile_network(case.net, case.policy, case.scenario, case.warmup)
+    draws = make_draws(cn, case.net, case.seed, [0], case.periods)
+    return list(cn.ids), trace_replication(cn, draws, 0)[:, :, K.T_Q]
+
+
+def test_ss_exact_tie_orders() -> None:
+    check_agreement(SS_TIE)
+    ids, q = _order_trace(SS_TIE)
+    # IP = 0.25 - 8.5 in period 0 (order 25.5), then IP = s exactly in periods 2, 4, 6: order
+    # S - s = 17 each time; IP = 8.75 > s in the periods between
+    assert list(q[:, ids.index("n6")]) == pytest.approx([25.5, 0, 17, 0, 17, 0, 17, 0])
+
+
+def test_rq_exact_tie_takes_one_more_q() -> None:
+    check_agreement(RQ_TIE)
+    ids, q = _order_trace(RQ_TIE)
+    qq = 4.0 / 3.0
+    # IP = r - 3Q in period 3 (n = 4), then r - 5Q in period 4 (n = 6)
+    assert q[3, ids.index("n1")] == pytest.approx(4 * qq)
+    assert q[4, ids.index("n1")] == pytest.approx(6 * qq)
 
 
 @pytest.mark.parametrize("rep", [0, 3])

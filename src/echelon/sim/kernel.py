@@ -368,16 +368,22 @@ def begin_period(t, net, demand_t, onset_t, duration_t, NS, LS, PIPE, closed_unt
 
 @njit(cache=True, inline="always")
 def policy_quantity(code, position, p1, p2):
-    """Order quantity of a policy given the (local or echelon) inventory position."""
+    """Order quantity of a policy given the (local or echelon) inventory position.
+
+    The threshold tests of (s, S) and (r, Q) treat a position within ``EPS * (1 + |s| + |IP|)``
+    of a threshold as equal to it (docs/model.md, step 4): an exact tie (``IP = s``, or
+    ``IP + n*Q = r``) is decided by the model, not by the float rounding of the position.
+    """
     if code == 0 or code == 1:  # base stock / echelon base stock: order up to p1
         q = p1 - position
         return q if q > 0.0 else 0.0
-    if code == 2:  # (s, S)
-        return p2 - position if position <= p1 else 0.0
-    # (r, Q)
-    if position > p1:
+    tol = EPS * (1.0 + abs(p1) + abs(position))
+    if code == 2:  # (s, S): order when IP <= s
+        return p2 - position if position <= p1 + tol else 0.0
+    # (r, Q): the least n with IP + n*Q > r (a tie IP + n*Q = r is not above r)
+    if position > p1 + tol:
         return 0.0
-    return (np.floor((p1 - position) / p2) + 1.0) * p2
+    return (np.floor((p1 - position + tol) / p2) + 1.0) * p2
 
 
 @njit(cache=True, inline="always")
