@@ -8,36 +8,17 @@ is skipped locally and fails on CI (``CI=true``), where `make system-deps` insta
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from report_factories import EVIL_STORE, make_result
 
+from browsers import ARGS, CHROMIUM, require_browser
 from echelon.report import write_report
-
-CHROMIUM = Path("/usr/bin/chromium")
-ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _require_browser() -> None:
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "the playwright package is not installed"
-    if missing is None:
-        return
-    if ON_CI:
-        pytest.fail(f"browser test cannot run on CI: {missing}")
-    pytest.skip(missing)
 
 
 def test_report_renders_in_headless_chromium_without_errors(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     result = make_result()
@@ -46,9 +27,7 @@ def test_report_renders_in_headless_chromium_without_errors(tmp_path: Path) -> N
     foreign: list[str] = []
     dialogs: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
-        )
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on(
@@ -108,10 +87,8 @@ def test_report_renders_in_headless_chromium_without_errors(tmp_path: Path) -> N
 def test_browser_check_is_skipped_locally_but_fails_on_ci_without_chromium(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(f"{__name__}.CHROMIUM", tmp_path / "no-chromium")
-    monkeypatch.setattr(f"{__name__}.ON_CI", False)
+    missing = tmp_path / "no-chromium"
     with pytest.raises(pytest.skip.Exception):
-        _require_browser()
-    monkeypatch.setattr(f"{__name__}.ON_CI", True)
+        require_browser(missing, ci=False)
     with pytest.raises(pytest.fail.Exception):
-        _require_browser()
+        require_browser(missing, ci=True)

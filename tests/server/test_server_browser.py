@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import socket
 import threading
 import time
@@ -23,31 +22,12 @@ from typing import Any
 import pytest
 from server_factories import EVIL, SECRET, evil_result, password, seed
 
+from browsers import ARGS, CHROMIUM, require_browser
 from echelon.server.app import create_app
 from echelon.storage import add_comment, save_run
 from storage.databases import fresh_database
 
-CHROMIUM = Path("/usr/bin/chromium")
-ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
 KEY = "order:FOODS_1:DC_CA->CA_1"
-
-
-def _require_browser() -> None:
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "the playwright package is not installed"
-    if missing is None:
-        return
-    if ON_CI:
-        pytest.fail(f"browser test cannot run on CI: {missing}")
-    pytest.skip(missing)
 
 
 def _free_port() -> int:
@@ -104,7 +84,7 @@ def _login(page: Any, base: str, role: str) -> None:
 def test_planner_overrides_approver_approves_and_exports(
     live: tuple[str, int, int], tmp_path: Path
 ) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     base, run, evil = live

@@ -7,6 +7,7 @@ send SIGKILL there. Child processes call it before they save (``python -c``, see
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,17 @@ def paused_cli_command(python: str, marker: Path, args: list[str]) -> list[str]:
     """A command line running ``echelon ARGS`` with the pause installed."""
     tests = str(Path(__file__).parents[1])
     return [python, "-c", PAUSED_CLI.format(tests=tests, marker=str(marker)), *args]
+
+
+def wait_for_pause(marker: Path, child: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until ``child`` writes ``marker`` (it is paused inside its save transaction); fail
+    if it exits first or takes longer than ``timeout`` seconds (the child is then killed)."""
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if child.poll() is not None:
+            out = child.stdout.read().decode() if child.stdout else ""
+            raise AssertionError(f"child exited early ({child.returncode}): {out}")
+        if time.monotonic() > deadline:
+            child.kill()
+            raise AssertionError("the child never reached the pause inside its transaction")
+        time.sleep(0.05)

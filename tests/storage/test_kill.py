@@ -11,12 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from echelon.storage import audit_log, list_runs, load_run, save_run, set_status
 from storage.databases import row_counts
 from storage.factories import make_plan_result
+from storage.pause_in_save import wait_for_pause
 
 CHILD = """
 import sys
@@ -27,18 +27,6 @@ from echelon.storage import save_run
 save_run(sys.argv[1], make_plan_result(name="killed", input_hash="b" * 64, n_orders=10))
 print("committed")
 """
-
-
-def _wait_for(marker: Path, child: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if child.poll() is not None:
-            out = child.stdout.read().decode() if child.stdout else ""
-            raise AssertionError(f"child exited early ({child.returncode}): {out}")
-        if time.monotonic() > deadline:
-            child.kill()
-            raise AssertionError("child never reached the pause in save_run")
-        time.sleep(0.05)
 
 
 def test_sigkill_during_save_leaves_the_database_consistent(db_url: str, tmp_path: Path) -> None:
@@ -59,7 +47,7 @@ def test_sigkill_during_save_leaves_the_database_consistent(db_url: str, tmp_pat
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(marker, child)
+        wait_for_pause(marker, child)
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
     finally:

@@ -15,6 +15,7 @@ import pytest
 
 from echelon.storage import list_runs, redact_url, save_run
 from storage.factories import make_plan_result
+from storage.pause_in_save import wait_for_pause
 
 CHILD = """
 import sys
@@ -36,15 +37,7 @@ def _start_writer(db: str, marker: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 90
-    while not marker.exists():
-        if child.poll() is not None:
-            out = child.stdout.read().decode() if child.stdout else ""
-            raise AssertionError(f"writer exited early ({child.returncode}): {out}")
-        if time.monotonic() > deadline:
-            child.kill()
-            raise AssertionError("the writer never reached the pause inside its transaction")
-        time.sleep(0.05)
+    wait_for_pause(marker, child, timeout=90)
     return child
 
 

@@ -25,10 +25,12 @@ MAX_FAN_SERIES = 400  # fan charts embedded at most (the page grows ~4 kB per se
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False}
 
 
-@cache
-def _environment() -> jinja2.Environment:
+def template_environment(package: str, **filters: Any) -> jinja2.Environment:
+    """A Jinja2 environment over ``package``'s templates: autoescaped, strict, with the
+    report's number/money/percentage filters (``formatting``), ``policy`` and ``json`` (a
+    figure embedded in a script block), plus ``filters``. The report and the workspace use it."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("echelon.report", "templates"),
+        loader=jinja2.PackageLoader(package, "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -45,8 +47,33 @@ def _environment() -> jinja2.Environment:
         yes_no=f.yes_no,
         policy=charts.policy_label,
         json=lambda obj: markupsafe.Markup(charts.script_json(obj)),
+        **filters,
     )
     return env
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return template_environment("echelon.report")
+
+
+def run_figures(result: PlanResult) -> dict[str, Any]:
+    """The network drawing and the stock-to-service curve of a run (None where it has none)."""
+    return {
+        "network_fig": charts.network_figure(
+            result.network_nodes, result.network_lanes, result.placements, result.currency
+        )
+        if result.network_nodes
+        else None,
+        "curve_fig": charts.curve_figure(
+            result.stock_to_service,
+            result.kpis,
+            result.currency,
+            tables.common_target(result.placements),
+        )
+        if result.stock_to_service
+        else None,
+    }
 
 
 @cache
@@ -77,19 +104,7 @@ def report_context(result: PlanResult, max_fan_series: int = MAX_FAN_SERIES) -> 
         "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
         "fans": fans,
         "fans_left_out": len(result.forecasts) - len(fans),
-        "network_fig": charts.network_figure(
-            result.network_nodes, result.network_lanes, result.placements, result.currency
-        )
-        if result.network_nodes
-        else None,
-        "curve_fig": charts.curve_figure(
-            result.stock_to_service,
-            result.kpis,
-            result.currency,
-            tables.common_target(result.placements),
-        )
-        if result.stock_to_service
-        else None,
+        **run_figures(result),
         "fan_figs": [charts.fan_figure(s, result.period_days) for s in fans],
         "plotly_config": PLOTLY_CONFIG,
         "version": echelon.__version__,

@@ -8,40 +8,19 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-import markupsafe
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 import echelon
 from echelon.report import charts
-from echelon.report import formatting as f
-from echelon.report.html import PLOTLY_CONFIG
+from echelon.report.html import PLOTLY_CONFIG, template_environment
 from echelon.server.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 
 @cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("echelon.server", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        num=f.num,
-        units=f.units,
-        money=f.money,
-        pct=f.pct,
-        pct_ci=f.pct_ci,
-        days=f.days,
-        turns=f.turns,
-        yes_no=f.yes_no,
-        policy=charts.policy_label,
-        json=lambda obj: markupsafe.Markup(charts.script_json(obj)),
-        q=lambda s: quote(str(s), safe=""),
-    )
-    return env
+    """The workspace's templates, with the report's filters and ``q`` (a URL component)."""
+    return template_environment("echelon.server", q=lambda s: quote(str(s), safe=""))
 
 
 def render(

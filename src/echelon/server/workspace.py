@@ -22,6 +22,7 @@ from echelon.plan.model import (
     exception_order,
 )
 from echelon.report import charts, tables
+from echelon.report.html import run_figures
 from echelon.storage import audit_log, list_runs, load_run
 from echelon.storage.overrides import Override, overrides_of
 from echelon.storage.runs import RunSummary
@@ -92,19 +93,7 @@ def dashboard(db: DB, run_id: int) -> dict[str, Any]:
         "stores": tables.store_rows(result),
         "network_row": tables.network_row(result),
         "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
-        "network_fig": charts.network_figure(
-            result.network_nodes, result.network_lanes, result.placements, result.currency
-        )
-        if result.network_nodes
-        else None,
-        "curve_fig": charts.curve_figure(
-            result.stock_to_service,
-            result.kpis,
-            result.currency,
-            tables.common_target(result.placements),
-        )
-        if result.stock_to_service
-        else None,
+        **run_figures(result),
     }
 
 

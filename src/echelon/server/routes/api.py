@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from echelon.server import auth, workspace
 from echelon.storage import export_records, set_status
 from echelon.storage.overrides import override_quantity
-from echelon.storage.review import export_csv
+from echelon.storage.review import Action, export_csv
 from echelon.storage.users import APPROVE, EXPORT, OVERRIDE, READ, REJECT, User
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -141,8 +141,7 @@ def approve(
     body: Decision,
     user: Annotated[User, Depends(auth.allow(APPROVE))],
 ) -> Changed:
-    return Changed(changed=set_status(_db(request), run_id, body.keys, "approve", user.name,
-                                      body.comment))  # fmt: skip
+    return _decide(request, run_id, body, user, "approve")
 
 
 @router.post("/runs/{run_id}/recommendations/reject")
@@ -152,8 +151,13 @@ def reject(
     body: Decision,
     user: Annotated[User, Depends(auth.allow(REJECT))],
 ) -> Changed:
-    return Changed(changed=set_status(_db(request), run_id, body.keys, "reject", user.name,
-                                      body.comment))  # fmt: skip
+    return _decide(request, run_id, body, user, "reject")
+
+
+def _decide(request: Request, run_id: int, body: Decision, user: User, action: Action) -> Changed:
+    """Approve or reject the keys of ``body`` as ``user`` (the route has checked the role)."""
+    changed = set_status(_db(request), run_id, body.keys, action, user.name, body.comment)
+    return Changed(changed=changed)
 
 
 @router.post("/runs/{run_id}/recommendations/override")

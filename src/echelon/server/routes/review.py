@@ -16,7 +16,7 @@ from echelon.server import auth, workspace
 from echelon.server.web import is_htmx, redirect, render, safe_next
 from echelon.storage import StorageError, export_records, set_status
 from echelon.storage.overrides import add_comment, override_quantity
-from echelon.storage.review import export_csv
+from echelon.storage.review import Action, export_csv
 from echelon.storage.users import APPROVE, COMMENT, EXPORT, OVERRIDE, READ, REJECT, User
 
 router = APIRouter(include_in_schema=False)
@@ -77,6 +77,18 @@ def _after(request: Request, run_id: int, key: str, back: str, act: Callable[[],
     return render(request, "_rec.html.j2", run_id=run_id, row=row, message=message, ok=ok)
 
 
+def _decide(
+    request: Request, run_id: int, user: User, key: str, comment: str, back: str, action: Action
+) -> Response:
+    """Approve or reject ``key`` (``action``) as ``user``; the route has checked the role."""
+
+    def act() -> str:
+        set_status(_db(request), run_id, [key], action, user.name, comment or None)
+        return f"{action}d by {user.name}"  # "approved by …", "rejected by …"
+
+    return _after(request, run_id, key, back, act)
+
+
 @router.post("/runs/{run_id}/approve", response_class=HTMLResponse)
 def approve(
     request: Request,
@@ -86,11 +98,7 @@ def approve(
     comment: Text = "",
     back: Back = "",
 ) -> Response:
-    def act() -> str:
-        set_status(_db(request), run_id, [key], "approve", user.name, comment or None)
-        return f"approved by {user.name}"
-
-    return _after(request, run_id, key, back, act)
+    return _decide(request, run_id, user, key, comment, back, "approve")
 
 
 @router.post("/runs/{run_id}/reject", response_class=HTMLResponse)
@@ -102,11 +110,7 @@ def reject(
     comment: Text = "",
     back: Back = "",
 ) -> Response:
-    def act() -> str:
-        set_status(_db(request), run_id, [key], "reject", user.name, comment or None)
-        return f"rejected by {user.name}"
-
-    return _after(request, run_id, key, back, act)
+    return _decide(request, run_id, user, key, comment, back, "reject")
 
 
 @router.post("/runs/{run_id}/override", response_class=HTMLResponse)
