@@ -72,8 +72,9 @@ def zipkin_lost_sales(
 
 # OR-Gym InvManagement-v1 (Hubbs et al. 2020) parameters: prices 2 / 1.5 / 1.0 / 0.75 per unit
 # at retailer / distributor / manufacturer / raw-material supplier, replenishment costs
-# 1.5 / 1.0 / 0.75 / 0.5, unfulfilled-demand penalties 0.10 / 0.075 / 0.05 / 0.025, holding costs
-# 0.15 / 0.10 / 0.05 per unit per period, initial inventories 100 / 100 / 200, lead times 3 / 5 / 10.
+# 1.5 / 1.0 / 0.75 / 0.5, unfulfilled-demand penalties 0.10 / 0.075 / 0.05 / 0.025, holding
+# costs 0.15 / 0.10 / 0.05 per unit per period, initial inventories 100 / 100 / 200, lead times
+# 3 / 5 / 10.
 # OR-Gym's reward is the chain-wide profit: internal prices cancel, leaving 2 per unit sold, 0.5
 # per unit bought from the raw-material supplier, goodwill and holding. echelon minimizes cost,
 # so a unit of retailer demand lost costs the chain's lost margin plus the goodwill penalty:
