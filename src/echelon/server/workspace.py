@@ -24,7 +24,7 @@ from echelon.plan.model import (
 from echelon.report import charts, tables
 from echelon.report.html import run_figures
 from echelon.storage import audit_log, list_runs, load_run
-from echelon.storage.overrides import Override, overrides_of
+from echelon.storage.overrides import ReviewedRecommendation, reviewed
 from echelon.storage.runs import RunSummary
 
 DB = str | None
@@ -38,19 +38,7 @@ class RunRow:
     progress: float  # decided / recommendations (1.0 for a run without any)
 
 
-@dataclass(frozen=True)
-class RecRow:
-    rec: Recommendation
-    override: Override | None
-    currency: str = ""
-
-    @property
-    def quantity(self) -> float:
-        return self.override.quantity if self.override else self.rec.quantity
-
-    @property
-    def value(self) -> float:
-        return self.quantity * self.rec.unit_cost if self.override else self.rec.value
+RecRow = ReviewedRecommendation
 
 
 @dataclass(frozen=True)
@@ -139,9 +127,7 @@ def filter_choices() -> dict[str, list[str]]:
 
 def recommendation_rows(db: DB, run_id: int) -> tuple[PlanResult, list[RecRow]]:
     """The run's recommendations in plan order, with current status and override."""
-    result = load_run(db, run_id)
-    changed = overrides_of(db, run_id)
-    return result, [RecRow(r, changed.get(r.key), result.currency) for r in result.recommendations]
+    return reviewed(db, run_id)
 
 
 def recommendation_row(db: DB, run_id: int, key: str) -> RecRow | None:
