@@ -34,6 +34,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/runs/{run}/approve", "approve", {"key": KEY}),
     ("POST", "/runs/{run}/reject", "reject", {"key": KEY}),
     ("POST", "/runs/{run}/export", "export", {}),
+    ("POST", "/runs/{run}/rules", "approve", {"max_value": "1"}),
     ("POST", "/logout", "read", {}),
     ("GET", "/api/v1/runs", "read", None),
     ("GET", "/api/v1/runs/{run}", "read", None),
@@ -44,6 +45,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/runs/{run}/recommendations/approve", "approve", {"keys": [KEY]}),
     ("POST", "/api/v1/runs/{run}/recommendations/reject", "reject", {"keys": [KEY]}),
     ("POST", "/api/v1/runs/{run}/export", "export", {}),
+    ("GET", "/api/v1/runs/{run}/rules", "read", None),
+    ("POST", "/api/v1/runs/{run}/rules", "approve", {"max_value": 1}),
 ]  # fmt: skip
 
 
@@ -207,3 +210,20 @@ def test_repeated_failed_logins_are_throttled(seeded: tuple[str, int]) -> None:
     assert right.status_code == 429  # even the right password, until the window passes
     other, _ = login(db, "viewer")  # another name is not affected
     assert other.get("/").status_code == 200
+
+
+def test_logins_failed_logins_and_logouts_are_audited(seeded: tuple[str, int]) -> None:
+    from echelon.storage.users import login_events
+
+    db, _ = seeded
+    c = client(db)
+    token = csrf_of(c.get("/login").text)
+    bad = {"name": "planner", "password": "not-it-123", "csrf_token": token, "next": "/"}
+    assert c.post("/login", data=bad).status_code == 401
+    c, token = login(db, "planner")
+    assert c.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    events = [(e.who, e.event) for e in login_events(db, limit=3)]
+    assert events == [("planner", "logout"), ("planner", "login"), ("planner", "failed")]
+    admin, _ = login(db, "admin")
+    page = admin.get("/users").text
+    assert 'id="logins"' in page and "logout" in page
