@@ -309,7 +309,6 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
     for o in outcomes:
         base, hit = o.baseline, o.disrupted
         change = o.fill_rate_change
-        below = sum(1 for k in o.stores.values() if k.target_met is False)
         table.add_row(
             f"{plain(o.scenario)}\n[dim]{plain(o.description)}[/]",
             o.policy.label,
@@ -317,7 +316,7 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
             "—" if hit.fill_rate is None else f"{hit.fill_rate:.2%}",
             "—" if change is None else f"{change:+.2%}",
             fmt(hit.inventory_value, 0),
-            str(below),
+            str(o.stores_below_target),
         )
     return table
 

@@ -3,7 +3,8 @@
 Roles and what they may do (:data:`PERMISSIONS`):
 
 - ``viewer``: read runs, dashboards, worklists, recommendations and the audit log;
-- ``planner``: also override a recommendation's quantity (with a reason) and comment;
+- ``planner``: also override a recommendation's quantity (with a reason) and comment, and run
+  plans (an uploaded data folder) and what-if scenarios in the workspace;
 - ``approver``: also approve, reject and export (and comment) — not override, so that the
   person who changes a quantity and the person who approves it can be kept apart;
 - ``admin``: everything, and the user list.
@@ -38,12 +39,13 @@ ROLES = ("viewer", "planner", "approver", "admin")
 
 READ, OVERRIDE, COMMENT = "read", "override", "comment"
 APPROVE, REJECT, EXPORT, USERS = "approve", "reject", "export", "users"
+PLAN = "plan"  # run a plan or scenarios in the workspace (background jobs)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({READ}),
-    "planner": frozenset({READ, OVERRIDE, COMMENT}),
+    "planner": frozenset({READ, OVERRIDE, COMMENT, PLAN}),
     "approver": frozenset({READ, COMMENT, APPROVE, REJECT, EXPORT}),
-    "admin": frozenset({READ, OVERRIDE, COMMENT, APPROVE, REJECT, EXPORT, USERS}),
+    "admin": frozenset({READ, OVERRIDE, COMMENT, APPROVE, REJECT, EXPORT, USERS, PLAN}),
 }
 
 LOGIN_EVENTS = ("login", "failed", "logout")
