@@ -13,7 +13,7 @@ import pytest
 from server_factories import SECRET, client, csrf_of, htmx, login, password
 
 from echelon.server.app import create_app
-from echelon.server.routes import api, pages, review
+from echelon.server.routes import api, jobs, pages, review
 from echelon.storage.users import PERMISSIONS, ROLES
 
 KEY = "order:FOODS_1:DC_CA->CA_1"
@@ -35,6 +35,12 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/runs/{run}/reject", "reject", {"key": KEY}),
     ("POST", "/runs/{run}/export", "export", {}),
     ("POST", "/runs/{run}/rules", "approve", {"max_value": "1"}),
+    ("GET", "/plans/new", "plan", None),
+    ("POST", "/plans", "plan", {}),
+    ("GET", "/runs/{run}/scenarios", "plan", None),
+    ("POST", "/runs/{run}/scenarios", "plan", {"folder": "none", "reps": "2"}),
+    ("GET", "/jobs", "read", None),
+    ("GET", "/jobs/nojob", "read", None),
     ("POST", "/logout", "read", {}),
     ("GET", "/api/v1/runs", "read", None),
     ("GET", "/api/v1/runs/{run}", "read", None),
@@ -47,6 +53,11 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/runs/{run}/export", "export", {}),
     ("GET", "/api/v1/runs/{run}/rules", "read", None),
     ("POST", "/api/v1/runs/{run}/rules", "approve", {"max_value": 1}),
+    ("GET", "/api/v1/jobs", "read", None),
+    ("GET", "/api/v1/jobs/nojob", "read", None),
+    ("GET", "/api/v1/data", "read", None),
+    ("POST", "/api/v1/plans", "plan", {}),
+    ("POST", "/api/v1/runs/{run}/scenarios", "plan", {"folder": "none"}),
 ]  # fmt: skip
 
 
@@ -60,10 +71,12 @@ def _send(c: Any, method: str, path: str, body: dict[str, Any] | None, token: st
 
 
 def test_every_route_is_classified() -> None:
-    defined = {
-        (m, r.path) for mod in (pages, review, api) for r in mod.router.routes for m in r.methods
+    routers = (pages.router, review.router, jobs.router, jobs.api_router, api.router)
+    defined = {(m, r.path) for router in routers for r in router.routes for m in r.methods}
+    listed = {
+        (m, p.split("?")[0].replace("{run}", "{run_id}").replace("nojob", "{job_id}"))
+        for m, p, _, _ in ROUTES
     }
-    listed = {(m, p.split("?")[0].replace("{run}", "{run_id}")) for m, p, _, _ in ROUTES}
     assert defined - {("HEAD", p) for _, p in defined} == listed | PUBLIC
 
 

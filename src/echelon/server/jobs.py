@@ -139,13 +139,26 @@ def new_job(kind: JobKind, user: str, label: str, run_id: int | None = None) -> 
     return Job(uuid.uuid4().hex[:16], kind, user, label, run_id)
 
 
+def in_upload(exc: InputError, folder: Path, upload: str) -> InputError:
+    """``exc`` naming its file inside the uploaded zip (``upload/demand.csv``), not on the
+    server's disk."""
+    root = str(folder)
+    if exc.source is not None and exc.source.startswith(root):
+        exc.source = upload + exc.source[len(root) :]
+        exc.args = (exc.one_line(),)
+    return exc
+
+
 def plan_work(folder: Path, db: str | None) -> Callable[[Job, Callable[[str, float], None]], None]:
     """A plan of ``folder`` stored in ``db`` (``echelon plan``)."""
 
     def work(job: Job, progress: Callable[[str, float], None]) -> None:
         from echelon.plan.service import plan_and_store
 
-        stored = plan_and_store(folder, db, progress=progress, options={"command": "serve"})
+        try:
+            stored = plan_and_store(folder, db, progress=progress, options={"command": "serve"})
+        except InputError as exc:
+            raise in_upload(exc, folder, job.label) from None
         what = "stored as run" if stored.created else "same inputs and decisions as run"
         job.run_id, job.created = stored.run_id, stored.created
         job.message = f"{what} {stored.run_id}"
