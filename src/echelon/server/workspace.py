@@ -59,6 +59,15 @@ class CellView:
     exceptions: list[PlanException] = field(default_factory=list)
     fan_fig: dict[str, Any] | None = None  # history, forecast bands and actuals
 
+    @property
+    def position(self) -> float | None:
+        """Today's inventory position (units) as the plan saw it, from its recommendations."""
+        return next(
+            (r.rec.inventory_position for r in self.recommendations
+             if r.rec.inventory_position is not None),
+            None,
+        )  # fmt: skip
+
 
 def runs_overview(db: DB) -> list[RunRow]:
     """Every stored run, newest first, with its review progress."""
