@@ -150,9 +150,20 @@ async def _writer(base: str, run: int, keys: list[str], until: float, samples: S
         await c.aclose()
 
 
-def _pct(xs: list[float], q: float) -> float:
-    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1000 if len(xs) > 1 \
-        else xs[0] * 1000  # fmt: skip
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pct(xs: list[float], q: int) -> float:
+    """The ``q``-th percentile of ``xs`` (seconds) in milliseconds."""
+    if len(xs) < 2:
+        return xs[0] * 1000
+    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1000
 
 
 def _report(samples: Samples, errors: list[str], seconds: float) -> None:
@@ -169,7 +180,7 @@ def _report(samples: Samples, errors: list[str], seconds: float) -> None:
     print(f"goal p95 < 300 ms: {'met' if goal else 'NOT met'}")
 
 
-async def _load(base: str, run: int, args: argparse.Namespace, db: str) -> None:
+async def _load(base: str, run: int, args: argparse.Namespace, db: str, pid: int) -> None:
     result = load_run(db, run)
     cells = sorted({(r.item, r.location) for r in result.recommendations}) or [("x", "y")]
     keys = [r.key for r in result.recommendations if r.status.value == "proposed"]
@@ -179,9 +190,16 @@ async def _load(base: str, run: int, args: argparse.Namespace, db: str) -> None:
     tasks = [_reader(base, run, cells, until, samples, errors, i) for i in range(args.readers)]
     tasks += [_writer(base, run, keys[i :: args.writers][:20], until, samples, errors)
               for i in range(args.writers)]  # fmt: skip
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(pid)
     await asyncio.gather(*tasks)
     _report(samples, errors, time.perf_counter() - start)
+    after = cpu_seconds(pid)
+    n = sum(len(xs) for xs in samples.values())
+    if cpu is not None and after is not None and n:
+        print(
+            f"server CPU {after - cpu:.1f} s for {n} requests: {(after - cpu) / n * 1000:.1f} ms "
+            f"per request; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
     if errors:
         raise SystemExit(1)
 
@@ -225,7 +243,7 @@ def main() -> None:
             raise SystemExit("the server did not start")
         print(f"run {run} of {source}: {args.readers} readers + {args.writers} writers for "
               f"{args.seconds:g} s on {base}", flush=True)  # fmt: skip
-        asyncio.run(_load(base, run, args, str(db)))
+        asyncio.run(_load(base, run, args, str(db), server.pid))
     finally:
         server.terminate()
         server.wait(10)
