@@ -8,6 +8,8 @@ report do.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ from echelon.report import charts, tables
 from echelon.report.html import run_figures
 from echelon.storage import audit_log, list_runs, load_run
 from echelon.storage.overrides import ReviewedRecommendation, reviewed
-from echelon.storage.runs import RunSummary
+from echelon.storage.runs import RunSummary, run_key
 
 DB = str | None
 SORTS = ("severity", "kind", "item", "location")
@@ -79,19 +81,34 @@ def runs_overview(db: DB) -> list[RunRow]:
     return rows
 
 
+#: a dashboard's tables and figures by (database, run id, run key, creation time): they depend
+#: on the stored result only (not on the statuses), which never changes
+_DASHBOARDS: OrderedDict[tuple[str, int, str, str], dict[str, Any]] = OrderedDict()
+_DASHBOARDS_MAX = 16
+_DASHBOARDS_LOCK = threading.Lock()
+
+
 def dashboard(db: DB, run_id: int) -> dict[str, Any]:
     """The dashboard of a run: tiles, the policy comparison, shadow mode and two figures."""
     result = load_run(db, run_id)
-    pol = tables.policies(result)
-    return {
-        "r": result,
-        "tiles": tables.kpi_tiles(result),
-        "policies": [pol[p] for p in PolicyName if p in pol],
-        "stores": tables.store_rows(result),
-        "network_row": tables.network_row(result),
-        "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
-        **run_figures(result),
-    }
+    key = (str(db), run_id, run_key(result), result.created_at)
+    with _DASHBOARDS_LOCK:
+        view = _DASHBOARDS.get(key)
+    if view is None:
+        pol = tables.policies(result)
+        view = {
+            "tiles": tables.kpi_tiles(result),
+            "policies": [pol[p] for p in PolicyName if p in pol],
+            "stores": tables.store_rows(result),
+            "network_row": tables.network_row(result),
+            "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
+            **run_figures(result),
+        }
+        with _DASHBOARDS_LOCK:
+            _DASHBOARDS[key] = view
+            while len(_DASHBOARDS) > _DASHBOARDS_MAX:
+                _DASHBOARDS.popitem(last=False)
+    return {"r": result, **view}
 
 
 def _linked(result: PlanResult, item: str | None, location: str | None) -> list[Recommendation]:
