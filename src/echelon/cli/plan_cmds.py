@@ -278,6 +278,13 @@ def register(app: typer.Typer) -> None:
         result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
+        firm = [r for r in result.recommendations if r.firm_run is not None]
+        if firm:
+            runs = ", ".join(str(n) for n in sorted({r.firm_run for r in firm if r.firm_run}))
+            console.print(
+                f"Kept {len(firm)} firm order(s) decided in run(s) {runs} (approved, exported or "
+                "overridden): counted as open orders, today's orders are net of them."
+            )
         if new:
             console.print(f"Stored as run [bold]{run_id}[/] (input hash {result.input_hash[:12]}).")
         else:
@@ -302,7 +309,6 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
     for o in outcomes:
         base, hit = o.baseline, o.disrupted
         change = o.fill_rate_change
-        below = sum(1 for k in o.stores.values() if k.target_met is False)
         table.add_row(
             f"{plain(o.scenario)}\n[dim]{plain(o.description)}[/]",
             o.policy.label,
@@ -310,7 +316,7 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
             "—" if hit.fill_rate is None else f"{hit.fill_rate:.2%}",
             "—" if change is None else f"{change:+.2%}",
             fmt(hit.inventory_value, 0),
-            str(below),
+            str(o.stores_below_target),
         )
     return table
 

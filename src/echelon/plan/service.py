@@ -5,7 +5,10 @@ web server call (they only display what it returns).
 nothing computed or written), checks the output paths and the database, then computes the
 run's idempotency key from what it depends on only — the input hash, the parameters and the
 echelon version (:func:`echelon.storage.runs.key_of`) — **before planning**: unchanged inputs
-return the stored run at once. Otherwise it plans (:func:`echelon.plan.pipeline.run_plan`),
+return the stored run at once. Before the key, the firm orders of the latest stored run of the
+same plan name are read (approved, exported or overridden recommendations,
+:mod:`echelon.plan.firm`): the plan counts them as open orders, keeps them as recommendations,
+and they are part of the key. Otherwise it plans (:func:`echelon.plan.pipeline.run_plan`),
 stores the run in one transaction and writes the report / JSON from the stored run (atomic
 writes). A failure before the save stores nothing; outputs are checked before any work.
 
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from echelon.fileio import atomic_write_text, check_output_path
 from echelon.plan.context import PlanContext
 from echelon.plan.data import INPUT_FILES, load_context
+from echelon.plan.firm import FirmOrder, fingerprint, kept_recommendations, with_firm
 from echelon.plan.model import PlanResult, plan_parameters
 
 if TYPE_CHECKING:
@@ -59,10 +63,43 @@ def _check_outputs(
 
 def _previous(db: str | None, name: str) -> PlanResult | None:
     """The latest stored run with the same plan name (for the large-change exceptions)."""
-    from echelon.storage import list_runs, load_run
+    from echelon.storage import load_run
 
-    latest = next((r for r in list_runs(db) if r.name == name), None)  # newest first
-    return load_run(db, latest.id) if latest is not None else None
+    latest = _latest_id(db, name)
+    return load_run(db, latest) if latest is not None else None
+
+
+def _latest_id(db: str | None, name: str) -> int | None:
+    from echelon.storage import list_runs
+
+    return next((r.id for r in list_runs(db) if r.name == name), None)  # newest first
+
+
+def _store_exists(db: str | None) -> bool:
+    """False for a SQLite file that does not exist yet (it is not created here: a run that
+    fails before its save leaves nothing behind); True for a server URL."""
+    from echelon.storage import database_files
+
+    files = database_files(db)
+    return not files or any(f.exists() for f in files)
+
+
+def firm_of(db: str | None, ctx: PlanContext) -> list[FirmOrder]:
+    """The firm orders of the latest stored run named like ``ctx``'s plan that its plan
+    keeps (:func:`echelon.plan.firm.firm_orders`, then :func:`~echelon.plan.firm.still_due`)."""
+    from echelon.plan.firm import firm_orders, still_due
+    from echelon.storage import load_run
+    from echelon.storage.db import get_engine
+    from echelon.storage.overrides import overrides_of
+
+    if not _store_exists(db):
+        return []
+    get_engine(db)  # a bad URL or an unreachable server stops here
+    run_id = _latest_id(db, ctx.config.name)
+    if run_id is None:
+        return []
+    changed = {k: o.quantity for k, o in overrides_of(db, run_id).items()}
+    return still_due(firm_orders(load_run(db, run_id), run_id, changed), ctx)
 
 
 def plan_and_store(
@@ -84,11 +121,15 @@ def plan_and_store(
     folder = Path(folder)
     ctx = load_context(folder)  # bad input stops here: nothing computed, nothing written
     _check_outputs(folder, db, [(report, "--report"), (json_out, "--json")])
+    firm = firm_of(db, ctx)
+    ctx = with_firm(ctx, firm)
+    if firm:
+        options = {**(options or {}), "firm": fingerprint(firm)}
     stored = _stored_run(db, ctx, options)
     if stored is not None:
         result, run_id, created = load_run(db, stored.id), stored.id, False
     else:
-        result, run_id = _plan_and_save(ctx, db, progress, options)
+        result, run_id = _plan_and_save(ctx, db, progress, options, firm)
         created = True
     if report is not None:
         from echelon.report import write_report
@@ -100,21 +141,22 @@ def plan_and_store(
 
 
 def _stored_run(db: str | None, ctx: PlanContext, options: dict[str, Any] | None) -> RunRef | None:
-    """The stored run of these inputs and parameters, if any (a SQLite file that does not
-    exist yet is not created here: a run that fails before its save leaves nothing behind)."""
-    from echelon.storage import database_files
+    """The stored run of these inputs and parameters, if any (:func:`_store_exists`)."""
     from echelon.storage.db import get_engine
     from echelon.storage.runs import find_run, key_of
 
-    files = database_files(db)
-    if files and not any(f.exists() for f in files):
+    if not _store_exists(db):
         return None
     get_engine(db)  # a bad URL or an unreachable server stops here
     return find_run(db, key_of(ctx.input_hash, plan_parameters(ctx.config, options)))
 
 
 def _plan_and_save(
-    ctx: PlanContext, db: str | None, progress: Progress | None, options: dict[str, Any] | None
+    ctx: PlanContext,
+    db: str | None,
+    progress: Progress | None,
+    options: dict[str, Any] | None,
+    firm: list[FirmOrder],
 ) -> tuple[PlanResult, int]:
     from echelon.plan.pipeline import run_plan  # a missing library stops here, nothing written
     from echelon.storage import load_run, save_run
@@ -123,6 +165,9 @@ def _plan_and_save(
     get_engine(db)  # a bad URL or an unreachable server stops before minutes of planning
     previous = _previous(db, ctx.config.name)
     result = run_plan(ctx, previous=previous, progress=progress, options=options)
+    if firm:  # the firm orders first, then today's new recommendations
+        recs = [*kept_recommendations(firm), *result.recommendations]
+        result = result.model_copy(update={"recommendations": recs})
     ref = save_run(db, result)
     return load_run(db, ref.id), ref.id
 
