@@ -104,9 +104,9 @@ def metrics_table(metrics: object) -> Table:
                   title_justify="left")  # fmt: skip
     for col in ("segment", "series-periods", "WAPE", "bias", "scaled pinball", "80% coverage"):
         table.add_column(col, justify="left" if col == "segment" else "right")
-    for row in metrics.itertuples():
+    for row in metrics.to_dict("records"):
         table.add_row(
-            plain(row.segment), str(row.n), f"{row.wape:.1%}", f"{row.bias:+.1%}",
-            fmt(row.pinball, 3), f"{row.coverage:.1%}",
+            plain(row["segment"]), str(row["n"]), f"{row['wape']:.1%}", f"{row['bias']:+.1%}",
+            fmt(row["pinball"], 3), f"{row['coverage']:.1%}",
         )  # fmt: skip
     return table

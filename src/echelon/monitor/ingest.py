@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from echelon.monitor.loadfiles import read_load
 from echelon.plan.context import store_ids
 from echelon.plan.model import PlanException
@@ -64,7 +66,7 @@ def ingest(target: str | Path, db: str | None, dataset: str) -> IngestResult:
     return IngestResult(dataset, outcome.load_id, True, outcome.counts, findings, added)
 
 
-def _real(demand):  # type: ignore[no-untyped-def]
+def _real(demand: pd.DataFrame) -> pd.DataFrame:
     """The real (not imputed) demand rows."""
     if demand.empty:
         return demand

@@ -284,7 +284,7 @@ def _lead_times(path: Path, network: Network, digest: str) -> pd.DataFrame:
         dated = t.dates(raw[ship.notna()], "ship_date", str(path))
         for pos, label in enumerate(raw.index):
             if label in dated.index:
-                keys[pos] = str(dated.at[label].date())
+                keys[pos] = str(pd.Timestamp(dated.at[label]).date())  # type: ignore[arg-type]
     seen: dict[tuple[str, str, str], int] = {}
     for pos, key in enumerate(keys):  # two shipments on one lane and day: #2, #3 ...
         lane = (str(frame.at[pos, "from_id"]), str(frame.at[pos, "to_id"]), key)

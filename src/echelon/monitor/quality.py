@@ -71,7 +71,7 @@ def load_findings(
         out.append(
             t.finding(
                 f"{source}: store '{store}' has not reported its last {days} day(s) (latest "
-                f"day reported by any store: {pd.Timestamp(latest).date()})",
+                f"day reported by any store: {_day(latest)})",
                 Severity.MEDIUM,
                 location=store,
                 value=float(days),
@@ -123,7 +123,7 @@ def _outliers(demand: pd.DataFrame, history: pd.DataFrame, source: str) -> list[
     mad = grouped.apply(lambda y: float(np.median(np.abs(y - np.median(y))))).rename("mad")
     judged = demand.join(med, on=SERIES).join(mad, on=SERIES).dropna(subset=["med"])
     scale = np.maximum(1.4826 * judged["mad"], 1.0)
-    z = (judged["y"] - judged["med"]) / scale
+    z: pd.Series = (judged["y"] - judged["med"]) / scale
     flagged = judged[np.abs(z) > OUTLIER_Z].assign(z=z)
     out = []
     for row in flagged.head(LISTED).itertuples():

@@ -52,7 +52,9 @@ def first_period_scores(
     (``demand``: real daily rows item_id, location_id, ds, y)."""
     end = as_of + timedelta(days=period_days)
     inside = demand[(demand["ds"] >= as_of) & (demand["ds"] < end)]
-    per = inside.groupby(["item_id", "location_id"]).agg(actual=("y", "sum"), days=("ds", "nunique"))
+    per = inside.groupby(["item_id", "location_id"]).agg(
+        actual=("y", "sum"), days=("ds", "nunique")
+    )
     per = per[per["days"] == period_days].reset_index()
     scored = forecasts.merge(per, on=["item_id", "location_id"], how="inner")
     return scored.assign(run_id=run_id, period_start=as_of)
@@ -98,13 +100,16 @@ def segment_metrics(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def pinball_loss(actual: np.ndarray, quantile: np.ndarray, q: float) -> np.ndarray:
+    """The pinball (quantile) loss of forecasting ``quantile`` at level ``q``, per cell."""
+    diff = actual - quantile
+    return np.maximum(q * diff, (q - 1) * diff)
+
+
 def _metrics(segment: str, s: pd.DataFrame, z: float) -> dict[str, Any]:
     a, m, sd = s["actual"].to_numpy(), s["mean"].to_numpy(), s["std"].to_numpy()
     total = max(float(a.sum()), 1e-9)
-    pinball = np.mean(
-        [np.mean(np.maximum(q * (a - (m + norm.ppf(q) * sd)), (q - 1) * (a - (m + norm.ppf(q) * sd))))
-         for q in QUANTILES]
-    )  # fmt: skip
+    pinball = np.mean([pinball_loss(a, m + norm.ppf(q) * sd, q).mean() for q in QUANTILES])
     return {
         "segment": segment,
         "n": len(s),

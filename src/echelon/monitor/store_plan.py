@@ -32,6 +32,7 @@ from echelon.errors import DataError
 from echelon.fileio import atomic_write_text
 
 if TYPE_CHECKING:
+    from echelon.monitor.nowcast import NowcastOutcome
     from echelon.plan.service import StoredPlan
     from echelon.storage.datastore import StoredData
 
@@ -102,6 +103,8 @@ def plan_from_store(
     from echelon.plan.service import plan_and_store
     from echelon.storage.datastore import read_dataset
 
+    if use_nowcast:
+        nowcast_dataset(db, dataset)
     stored = read_dataset(db, dataset)
     with tempfile.TemporaryDirectory(prefix="echelon-store-") as tmp:
         folder = write_folder(stored, Path(tmp) / "data", dataset, use_nowcast)
@@ -114,3 +117,18 @@ def plan_from_store(
             options={"from_store": dataset, "nowcast": use_nowcast},
             extra_findings=drift_exceptions(db, dataset),
         )
+
+
+def nowcast_dataset(db: str | None, dataset: str, seed: int = 0) -> NowcastOutcome:
+    """Nowcast the dataset's unreported store-days (:mod:`echelon.monitor.nowcast`) and store
+    them as imputed rows (audited; replaced when the real rows arrive)."""
+    from echelon.monitor.nowcast import nowcast_frame
+    from echelon.storage.datastore import read_dataset, save_imputations
+
+    demand = read_dataset(db, dataset).tables["demand"]
+    real = demand[~demand["imputed"].astype(bool)]
+    if real.empty:
+        raise DataError(f"the store has no demand for dataset '{dataset}'", field="--nowcast")
+    outcome = nowcast_frame(real, seed)
+    save_imputations(db, dataset, outcome.rows)
+    return outcome

@@ -94,7 +94,7 @@ def apply_load(db: str | None, load: DataLoad) -> LoadOutcome:
             return LoadOutcome(int(earlier.id), False, {}, [])
         at = datetime.now(UTC)
         load_id = int(
-            conn.execute(
+            conn.execute(  # type: ignore[index]
                 insert(data_loads).values(
                     dataset=load.dataset,
                     content_hash=load.content_hash,
@@ -171,12 +171,14 @@ def _upsert(
     return {"added": len(added), "corrected": changed, "unchanged": len(new) - len(added) - changed}
 
 
-def _records(frame: pd.DataFrame, keys: Sequence[str], values: Sequence[str]) -> list[dict[str, Any]]:
+def _records(
+    frame: pd.DataFrame, keys: Sequence[str], values: Sequence[str]
+) -> list[dict[str, Any]]:
     out = frame[list(keys) + list(values)].copy()
     for col in keys:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.date
-    recs: list[dict[str, Any]] = out.to_dict("records")
+    recs: list[dict[str, Any]] = out.to_dict("records")  # type: ignore[assignment]
     for rec in recs:
         for v in values:
             rec[v] = float(rec[v])
@@ -317,7 +319,7 @@ def save_scores(db: str | None, dataset: str, scores: pd.DataFrame) -> int:
     """Store forecast scores (:data:`SCORE_COLUMNS`) not stored yet; returns the rows added."""
     if scores.empty:
         return 0
-    recs = scores[list(SCORE_COLUMNS)].to_dict("records")
+    recs: list[dict[str, Any]] = scores[list(SCORE_COLUMNS)].to_dict("records")  # type: ignore[assignment]
     with transaction(db) as conn:
         have = {
             (int(r.run_id), str(r.item_id), str(r.location_id), r.period_start)
@@ -383,14 +385,10 @@ def store_runs(db: str | None, dataset: str, *, unscored: bool = False) -> list[
         ids = [
             int(r.id)
             for r in heads
-            if not unscored
-            or int(r.id) not in scored
-            or (recent - r.as_of).days <= RESCORE_DAYS
+            if not unscored or int(r.id) not in scored or (recent - r.as_of).days <= RESCORE_DAYS
         ]
         out = []
         for run_id in ids:
-            row = conn.execute(
-                select(runs.c.as_of, runs.c.result).where(runs.c.id == run_id)
-            ).one()
+            row = conn.execute(select(runs.c.as_of, runs.c.result).where(runs.c.id == run_id)).one()
             out.append(StoreRun(run_id, row.as_of, int(row.result["period_days"]), row.result))
     return out
