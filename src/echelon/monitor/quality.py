@@ -61,7 +61,7 @@ def load_findings(
     if demand is not None and not demand.empty:
         out += _missing(demand, stores, items, source)
         out += _outliers(demand, history, source)
-        both = pd.concat([history[[*SERIES, "ds", "y"]], demand], ignore_index=True)
+        both = _concat([history[[*SERIES, "ds", "y"]], demand])
     else:
         both = history
     lag = reporting_lag(both, stores)
@@ -122,9 +122,10 @@ def _outliers(demand: pd.DataFrame, history: pd.DataFrame, source: str) -> list[
     med = grouped.median().rename("med")
     mad = grouped.apply(lambda y: float(np.median(np.abs(y - np.median(y))))).rename("mad")
     judged = demand.join(med, on=SERIES).join(mad, on=SERIES).dropna(subset=["med"])
-    scale = np.maximum(1.4826 * judged["mad"], 1.0)
-    z: pd.Series = (judged["y"] - judged["med"]) / scale
-    flagged = judged[np.abs(z) > OUTLIER_Z].assign(z=z)
+    scale = np.maximum(1.4826 * judged["mad"].to_numpy(dtype=float), 1.0)
+    z = (judged["y"].to_numpy(dtype=float) - judged["med"].to_numpy(dtype=float)) / scale
+    outlier = np.abs(z) > OUTLIER_Z
+    flagged = judged.loc[outlier].assign(z=z[outlier])
     out = []
     for row in flagged.head(LISTED).itertuples():
         out.append(
@@ -154,9 +155,8 @@ def reconcile(
     """On-hand reconciliation at the stores (module doc): each new snapshot against the one
     before it, with the receipts and sales in between."""
     cols = [*SERIES, "date", "on_hand"]
-    snaps = pd.concat(
-        [stored.get("inventory", pd.DataFrame(columns=cols))[cols], load["inventory"][cols]],
-        ignore_index=True,
+    snaps = _concat(
+        [stored.get("inventory", pd.DataFrame(columns=cols))[cols], load["inventory"][cols]]
     ).drop_duplicates([*SERIES, "date"], keep="last")
     snaps = snaps[snaps["location_id"].isin(stores)].sort_values([*SERIES, "date"])
     snaps["prev_date"] = snaps.groupby(SERIES)["date"].shift()
@@ -166,9 +166,8 @@ def reconcile(
     pairs = pairs[[k in new_keys for k in zip(*(pairs[c] for c in [*SERIES, "date"]), strict=True)]]
     if pairs.empty:
         return []
-    receipts = pd.concat(
-        [stored.get("receipts", pd.DataFrame()), load.get("receipts", pd.DataFrame())],
-        ignore_index=True,
+    receipts = _concat(
+        [stored.get("receipts", pd.DataFrame()), load.get("receipts", pd.DataFrame())]
     )
     moved_in = _between(receipts, pairs, "date", "quantity")
     sold = _between(demand, pairs, "ds", "y")
@@ -212,6 +211,14 @@ def _between(rows: pd.DataFrame, pairs: pd.DataFrame, day: str, value: str) -> n
             inside = (g[day] >= d0) & (g[day] < d1)
             sums[n] = float(g.loc[inside, value].sum())
     return sums
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames stacked, empty ones left out (an empty result when all are empty)."""
+    kept = [f for f in frames if not f.empty]
+    if not kept:
+        return frames[0].iloc[0:0]
+    return pd.concat(kept, ignore_index=True)
 
 
 def _day(value: object) -> date:
