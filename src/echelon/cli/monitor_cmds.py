@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option("default", "--name", help=NAME_HELP),
     ) -> None:
         """Forecast accuracy per segment, drift alerts and reporting lag of a dataset."""
-        from echelon.monitor.report import monitoring_summary
+        from echelon.monitor.report import decisions, monitoring_summary
 
         summary = monitoring_summary(db, dataset_name(name))
         console.rule(f"[bold]monitoring of dataset '{plain(name)}'[/]")
@@ -93,6 +93,7 @@ def register(app: typer.Typer) -> None:
                 f"  {a.period_start}  {plain(a.item_id)} at {plain(a.location_id)}: "
                 f"{a.direction} ({a.statistic:.1f})"
             )
+        console.print(decisions_table(decisions(db, name)))
 
 
 def metrics_table(metrics: object) -> Table:
@@ -108,5 +109,24 @@ def metrics_table(metrics: object) -> Table:
         table.add_row(
             plain(row["segment"]), str(row["n"]), f"{row['wape']:.1%}", f"{row['bias']:+.1%}",
             fmt(row["pinball"], 3), f"{row['coverage']:.1%}",
+        )  # fmt: skip
+    return table
+
+
+def decisions_table(summary: object) -> Table:
+    """Recommended vs approved vs overridden per planner and segment."""
+    import pandas as pd
+
+    assert isinstance(summary, pd.DataFrame)
+    table = Table(title="Decisions on the plans' recommendations", title_justify="left")
+    for col in ("planner", "segment", "recommended", "approved", "rejected", "overridden",
+                "proposed", "override rate"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("planner", "segment") else "right")
+    for row in summary.to_dict("records"):
+        table.add_row(
+            plain(row["planner"]), plain(row["segment"]),
+            *(str(row[c]) for c in ("recommended", "approved", "rejected", "overridden",
+                                    "proposed")),
+            f"{row['override_rate']:.1%}",
         )  # fmt: skip
     return table

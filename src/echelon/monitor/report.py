@@ -41,3 +41,10 @@ def monitoring_summary(db: str | None, dataset: str) -> MonitoringSummary:
         metrics=segment_metrics(scores),
         alarms=alarms(scores),
     )
+
+
+def decisions(db: str | None, dataset: str) -> pd.DataFrame:
+    """Decision monitoring of the dataset's plans (:mod:`echelon.monitor.decisions`)."""
+    from echelon.monitor.decisions import decision_lines, decision_summary
+
+    return decision_summary(decision_lines(db, dataset))
