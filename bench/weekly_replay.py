@@ -116,7 +116,25 @@ def summary(db: str, args: argparse.Namespace, change: pd.Timestamp) -> dict[str
             (a.item_id, a.location_id, str(a.period_start), a.direction) for a in false
         ],
         "metrics_unchanged": segment_metrics(scores[~changed]).to_dict("records"),
+        "metrics_changed_store_after_change": segment_metrics(scores[changed]).to_dict("records"),
+        "runs_with_drift_exceptions_at_changed_store": drift_runs(db, args.change_store),
     }
+
+
+def drift_runs(db: str, store: str) -> list[tuple[int, str, int]]:
+    """(run, plan date, drift exceptions at ``store``) of the runs that carry any."""
+    out = []
+    for run in store_runs(db, DATASET):
+        hits = [
+            e
+            for e in run.result["exceptions"]
+            if e["kind"] == "forecast_bias"
+            and e["message"].startswith("forecast drift")
+            and e.get("location") == store
+        ]
+        if hits:
+            out.append((run.id, str(run.as_of), len(hits)))
+    return out
 
 
 def main() -> None:
@@ -128,8 +146,19 @@ def main() -> None:
     ap.add_argument("--change-week", type=int, default=13)
     ap.add_argument("--factor", type=float, default=1.5)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--summary-only", action="store_true", help="only read the store")
     args = ap.parse_args()
     demand, start, change = weekly_demand(args)
+    if not args.summary_only:
+        replay(args, demand, start)
+    out = summary(args.db, args, change)
+    print(json.dumps(out, indent=1, default=str))
+    if args.json is not None:
+        args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
+
+
+def replay(args: argparse.Namespace, demand: pd.DataFrame, start: pd.Timestamp) -> None:
+    """The weekly loop (module doc); what is stored already is not redone."""
     t0 = time.perf_counter()
     done = ingest(initial_load(args.work, demand, start), args.db, DATASET)
     print(f"initial load: applied={done.applied} ({time.perf_counter() - t0:.1f} s)", flush=True)
@@ -146,10 +175,6 @@ def main() -> None:
             f"({time.perf_counter() - t1:.1f} s)",
             flush=True,
         )
-    out = summary(args.db, args, change)
-    print(json.dumps(out, indent=1, default=str))
-    if args.json is not None:
-        args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
 
 
 if __name__ == "__main__":
