@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "echelon.cli.report_cmd",
     "echelon.cli.rl_cmds",
     "echelon.cli.serve_cmds",
+    "echelon.cli.monitor_cmds",
 )
 
 # command → the module that registers it (tests/cli/test_app.py keeps it equal to the modules)
@@ -61,6 +62,7 @@ COMMAND_INDEX = {
     "report": "echelon.cli.report_cmd",
     "rl": "echelon.cli.rl_cmds",
     **dict.fromkeys(("serve", "users"), "echelon.cli.serve_cmds"),
+    **dict.fromkeys(("ingest", "monitor"), "echelon.cli.monitor_cmds"),
 }
 
 # Command groups that need an optional extra: (group name, extra) — when the extra is missing

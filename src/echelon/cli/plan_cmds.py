@@ -263,18 +263,22 @@ def register(app: typer.Typer) -> None:
 
     @app.command("plan")
     def plan_cmd(
-        data_dir: Path = typer.Argument(..., help="data folder (docs/plan-data.md)"),
+        data_dir: Path | None = typer.Argument(None, help="data folder (docs/plan-data.md)"),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
         report: Path | None = typer.Option(None, "--report", help="also write the HTML report"),
         json_out: Path | None = typer.Option(None, "--json", help="also write the result JSON"),
         top: int = typer.Option(10, "--top", help="rows of recommendations/exceptions shown"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+        from_store: str | None = typer.Option(
+            None, "--from-store", help="plan a dataset of the data store (`echelon ingest`)"
+        ),
+        nowcast: bool = typer.Option(
+            False, "--nowcast", help="with --from-store: plan on the nowcasts of late data"
+        ),
     ) -> None:
         """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
-        from echelon.plan.service import plan_and_store
-
         with stage_progress(not quiet) as update:
-            stored = plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update)
+            stored = _plan(data_dir, from_store, nowcast, db, report, json_out, update)
         result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
@@ -297,6 +301,35 @@ def register(app: typer.Typer) -> None:
             f"[dim]Next: `echelon approve {run_id} --all --by NAME`, `echelon export {run_id} "
             f"--out orders.csv`, `echelon report {run_id} --out report.html`.[/]"
         )
+
+
+def _plan(
+    data_dir: Path | None,
+    from_store: str | None,
+    nowcast: bool,
+    db: str | None,
+    report: Path | None,
+    json_out: Path | None,
+    update: Callable[[str, float], None],
+) -> Any:
+    """Plan a data folder, or with ``from_store`` a dataset of the data store."""
+    from echelon.errors import InputError
+
+    if (data_dir is None) == (from_store is None):
+        raise InputError(
+            "give a data folder or --from-store NAME (one of the two)",
+            fix="`echelon plan DATA_DIR` or `echelon plan --from-store NAME --db URL`",
+        )
+    if from_store is not None:
+        from echelon.cli.monitor_cmds import dataset_name
+        from echelon.monitor.store_plan import plan_from_store
+
+        return plan_from_store(db, dataset_name(from_store, "--from-store"), use_nowcast=nowcast,
+                               report=report, json_out=json_out, progress=update)  # fmt: skip
+    from echelon.plan.service import plan_and_store
+
+    assert data_dir is not None
+    return plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update)
 
 
 def scenario_table(outcomes: list[Any], currency: str) -> Table:

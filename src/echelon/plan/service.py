@@ -26,7 +26,7 @@ from echelon.fileio import atomic_write_text, check_output_path
 from echelon.plan.context import PlanContext
 from echelon.plan.data import INPUT_FILES, load_context
 from echelon.plan.firm import FirmOrder, fingerprint, kept_recommendations, with_firm
-from echelon.plan.model import PlanResult, plan_parameters
+from echelon.plan.model import PlanException, PlanResult, plan_parameters
 
 if TYPE_CHECKING:
     from echelon.plan.pipeline import Prepared
@@ -110,16 +110,19 @@ def plan_and_store(
     json_out: Path | None = None,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
+    extra_findings: Sequence[PlanException] = (),
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
 
     ``report``/``json_out``: also write the HTML report / the result JSON of the stored run;
     ``progress(stage, fraction)``: called as the stages advance; ``options``: command options
-    recorded with the run (they are part of its idempotency key)."""
+    recorded with the run (they are part of its idempotency key); ``extra_findings``: exceptions
+    found outside the folder (the data store's monitoring alerts), added to its findings."""
     from echelon.storage import load_run
 
     folder = Path(folder)
     ctx = load_context(folder)  # bad input stops here: nothing computed, nothing written
+    ctx.findings.extend(extra_findings)
     _check_outputs(folder, db, [(report, "--report"), (json_out, "--json")])
     firm = firm_of(db, ctx)
     ctx = with_firm(ctx, firm)
