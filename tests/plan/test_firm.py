@@ -21,7 +21,13 @@ from echelon.plan.model import (
     RecommendationStatus,
 )
 from echelon.plan.service import plan_and_store
-from echelon.storage import dispose_engines, override_quantity, set_status
+from echelon.storage import (
+    StorageError,
+    dispose_engines,
+    export_records,
+    override_quantity,
+    set_status,
+)
 
 St = RecommendationStatus
 K = RecommendationKind
@@ -132,6 +138,21 @@ def test_the_next_plan_keeps_firm_orders(tiny_folder: Path, tmp_path: Path) -> N
     third = plan_and_store(tiny_folder, db)
     keys = [r.key for r in third.result.recommendations]
     assert a.key not in keys and keys.count(b.key) == 1
+
+
+def test_an_approved_order_kept_by_a_newer_run_is_exported_once(
+    tiny_folder: Path, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "runs.db")
+    first = plan_and_store(tiny_folder, db)
+    key = "order:A:DC->S1"
+    set_status(db, first.run_id, [key], "approve", "alice")
+    second = plan_and_store(tiny_folder, db)
+    # the older run is superseded: exporting it as well would send the order twice
+    with pytest.raises(StorageError, match=f"superseded by run {second.run_id}"):
+        export_records(db, first.run_id, "erp")
+    sent = export_records(db, second.run_id, "erp")
+    assert [r["key"] for r in sent] == [f"{key}@firm-1"]
 
 
 def test_cli_plan_keeps_and_lists_firm_orders(
