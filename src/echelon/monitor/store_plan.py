@@ -30,6 +30,7 @@ import yaml
 
 from echelon.errors import DataError
 from echelon.fileio import atomic_write_text
+from echelon.plan.model import PlanException
 
 if TYPE_CHECKING:
     from echelon.monitor.nowcast import NowcastOutcome
@@ -103,8 +104,7 @@ def plan_from_store(
     from echelon.plan.service import plan_and_store
     from echelon.storage.datastore import read_dataset
 
-    if use_nowcast:
-        nowcast_dataset(db, dataset)
+    marked = imputed_findings(nowcast_dataset(db, dataset)) if use_nowcast else []
     stored = read_dataset(db, dataset)
     with tempfile.TemporaryDirectory(prefix="echelon-store-") as tmp:
         folder = write_folder(stored, Path(tmp) / "data", dataset, use_nowcast)
@@ -115,7 +115,7 @@ def plan_from_store(
             json_out=json_out,
             progress=progress,
             options={"from_store": dataset, "nowcast": use_nowcast},
-            extra_findings=drift_exceptions(db, dataset),
+            extra_findings=[*marked, *drift_exceptions(db, dataset)],
         )
 
 
@@ -132,3 +132,28 @@ def nowcast_dataset(db: str | None, dataset: str, seed: int = 0) -> NowcastOutco
     outcome = nowcast_frame(real, seed)
     save_imputations(db, dataset, outcome.rows)
     return outcome
+
+
+def imputed_findings(outcome: NowcastOutcome) -> list[PlanException]:
+    """One finding per store whose demand the plan takes from nowcasts (they are marked
+    ``imputed`` in the store and replaced when the real rows arrive)."""
+    from echelon.plan.model import ExceptionKind, Severity
+
+    out = []
+    wape = outcome.scores[outcome.method]
+    for store, rows in outcome.rows.groupby("location_id", sort=True):
+        days = sorted({d.date().isoformat() for d in rows["ds"]})
+        out.append(
+            PlanException(
+                kind=ExceptionKind.DATA_QUALITY,
+                severity=Severity.MEDIUM,
+                message=(
+                    f"store '{store}' has not reported {', '.join(days)}: the plan uses "
+                    f"nowcasts of {len(rows)} item-days ({outcome.method}, backtest WAPE "
+                    f"{wape:.1%}), replaced when the real data arrive"
+                ),
+                location=str(store),
+                value=float(rows["y"].sum()),
+            )
+        )
+    return out
