@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from echelon.errors import DataError
 from echelon.monitor.ingest import ingest
@@ -170,3 +173,35 @@ def test_the_store_written_out_loads_like_the_original_folder(db_url: str, tmp_p
         stored.lead_times.sort_values(cols, ignore_index=True),
         original.lead_times.sort_values(cols, ignore_index=True),
     )
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(0, 2), min_size=4 * 112, max_size=4 * 112), st.booleans())
+def test_any_split_and_order_of_loads_stores_the_same_demand(
+    tmp_path: Path, parts: list[int], twice: bool
+) -> None:
+    """The demand split into up to three loads, applied in any order (and again), is stored
+    exactly as one load of the whole file."""
+    folder = tiny_load(tmp_path / "data")
+    whole = (folder / "demand.csv").read_text().splitlines()
+    run = uuid.uuid4().hex
+    one, many = str(tmp_path / f"one-{run}.db"), str(tmp_path / f"many-{run}.db")
+    ingest(folder, one, "tiny")
+    (folder / "demand.csv").write_text(whole[0] + "\n" + whole[1] + "\n")
+    ingest(folder, many, "tiny")
+    for k in (2, 0, 1) * (2 if twice else 1):
+        rows = [line for line, p in zip(whole[1:], parts, strict=True) if p == k]
+        if rows:
+            ingest(
+                write(
+                    tmp_path / run / f"p{k}" / "demand.csv",
+                    whole[0] + "\n" + "\n".join(rows) + "\n",
+                ),
+                many,
+                "tiny",
+            )
+    a = read_dataset(one, "tiny").tables["demand"]
+    b = read_dataset(many, "tiny").tables["demand"]
+    pd.testing.assert_frame_equal(a, b)
