@@ -95,6 +95,8 @@ def test_the_weekly_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run_cli(["ingest", str(rest), "--db", db, "--name", "tiny"], capsys)
     assert code == 0 and "4 corrected" in out
     assert not read_dataset(db, "tiny").tables["demand"].imputed.astype(bool).any()
+    code, out, _ = run_cli(["monitor", "--db", db, "--name", "tiny"], capsys)
+    assert code == 0 and "nowcaster champion:" in out and "first selection" in out
 
 
 def test_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -123,14 +123,35 @@ def nowcast_dataset(db: str | None, dataset: str, seed: int = 0) -> NowcastOutco
     """Nowcast the dataset's unreported store-days (:mod:`echelon.monitor.nowcast`) and store
     them as imputed rows (audited; replaced when the real rows arrive)."""
     from echelon.monitor.nowcast import nowcast_frame
-    from echelon.storage.datastore import read_dataset, save_imputations
+    from echelon.monitor.retrain import FEATURES, Decision, K, decide
+    from echelon.storage.datastore import (
+        add_registry_entry,
+        read_dataset,
+        registry_entries,
+        save_imputations,
+    )
 
     demand = read_dataset(db, dataset).tables["demand"]
     real = demand[~demand["imputed"].astype(bool)]
     if real.empty:
         raise DataError(f"the store has no demand for dataset '{dataset}'", field="--nowcast")
-    outcome = nowcast_frame(real, seed)
+    entries = registry_entries(db, dataset, "nowcaster")
+    champion = str(entries[-1]["model"]) if entries else None
+    earlier = [dict(e["metrics"]) for e in entries[len(entries) - (K - 1) :]] if K > 1 else []
+    decided: list[Decision] = []
+
+    def pick(scores: dict[str, float]) -> str:
+        decided.append(decide(champion, [*earlier, scores]))
+        return decided[-1].model
+
+    outcome = nowcast_frame(real, seed, pick)
     save_imputations(db, dataset, outcome.rows)
+    add_registry_entry(
+        db, dataset=dataset, kind="nowcaster", model=decided[-1].model,
+        data_start=real["ds"].min().date(), data_end=real["ds"].max().date(),
+        features=FEATURES.get(decided[-1].model, []), metrics=outcome.scores,
+        promoted=decided[-1].promoted, reason=decided[-1].reason,
+    )  # fmt: skip
     return outcome
 
 
