@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from echelon.monitor.drift import alarms
+from echelon.monitor.drift import H, K, alarms
 from echelon.monitor.ingest import ingest
 from echelon.monitor.scoring import segment_metrics
 from echelon.monitor.store_plan import plan_from_store
@@ -83,7 +83,7 @@ def initial_load(work: Path, demand: pd.DataFrame, start: pd.Timestamp) -> Path:
 def summary(db: str, args: argparse.Namespace, change: pd.Timestamp) -> dict[str, object]:
     scores = read_scores(db, DATASET)
     changed = (scores["location_id"] == args.change_store) & (scores["period_start"] >= change)
-    fired = alarms(scores)
+    fired = alarms(scores, h=args.h)
     on_changed = [
         a
         for a in fired
@@ -101,6 +101,7 @@ def summary(db: str, args: argparse.Namespace, change: pd.Timestamp) -> dict[str
         }
     )
     return {
+        "cusum": {"k": K, "h": args.h},
         "weeks": args.weeks,
         "runs": len(store_runs(db, DATASET)),
         "scored_series_weeks": len(scores),
@@ -147,6 +148,7 @@ def main() -> None:
     ap.add_argument("--factor", type=float, default=1.5)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--summary-only", action="store_true", help="only read the store")
+    ap.add_argument("--h", type=float, default=H, help="CUSUM decision interval (summary)")
     args = ap.parse_args()
     demand, start, change = weekly_demand(args)
     if not args.summary_only:

@@ -19,8 +19,16 @@ def data_counts(db: str) -> dict[str, int]:
     from echelon.storage import data_schema as s
     from echelon.storage.db import get_engine
 
-    tables = (s.data_loads, s.data_files, s.data_demand, s.data_inventory, s.data_receipts,
-              s.data_lead_times, s.data_audit, s.forecast_scores)  # fmt: skip
+    tables = (
+        s.data_loads,
+        s.data_files,
+        s.data_demand,
+        s.data_inventory,
+        s.data_receipts,
+        s.data_lead_times,
+        s.data_audit,
+        s.forecast_scores,
+    )
     with get_engine(db).connect() as conn:
         return {
             t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())

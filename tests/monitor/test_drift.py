@@ -52,9 +52,18 @@ def _scores(errors: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
     rows = []
     for (item, loc), z in errors.items():
         for w, e in enumerate(z):
-            rows.append({"run_id": w + 1, "item_id": item, "location_id": loc, "segment": "AX",
-                         "period_start": pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w),
-                         "actual": 100.0 + 10.0 * e, "mean": 100.0, "std": 10.0})  # fmt: skip
+            rows.append(
+                {
+                    "run_id": w + 1,
+                    "item_id": item,
+                    "location_id": loc,
+                    "segment": "AX",
+                    "period_start": pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w),
+                    "actual": 100.0 + 10.0 * e,
+                    "mean": 100.0,
+                    "std": 10.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from echelon.errors import DataError
 from echelon.monitor.ingest import ingest
@@ -79,12 +82,14 @@ def test_conflicting_duplicates_are_an_error_and_exact_ones_a_finding(
     db_url: str, tmp_path: Path
 ) -> None:
     ingest(tiny_load(tmp_path / "data"), db_url, "tiny")
-    conflict = write(tmp_path / "c" / "demand.csv",
-                     DEMAND_HEAD + "A,S1,2024-04-22,3\nA,S1,2024-04-22,4\n")  # fmt: skip
+    conflict = write(
+        tmp_path / "c" / "demand.csv", DEMAND_HEAD + "A,S1,2024-04-22,3\nA,S1,2024-04-22,4\n"
+    )
     with pytest.raises(DataError, match="row 3"):
         ingest(conflict, db_url, "tiny")
-    exact = write(tmp_path / "e" / "demand.csv",
-                  DEMAND_HEAD + "A,S1,2024-04-22,3\nA,S1,2024-04-22,3\n")  # fmt: skip
+    exact = write(
+        tmp_path / "e" / "demand.csv", DEMAND_HEAD + "A,S1,2024-04-22,3\nA,S1,2024-04-22,3\n"
+    )
     done = ingest(exact, db_url, "tiny")
     assert done.counts["demand"]["added"] == 1
     assert any("1 duplicate rows dropped (rows 3)" in f.message for f in done.findings)
@@ -116,8 +121,10 @@ def test_on_hand_is_reconciled_against_receipts_and_sales(db_url: str, tmp_path:
     write(load / "demand.csv", DEMAND_HEAD + "A,S1,2024-04-22,20\nA,S1,2024-04-23,15\n")
     write(load / "receipts.csv", "item_id,location_id,date,quantity\nA,S1,2024-04-23,30\n")
     # 60 + 30 − 35 = 55 expected for S1; S2's 40 with no sales and no receipts stays 40
-    write(load / "inventory.csv",
-          "item_id,location_id,on_hand,date\nA,S1,55,2024-04-24\nA,S2,31,2024-04-24\n")  # fmt: skip
+    write(
+        load / "inventory.csv",
+        "item_id,location_id,on_hand,date\nA,S1,55,2024-04-24\nA,S2,31,2024-04-24\n",
+    )
     done = ingest(load, db_url, "tiny")
     gaps = [f for f in done.findings if "receipts − sales gives" in f.message]
     assert [(f.location, f.value) for f in gaps] == [("S2", -9.0)]
@@ -125,15 +132,22 @@ def test_on_hand_is_reconciled_against_receipts_and_sales(db_url: str, tmp_path:
 
 def test_a_real_row_replaces_an_imputed_one(db_url: str, tmp_path: Path) -> None:
     ingest(tiny_load(tmp_path / "data"), db_url, "tiny")
-    nowcast = pd.DataFrame({"item_id": ["A"], "location_id": ["S2"],
-                            "ds": pd.to_datetime(["2024-04-22"]), "y": [11.5],
-                            "method": ["seasonal_naive"]})  # fmt: skip
+    nowcast = pd.DataFrame(
+        {
+            "item_id": ["A"],
+            "location_id": ["S2"],
+            "ds": pd.to_datetime(["2024-04-22"]),
+            "y": [11.5],
+            "method": ["seasonal_naive"],
+        }
+    )
     assert save_imputations(db_url, "tiny", nowcast) == 1
     demand = read_dataset(db_url, "tiny").tables["demand"]
     row = demand[(demand.location_id == "S2") & (demand.ds == "2024-04-22")]
     assert len(row) == 1 and bool(row.imputed.iloc[0]) and row.method.iloc[0] == "seasonal_naive"
-    done = ingest(write(tmp_path / "w" / "demand.csv", DEMAND_HEAD + "A,S2,2024-04-22,9\n"),
-                  db_url, "tiny")  # fmt: skip
+    done = ingest(
+        write(tmp_path / "w" / "demand.csv", DEMAND_HEAD + "A,S2,2024-04-22,9\n"), db_url, "tiny"
+    )
     assert done.counts["demand"]["corrected"] == 1
     demand = read_dataset(db_url, "tiny").tables["demand"]
     real = demand[(demand.location_id == "S2") & (demand.ds == "2024-04-22")]
@@ -159,3 +173,35 @@ def test_the_store_written_out_loads_like_the_original_folder(db_url: str, tmp_p
         stored.lead_times.sort_values(cols, ignore_index=True),
         original.lead_times.sort_values(cols, ignore_index=True),
     )
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(0, 2), min_size=4 * 112, max_size=4 * 112), st.booleans())
+def test_any_split_and_order_of_loads_stores_the_same_demand(
+    tmp_path: Path, parts: list[int], twice: bool
+) -> None:
+    """The demand split into up to three loads, applied in any order (and again), is stored
+    exactly as one load of the whole file."""
+    folder = tiny_load(tmp_path / "data")
+    whole = (folder / "demand.csv").read_text().splitlines()
+    run = uuid.uuid4().hex
+    one, many = str(tmp_path / f"one-{run}.db"), str(tmp_path / f"many-{run}.db")
+    ingest(folder, one, "tiny")
+    (folder / "demand.csv").write_text(whole[0] + "\n" + whole[1] + "\n")
+    ingest(folder, many, "tiny")
+    for k in (2, 0, 1) * (2 if twice else 1):
+        rows = [line for line, p in zip(whole[1:], parts, strict=True) if p == k]
+        if rows:
+            ingest(
+                write(
+                    tmp_path / run / f"p{k}" / "demand.csv",
+                    whole[0] + "\n" + "\n".join(rows) + "\n",
+                ),
+                many,
+                "tiny",
+            )
+    a = read_dataset(one, "tiny").tables["demand"]
+    b = read_dataset(many, "tiny").tables["demand"]
+    pd.testing.assert_frame_equal(a, b)

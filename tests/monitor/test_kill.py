@@ -40,16 +40,22 @@ def test_sigkill_during_ingest_leaves_the_store_as_before(db_url: str, tmp_path:
     ingest(tiny_load(tmp_path / "data"), db_url, "tiny")
     before = data_counts(db_url)
     before_demand = read_dataset(db_url, "tiny").tables["demand"]
-    rows = "".join(f"{i},{s},2024-04-{d},{k}\n" for k, (i, s, d) in enumerate(
-        (i, s, d) for i in "AB" for s in ("S1", "S2") for d in range(22, 29)))  # fmt: skip
+    rows = "".join(
+        f"{i},{s},2024-04-{d},{k}\n"
+        for k, (i, s, d) in enumerate(
+            (i, s, d) for i in "AB" for s in ("S1", "S2") for d in range(22, 29)
+        )
+    )
     week = write(tmp_path / "w" / "demand.csv", "item_id,location_id,ds,y\n" + rows)
     marker = tmp_path / "paused"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(week), db_url, str(marker)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_pause(marker, child)
         child.send_signal(signal.SIGKILL)

@@ -108,7 +108,9 @@ def test_nowcast_frame_fills_the_late_store_with_the_backtest_winner() -> None:
     assert out.method == min(out.scores, key=out.scores.__getitem__)
     assert out.scores[out.method] < out.scores["seasonal_naive"]
     assert list(zip(out.rows.location_id, out.rows.ds.dt.day, strict=True)) == [
-        ("S2", days[-2].day), ("S2", days[-1].day)]  # fmt: skip
+        ("S2", days[-2].day),
+        ("S2", days[-1].day),
+    ]
     assert (out.rows.method == out.method).all() and (out.rows.y >= 0).all()
     assert panel(demand).y.shape == (4, 140)
 
@@ -118,8 +120,11 @@ def test_the_lstm_is_deterministic_for_a_seed() -> None:
     from echelon.monitor.lstm import LstmNowcaster
 
     rng = np.random.default_rng(5)
-    p = Panel(list(LEVELS), pd.date_range("2023-01-02", periods=90, freq="D"),
-              rng.poisson(9.0, size=(4, 90)).astype(float))  # fmt: skip
+    p = Panel(
+        list(LEVELS),
+        pd.date_range("2023-01-02", periods=90, freq="D"),
+        rng.poisson(9.0, size=(4, 90)).astype(float),
+    )
     targets = np.zeros_like(p.y, dtype=bool)
     targets[2, -1] = True
     one = LstmNowcaster(seed=1, epochs=1).fit(p)(p, targets)

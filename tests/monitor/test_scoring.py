@@ -12,22 +12,38 @@ from echelon.monitor.scoring import first_period_scores, pinball_loss, segment_m
 
 def test_only_series_with_every_day_reported_are_scored() -> None:
     days = pd.date_range("2024-04-22", periods=7, freq="D")
-    demand = pd.concat([
-        pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": days, "y": 2.0}),
-        pd.DataFrame({"item_id": "A", "location_id": "S2", "ds": days[:6], "y": 1.0}),
-        pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": days + pd.Timedelta(days=7),
-                      "y": 50.0}),
-    ])  # fmt: skip
-    forecasts = pd.DataFrame({"item_id": ["A", "A"], "location_id": ["S1", "S2"],
-                              "segment": ["AX", "BX"], "mean": [13.0, 7.0], "std": [2.0, 1.0]})  # fmt: skip
+    demand = pd.concat(
+        [
+            pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": days, "y": 2.0}),
+            pd.DataFrame({"item_id": "A", "location_id": "S2", "ds": days[:6], "y": 1.0}),
+            pd.DataFrame(
+                {"item_id": "A", "location_id": "S1", "ds": days + pd.Timedelta(days=7), "y": 50.0}
+            ),
+        ]
+    )
+    forecasts = pd.DataFrame(
+        {
+            "item_id": ["A", "A"],
+            "location_id": ["S1", "S2"],
+            "segment": ["AX", "BX"],
+            "mean": [13.0, 7.0],
+            "std": [2.0, 1.0],
+        }
+    )
     scores = first_period_scores(4, pd.Timestamp("2024-04-22"), 7, forecasts, demand)
     assert list(scores["location_id"]) == ["S1"]
     assert float(scores["actual"].iloc[0]) == 14.0 and int(scores["run_id"].iloc[0]) == 4
 
 
 def test_segment_metrics_by_hand() -> None:
-    scores = pd.DataFrame({"segment": ["A", "A", "B"], "actual": [10.0, 20.0, 5.0],
-                           "mean": [12.0, 15.0, 5.0], "std": [1.0, 10.0, 1.0]})  # fmt: skip
+    scores = pd.DataFrame(
+        {
+            "segment": ["A", "A", "B"],
+            "actual": [10.0, 20.0, 5.0],
+            "mean": [12.0, 15.0, 5.0],
+            "std": [1.0, 10.0, 1.0],
+        }
+    )
     m = segment_metrics(scores).set_index("segment")
     assert m.loc["A", "wape"] == pytest.approx((2 + 5) / 30)
     assert m.loc["A", "bias"] == pytest.approx((2 - 5) / 30)

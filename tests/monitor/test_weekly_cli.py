@@ -15,7 +15,7 @@ from monitor.stores import tiny_load, write
 from plan.bad_folders import TINY_RATES
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
-from cli_helpers import run_cli  # noqa: E402
+from cli_helpers import run_cli
 
 HEAD = "item_id,location_id,ds,y\n"
 
@@ -33,12 +33,12 @@ def week_csv(start: str, stores: tuple[str, ...] = ("S1", "S2"), days: int = 7) 
 
 def test_the_weekly_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "store.db")
-    code, out, err = run_cli(["ingest", str(tiny_load(tmp_path / "data")), "--db", db,
-                              "--name", "tiny"], capsys)  # fmt: skip
+    code, out, err = run_cli(
+        ["ingest", str(tiny_load(tmp_path / "data")), "--db", db, "--name", "tiny"], capsys
+    )
     assert code == 0, err
     assert "demand: 448 added, 0 corrected, 0 unchanged" in out
-    code, out, _ = run_cli(["ingest", str(tmp_path / "data"), "--db", db, "--name", "tiny"],
-                           capsys)  # fmt: skip
+    code, out, _ = run_cli(["ingest", str(tmp_path / "data"), "--db", db, "--name", "tiny"], capsys)
     assert code == 0 and "nothing changed" in out
 
     code, out, err = run_cli(["plan", "--from-store", "tiny", "--db", db, "--quiet"], capsys)
@@ -60,14 +60,17 @@ def test_the_weekly_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0 and "WAPE" in out and "4 scored series-periods" in out
 
     # S2 has not reported the last two days: planning on zeros vs on nowcasts
-    late = write(tmp_path / "w2" / "demand.csv",
-                 week_csv("2024-04-29", ("S1",)) + week_csv("2024-04-29", ("S2",), 5)[len(HEAD):])  # fmt: skip
+    late = write(
+        tmp_path / "w2" / "demand.csv",
+        week_csv("2024-04-29", ("S1",)) + week_csv("2024-04-29", ("S2",), 5)[len(HEAD) :],
+    )
     code, out, _ = run_cli(["ingest", str(late), "--db", db, "--name", "tiny"], capsys)
     assert code == 0 and "store 'S2' has not reported its last 2 day(s)" in out
     code, _, err = run_cli(["plan", "--from-store", "tiny", "--db", db, "--quiet"], capsys)
     assert code == 0, err
-    code, _, err = run_cli(["plan", "--from-store", "tiny", "--db", db, "--quiet", "--nowcast"],
-                           capsys)  # fmt: skip
+    code, _, err = run_cli(
+        ["plan", "--from-store", "tiny", "--db", db, "--quiet", "--nowcast"], capsys
+    )
     assert code == 0, err
     demand = read_dataset(db, "tiny").tables["demand"]
     imputed = demand[demand.imputed.astype(bool)]
@@ -75,6 +78,9 @@ def test_the_weekly_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     zeros, nowcast = (load_run(db, r.id) for r in store_runs(db, "tiny")[-2:])
     assert zeros.parameters["options"]["nowcast"] is False
     assert nowcast.parameters["options"]["nowcast"] is True
+    (marked,) = [e for e in nowcast.exceptions if "the plan uses nowcasts" in e.message]
+    assert marked.location == "S2" and "2024-05-04, 2024-05-05" in marked.message
+    assert not any("nowcasts" in e.message for e in zeros.exceptions)
 
     def s2_mean(result):  # type: ignore[no-untyped-def]
         return sum(p.mean_demand for p in result.placements if p.location == "S2")
@@ -82,11 +88,15 @@ def test_the_weekly_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert s2_mean(nowcast) > s2_mean(zeros)  # two days of zeros pull the forecast down
 
     # the real days arrive: they replace the nowcasts
-    rest = write(tmp_path / "w3" / "demand.csv",
-                 HEAD + "".join(f"{i},S2,2024-05-0{d},3\n" for i in "AB" for d in (4, 5)))  # fmt: skip
+    rest = write(
+        tmp_path / "w3" / "demand.csv",
+        HEAD + "".join(f"{i},S2,2024-05-0{d},3\n" for i in "AB" for d in (4, 5)),
+    )
     code, out, _ = run_cli(["ingest", str(rest), "--db", db, "--name", "tiny"], capsys)
     assert code == 0 and "4 corrected" in out
     assert not read_dataset(db, "tiny").tables["demand"].imputed.astype(bool).any()
+    code, out, _ = run_cli(["monitor", "--db", db, "--name", "tiny"], capsys)
+    assert code == 0 and "nowcaster champion:" in out and "first selection" in out
 
 
 def test_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option("default", "--name", help=NAME_HELP),
     ) -> None:
         """Forecast accuracy per segment, drift alerts and reporting lag of a dataset."""
-        from echelon.monitor.report import decisions, monitoring_summary
+        from echelon.monitor.report import decisions, monitoring_summary, nowcaster_card
 
         summary = monitoring_summary(db, dataset_name(name))
         console.rule(f"[bold]monitoring of dataset '{plain(name)}'[/]")
@@ -94,6 +94,9 @@ def register(app: typer.Typer) -> None:
                 f"{a.direction} ({a.statistic:.1f})"
             )
         console.print(decisions_table(decisions(db, name)))
+        console.print("[bold]Model card[/]")
+        for line in nowcaster_card(db, name):
+            console.print(f"  {plain(line)}")
 
 
 def metrics_table(metrics: object) -> Table:

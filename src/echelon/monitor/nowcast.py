@@ -213,14 +213,17 @@ def candidates(p: Panel, seed: int = 0) -> dict[str, Nowcaster]:
     return methods
 
 
-def nowcast_frame(demand: pd.DataFrame, seed: int = 0) -> NowcastOutcome:
+def nowcast_frame(
+    demand: pd.DataFrame, seed: int = 0, pick: Callable[[dict[str, float]], str] = choose
+) -> NowcastOutcome:
     """Nowcast every unreported day of the real rows ``demand`` (up to the latest day any store
-    reported) with the nowcaster that wins the backtest on the same data."""
+    reported) with the nowcaster ``pick`` takes from the backtest WAPEs on the same data (by
+    default the lowest; the store applies the retraining policy, :mod:`echelon.monitor.retrain`)."""
     p = panel(demand)
     targets = unreported(p)
     methods = candidates(p, seed)
     scores = backtest(p, methods, backtest_origins(p), seed=seed)
-    method = choose(scores)
+    method = pick(scores)
     est = methods[method](p, targets)
     rows, days = np.nonzero(targets)
     frame = pd.DataFrame(

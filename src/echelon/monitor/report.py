@@ -48,3 +48,11 @@ def decisions(db: str | None, dataset: str) -> pd.DataFrame:
     from echelon.monitor.decisions import decision_lines, decision_summary
 
     return decision_summary(decision_lines(db, dataset))
+
+
+def nowcaster_card(db: str | None, dataset: str) -> list[str]:
+    """The nowcaster's model card (:func:`echelon.monitor.retrain.model_card`)."""
+    from echelon.monitor.retrain import model_card
+    from echelon.storage.datastore import registry_entries
+
+    return model_card(registry_entries(db, dataset, "nowcaster"))

@@ -30,6 +30,7 @@ import yaml
 
 from echelon.errors import DataError
 from echelon.fileio import atomic_write_text
+from echelon.plan.model import PlanException
 
 if TYPE_CHECKING:
     from echelon.monitor.nowcast import NowcastOutcome
@@ -103,8 +104,7 @@ def plan_from_store(
     from echelon.plan.service import plan_and_store
     from echelon.storage.datastore import read_dataset
 
-    if use_nowcast:
-        nowcast_dataset(db, dataset)
+    marked = imputed_findings(nowcast_dataset(db, dataset)) if use_nowcast else []
     stored = read_dataset(db, dataset)
     with tempfile.TemporaryDirectory(prefix="echelon-store-") as tmp:
         folder = write_folder(stored, Path(tmp) / "data", dataset, use_nowcast)
@@ -115,7 +115,7 @@ def plan_from_store(
             json_out=json_out,
             progress=progress,
             options={"from_store": dataset, "nowcast": use_nowcast},
-            extra_findings=drift_exceptions(db, dataset),
+            extra_findings=[*marked, *drift_exceptions(db, dataset)],
         )
 
 
@@ -123,12 +123,58 @@ def nowcast_dataset(db: str | None, dataset: str, seed: int = 0) -> NowcastOutco
     """Nowcast the dataset's unreported store-days (:mod:`echelon.monitor.nowcast`) and store
     them as imputed rows (audited; replaced when the real rows arrive)."""
     from echelon.monitor.nowcast import nowcast_frame
-    from echelon.storage.datastore import read_dataset, save_imputations
+    from echelon.monitor.retrain import FEATURES, Decision, K, decide
+    from echelon.storage.datastore import (
+        add_registry_entry,
+        read_dataset,
+        registry_entries,
+        save_imputations,
+    )
 
     demand = read_dataset(db, dataset).tables["demand"]
     real = demand[~demand["imputed"].astype(bool)]
     if real.empty:
         raise DataError(f"the store has no demand for dataset '{dataset}'", field="--nowcast")
-    outcome = nowcast_frame(real, seed)
+    entries = registry_entries(db, dataset, "nowcaster")
+    champion = str(entries[-1]["model"]) if entries else None
+    earlier = [dict(e["metrics"]) for e in entries[len(entries) - (K - 1) :]] if K > 1 else []
+    decided: list[Decision] = []
+
+    def pick(scores: dict[str, float]) -> str:
+        decided.append(decide(champion, [*earlier, scores]))
+        return decided[-1].model
+
+    outcome = nowcast_frame(real, seed, pick)
     save_imputations(db, dataset, outcome.rows)
+    add_registry_entry(
+        db, dataset=dataset, kind="nowcaster", model=decided[-1].model,
+        data_start=real["ds"].min().date(), data_end=real["ds"].max().date(),
+        features=FEATURES.get(decided[-1].model, []), metrics=outcome.scores,
+        promoted=decided[-1].promoted, reason=decided[-1].reason,
+    )  # fmt: skip
     return outcome
+
+
+def imputed_findings(outcome: NowcastOutcome) -> list[PlanException]:
+    """One finding per store whose demand the plan takes from nowcasts (they are marked
+    ``imputed`` in the store and replaced when the real rows arrive)."""
+    from echelon.plan.model import ExceptionKind, Severity
+
+    out = []
+    wape = outcome.scores[outcome.method]
+    for store, rows in outcome.rows.groupby("location_id", sort=True):
+        days = sorted({d.date().isoformat() for d in rows["ds"]})
+        out.append(
+            PlanException(
+                kind=ExceptionKind.DATA_QUALITY,
+                severity=Severity.MEDIUM,
+                message=(
+                    f"store '{store}' has not reported {', '.join(days)}: the plan uses "
+                    f"nowcasts of {len(rows)} item-days ({outcome.method}, backtest WAPE "
+                    f"{wape:.1%}), replaced when the real data arrive"
+                ),
+                location=str(store),
+                value=float(rows["y"].sum()),
+            )
+        )
+    return out

@@ -19,7 +19,10 @@ NAME`` plans from what is stored:
   replacing an imputed one (old and new value) — apart from ``audit``, whose ``run_id`` is a
   key of ``runs``;
 - ``forecast_scores``: a stored run's store forecast for one period against the actual demand
-  (units; written by ``echelon ingest`` when the period is complete).
+  (units; written by ``echelon ingest`` when the period is complete);
+- ``model_registry``: every evaluation of a dataset's nowcaster — the champion after it, the
+  data window, the features, the backtest WAPE of every candidate, whether it promoted a new
+  champion and why (:mod:`echelon.monitor.retrain`).
 
 New tables of schema version 1: a store that lacks them gets them on first use
 (``create_all`` creates only the missing tables).
@@ -156,4 +159,26 @@ forecast_scores = Table(
     Column("mean", Float, nullable=False),  # the run's forecast mean, units per period
     Column("std", Float, nullable=False),  # the run's forecast std, units per period
     UniqueConstraint("run_id", "item_id", "location_id", "period_start", name="uq_scores_key"),
+)
+
+model_registry = Table(
+    "model_registry",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),  # "nowcaster"
+    Column("model", String(80), nullable=False),  # the champion after this evaluation
+    Column("data_start", Date, nullable=False),  # first day of the data it was chosen on
+    Column("data_end", Date, nullable=False),  # last day
+    Column("features", JSON, nullable=False),  # what the models see (list of text)
+    Column("metrics", JSON, nullable=False),  # backtest WAPE per candidate (fraction)
+    Column("promoted", Boolean, nullable=False),  # this evaluation changed the champion
+    Column("reason", Text, nullable=False),  # why the champion is the champion
+    Column("at", DateTime(timezone=True), nullable=False),  # UTC
+)
+Index(
+    "ix_model_registry_dataset",
+    model_registry.c.dataset,
+    model_registry.c.kind,
+    model_registry.c.id,
 )

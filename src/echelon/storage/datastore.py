@@ -32,6 +32,7 @@ from echelon.storage.data_schema import (
     data_loads,
     data_receipts,
     forecast_scores,
+    model_registry,
 )
 from echelon.storage.db import transaction
 from echelon.storage.schema import runs
@@ -392,3 +393,21 @@ def store_runs(db: str | None, dataset: str, *, unscored: bool = False) -> list[
             row = conn.execute(select(runs.c.as_of, runs.c.result).where(runs.c.id == run_id)).one()
             out.append(StoreRun(run_id, row.as_of, int(row.result["period_days"]), row.result))
     return out
+
+
+def registry_entries(db: str | None, dataset: str, kind: str) -> list[dict[str, Any]]:
+    """The model registry rows of ``dataset`` and ``kind``, oldest first."""
+    with transaction(db, readonly=True) as conn:
+        rows = conn.execute(
+            select(model_registry)
+            .where(model_registry.c.dataset == dataset, model_registry.c.kind == kind)
+            .order_by(model_registry.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def add_registry_entry(db: str | None, **values: Any) -> int:
+    """Record one model evaluation (columns of ``model_registry``; ``at`` = now, UTC)."""
+    with transaction(db) as conn:
+        result = conn.execute(insert(model_registry).values(**values, at=datetime.now(UTC)))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
