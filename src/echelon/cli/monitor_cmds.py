@@ -69,34 +69,69 @@ def register(app: typer.Typer) -> None:
         if len(done.findings) > SHOWN:
             console.print(f"… {len(done.findings) - SHOWN} more findings (`echelon monitor`)")
 
-    @app.command("monitor")
+    monitor_app = typer.Typer(
+        help="Forecast accuracy, drift, reporting lag, decisions and model cards of a dataset; "
+        "`echelon monitor approve-promotion ID --by NAME` approves a forecast promotion.",
+        no_args_is_help=False,
+    )
+    app.add_typer(monitor_app, name="monitor")
+
+    @monitor_app.callback(invoke_without_command=True)
     def monitor_cmd(
+        ctx: typer.Context,
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
         name: str = typer.Option("default", "--name", help=NAME_HELP),
     ) -> None:
         """Forecast accuracy per segment, drift alerts and reporting lag of a dataset."""
-        from echelon.monitor.report import decisions, monitoring_summary, nowcaster_card
+        if ctx.invoked_subcommand is not None:
+            return
+        show_monitoring(db, dataset_name(name))
 
-        summary = monitoring_summary(db, dataset_name(name))
-        console.rule(f"[bold]monitoring of dataset '{plain(name)}'[/]")
+    @monitor_app.command("approve-promotion")
+    def approve_promotion_cmd(
+        promotion: int = typer.Argument(..., help="id of a pending forecast promotion"),
+        by: str = typer.Option(..., "--by", help="who approves (for the audit trail)"),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """Approve a forecast champion's promotion that waits for approval (audited)."""
+        from echelon.storage.promotions import approve_promotion
+
+        row = approve_promotion(db, promotion, by)
         console.print(
-            f"{summary.loads} loads, {summary.runs} plans from the store, {summary.scored} "
-            f"scored series-periods, last demand day {summary.last_day or '—'}"
+            f"Promotion {row['id']} approved by {plain(row['decided_by'])}: segment "
+            f"{plain(row['segment'])} of dataset '{plain(row['dataset'])}' is forecast by "
+            f"{plain(row['new_model'])} (was {plain(row['old_model'])}); the recommendations "
+            f"of run {row['run_id']} in it can be auto-approved again."
         )
-        if summary.lag:
-            late = ", ".join(f"{plain(s)} ({d} d)" for s, d in sorted(summary.lag.items()) if d)
-            console.print(f"Reporting lag: {late or 'every store is up to date'}")
-        console.print(metrics_table(summary.metrics))
-        console.print(f"Drift alerts (two-sided CUSUM, k = 0.5, h = 5): {len(summary.alarms)}")
-        for a in summary.alarms[-SHOWN:]:
-            console.print(
-                f"  {a.period_start}  {plain(a.item_id)} at {plain(a.location_id)}: "
-                f"{a.direction} ({a.statistic:.1f})"
-            )
-        console.print(decisions_table(decisions(db, name)))
-        console.print("[bold]Model card[/]")
-        for line in nowcaster_card(db, name):
-            console.print(f"  {plain(line)}")
+
+
+def show_monitoring(db: str | None, name: str) -> None:
+    """Print the monitoring of dataset ``name`` (accuracy, drift, lag, decisions, cards)."""
+    from echelon.monitor.report import decisions, forecast_card, monitoring_summary, nowcaster_card
+
+    summary = monitoring_summary(db, name)
+    console.rule(f"[bold]monitoring of dataset '{plain(name)}'[/]")
+    console.print(
+        f"{summary.loads} loads, {summary.runs} plans from the store, {summary.scored} "
+        f"scored series-periods, last demand day {summary.last_day or '—'}"
+    )
+    if summary.lag:
+        late = ", ".join(f"{plain(s)} ({d} d)" for s, d in sorted(summary.lag.items()) if d)
+        console.print(f"Reporting lag: {late or 'every store is up to date'}")
+    console.print(metrics_table(summary.metrics))
+    console.print(f"Drift alerts (two-sided CUSUM, k = 0.5, h = 5): {len(summary.alarms)}")
+    for a in summary.alarms[-SHOWN:]:
+        console.print(
+            f"  {a.period_start}  {plain(a.item_id)} at {plain(a.location_id)}: "
+            f"{a.direction} ({a.statistic:.1f})"
+        )
+    console.print(decisions_table(decisions(db, name)))
+    console.print("[bold]Model card: forecast models of the plans[/]")
+    for line in forecast_card(db, name):
+        console.print(f"  {plain(line)}")
+    console.print("[bold]Model card: nowcaster[/]")
+    for line in nowcaster_card(db, name):
+        console.print(f"  {plain(line)}")
 
 
 def metrics_table(metrics: object) -> Table:

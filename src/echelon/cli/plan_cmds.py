@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from echelon.cli.render import console, fmt, plain
+from echelon.monitor.champions import THRESHOLD
 from echelon.plan.model import PlanResult, PolicyKpis, PolicyName, RecommendationKind, RollingShadow
 
 DB_HELP = (
@@ -275,10 +276,17 @@ def register(app: typer.Typer) -> None:
         nowcast: bool = typer.Option(
             False, "--nowcast", help="with --from-store: plan on the nowcasts of late data"
         ),
+        promotion_threshold: float = typer.Option(
+            THRESHOLD,
+            "--promotion-threshold",
+            help="with --from-store: a new forecast champion that moves its segment's safety "
+            "stock value by more than this fraction waits for approval",
+        ),
     ) -> None:
         """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
         with stage_progress(not quiet) as update:
-            stored = _plan(data_dir, from_store, nowcast, db, report, json_out, update)
+            stored = _plan(data_dir, from_store, (nowcast, promotion_threshold), db, report,
+                           json_out, update)  # fmt: skip
         result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
@@ -306,13 +314,14 @@ def register(app: typer.Typer) -> None:
 def _plan(
     data_dir: Path | None,
     from_store: str | None,
-    nowcast: bool,
+    settings: tuple[bool, float],
     db: str | None,
     report: Path | None,
     json_out: Path | None,
     update: Callable[[str, float], None],
 ) -> Any:
-    """Plan a data folder, or with ``from_store`` a dataset of the data store."""
+    """Plan a data folder, or with ``from_store`` a dataset of the data store (``settings``:
+    plan on nowcasts, the forecast-promotion threshold)."""
     from echelon.errors import InputError
 
     if (data_dir is None) == (from_store is None):
@@ -324,8 +333,10 @@ def _plan(
         from echelon.cli.monitor_cmds import dataset_name
         from echelon.monitor.store_plan import plan_from_store
 
+        nowcast, threshold = settings
         return plan_from_store(db, dataset_name(from_store, "--from-store"), use_nowcast=nowcast,
-                               report=report, json_out=json_out, progress=update)  # fmt: skip
+                               report=report, json_out=json_out, progress=update,
+                               promotion_threshold=threshold)  # fmt: skip
     from echelon.plan.service import plan_and_store
 
     assert data_dir is not None

@@ -56,3 +56,11 @@ def nowcaster_card(db: str | None, dataset: str) -> list[str]:
     from echelon.storage.datastore import registry_entries
 
     return model_card(registry_entries(db, dataset, "nowcaster"))
+
+
+def forecast_card(db: str | None, dataset: str) -> list[str]:
+    """The plan forecast models' card (:func:`echelon.monitor.champions.forecast_card`)."""
+    from echelon.monitor.champions import forecast_card as card
+    from echelon.storage.promotions import forecast_entries, promotions
+
+    return card(forecast_entries(db, dataset), promotions(db, dataset))

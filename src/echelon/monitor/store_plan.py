@@ -14,14 +14,19 @@ folder) and planned by :func:`echelon.plan.service.plan_and_store` — the same 
   observation.
 
 The run's options record ``from_store`` and ``nowcast`` (part of its idempotency key: the same
-stored state and settings give the stored run at once). The forecast-drift alerts of the
-dataset (:mod:`echelon.monitor.drift`) are added to the plan's exceptions.
+stored state and settings give the stored run at once), and ``promotion_threshold`` when it is
+not the default. The forecast-drift alerts of the dataset (:mod:`echelon.monitor.drift`) are
+added to the plan's exceptions, and so is the forecast-promotion gate
+(:mod:`echelon.monitor.champions`): a new run's segment champions are registered
+(:mod:`echelon.storage.promotions`) after it is stored.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +35,15 @@ import yaml
 
 from echelon.errors import DataError
 from echelon.fileio import atomic_write_text
-from echelon.plan.model import PlanException
+from echelon.monitor.champions import (
+    THRESHOLD,
+    Registered,
+    Verdict,
+    gate,
+    pending_exceptions,
+    segment_champions,
+)
+from echelon.plan.model import PlanException, PlanResult
 
 if TYPE_CHECKING:
     from echelon.monitor.nowcast import NowcastOutcome
@@ -98,25 +111,60 @@ def plan_from_store(
     report: Path | None = None,
     json_out: Path | None = None,
     progress: Progress | None = None,
+    promotion_threshold: float = THRESHOLD,
 ) -> StoredPlan:
-    """Plan ``dataset`` of the store ``db`` and store the run there (module doc)."""
+    """Plan ``dataset`` of the store ``db`` and store the run there (module doc);
+    ``promotion_threshold``: the relative change of a segment's safety stock value above which
+    a new forecast champion waits for approval."""
     from echelon.monitor.drift import drift_exceptions
     from echelon.plan.service import plan_and_store
     from echelon.storage.datastore import read_dataset
 
+    if not (math.isfinite(promotion_threshold) and promotion_threshold >= 0):
+        raise DataError(
+            "the promotion threshold must be a finite fraction ≥ 0",
+            field="--promotion-threshold", found=repr(promotion_threshold),
+            fix="give e.g. 0.2 for 20 %",
+        )  # fmt: skip
     marked = imputed_findings(nowcast_dataset(db, dataset)) if use_nowcast else []
     stored = read_dataset(db, dataset)
+    options: dict[str, object] = {"from_store": dataset, "nowcast": use_nowcast}
+    if promotion_threshold != THRESHOLD:
+        options["promotion_threshold"] = promotion_threshold
+    verdicts: list[Verdict] = []
+
+    def review(result: PlanResult) -> list[PlanException]:
+        verdicts.extend(gate(segment_champions(result), registered(db, dataset),
+                             promotion_threshold))  # fmt: skip
+        return pending_exceptions(verdicts, dataset)
+
     with tempfile.TemporaryDirectory(prefix="echelon-store-") as tmp:
         folder = write_folder(stored, Path(tmp) / "data", dataset, use_nowcast)
-        return plan_and_store(
+        done = plan_and_store(
             folder,
             db,
             report=report,
             json_out=json_out,
             progress=progress,
-            options={"from_store": dataset, "nowcast": use_nowcast},
+            options=options,
             extra_findings=[*marked, *drift_exceptions(db, dataset)],
+            review=review,
         )
+    if done.created and verdicts:
+        from echelon.storage.promotions import record_verdicts
+
+        demand = stored.tables["demand"]
+        first = pd.Timestamp(demand["ds"].min()).date()
+        last = done.result.as_of - timedelta(days=1)
+        record_verdicts(db, dataset, done.run_id, verdicts, (first, last))
+    return done
+
+
+def registered(db: str | None, dataset: str) -> dict[str, Registered]:
+    """The registered forecast champion of each segment of ``dataset``."""
+    from echelon.storage.promotions import registered_champions
+
+    return {s: Registered(m, v) for s, (m, v) in registered_champions(db, dataset).items()}
 
 
 def nowcast_dataset(db: str | None, dataset: str, seed: int = 0) -> NowcastOutcome:

@@ -26,7 +26,7 @@ from echelon.fileio import atomic_write_text, check_output_path
 from echelon.plan.context import PlanContext
 from echelon.plan.data import INPUT_FILES, load_context
 from echelon.plan.firm import FirmOrder, fingerprint, kept_recommendations, with_firm
-from echelon.plan.model import PlanException, PlanResult, plan_parameters
+from echelon.plan.model import PlanException, PlanResult, exception_order, plan_parameters
 
 if TYPE_CHECKING:
     from echelon.plan.pipeline import Prepared
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from echelon.storage.runs import RunRef
 
 Progress = Callable[[str, float], None]
+Review = Callable[[PlanResult], Sequence[PlanException]]
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,16 @@ def plan_and_store(
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
     extra_findings: Sequence[PlanException] = (),
+    review: Review | None = None,
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
 
     ``report``/``json_out``: also write the HTML report / the result JSON of the stored run;
     ``progress(stage, fraction)``: called as the stages advance; ``options``: command options
     recorded with the run (they are part of its idempotency key); ``extra_findings``: exceptions
-    found outside the folder (the data store's monitoring alerts), added to its findings."""
+    found outside the folder (the data store's monitoring alerts), added to its findings;
+    ``review(result)``: exceptions about the planned result itself (the forecast-promotion gate
+    of :mod:`echelon.monitor.champions`), added before it is stored."""
     from echelon.storage import load_run
 
     folder = Path(folder)
@@ -132,7 +136,7 @@ def plan_and_store(
     if stored is not None:
         result, run_id, created = load_run(db, stored.id), stored.id, False
     else:
-        result, run_id = _plan_and_save(ctx, db, progress, options, firm)
+        result, run_id = _plan_and_save(ctx, db, progress, options, firm, review)
         created = True
     if report is not None:
         from echelon.report import write_report
@@ -160,6 +164,7 @@ def _plan_and_save(
     progress: Progress | None,
     options: dict[str, Any] | None,
     firm: list[FirmOrder],
+    review: Review | None = None,
 ) -> tuple[PlanResult, int]:
     from echelon.plan.pipeline import run_plan  # a missing library stops here, nothing written
     from echelon.storage import load_run, save_run
@@ -171,6 +176,9 @@ def _plan_and_save(
     if firm:  # the firm orders first, then today's new recommendations
         recs = [*kept_recommendations(firm), *result.recommendations]
         result = result.model_copy(update={"recommendations": recs})
+    if review is not None:
+        found = sorted([*result.exceptions, *review(result)], key=exception_order)
+        result = result.model_copy(update={"exceptions": found})
     ref = save_run(db, result)
     return load_run(db, ref.id), ref.id
 

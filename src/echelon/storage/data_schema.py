@@ -22,7 +22,13 @@ NAME`` plans from what is stored:
   (units; written by ``echelon ingest`` when the period is complete);
 - ``model_registry``: every evaluation of a dataset's nowcaster — the champion after it, the
   data window, the features, the backtest WAPE of every candidate, whether it promoted a new
-  champion and why (:mod:`echelon.monitor.retrain`).
+  champion and why (:mod:`echelon.monitor.retrain`); kind ``forecast:<segment>`` rows are the
+  plan's forecast champion of one ABC/XYZ segment after a stored plan
+  (:mod:`echelon.monitor.champions`);
+- ``forecast_promotions``: a change of a segment's forecast champion that moved the segment's
+  safety stock value by more than the threshold — pending until an approver approves it
+  (superseded by a later plan's evaluation of the segment); while not approved, the run's
+  recommendations of the segment are not auto-approvable (:mod:`echelon.storage.rules`).
 
 New tables of schema version 1: a store that lacks them gets them on first use
 (``create_all`` creates only the missing tables).
@@ -182,3 +188,21 @@ Index(
     model_registry.c.kind,
     model_registry.c.id,
 )
+
+forecast_promotions = Table(
+    "forecast_promotions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(200), nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("segment", String(20), nullable=False),
+    Column("registry_id", Integer, ForeignKey("model_registry.id"), nullable=False),
+    Column("old_model", String(80), nullable=False),  # the registered champion
+    Column("new_model", String(80), nullable=False),  # the plan's champion
+    Column("change", Float),  # relative change of the segment's safety stock value; None: ∞
+    Column("status", String(20), nullable=False),  # pending | approved | superseded
+    Column("requested_at", DateTime(timezone=True), nullable=False),  # UTC
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime(timezone=True)),  # UTC
+)
+Index("ix_forecast_promotions_run", forecast_promotions.c.run_id, forecast_promotions.c.segment)

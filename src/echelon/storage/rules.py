@@ -5,11 +5,12 @@ A rule (:class:`ApprovalRule`) approves every recommendation of the run that is 
 ``proposed``, whose kind is one of ``kinds`` (default: orders only), whose value — quantity ×
 unit cost in the run's currency, after a planner's override — is at most ``max_value``, and,
 with ``no_exception`` (the default), for whose item × location the plan raised no exception
-(nor one naming only the item). Applying a rule (:func:`apply_rule`) is one transaction: the
-rule is stored with the run (``approval_rules``: who set it, when, how many it approved) and
-each approval is one audit row whose user is the rule (``rule #N: ...``) and whose comment
-says who set it. Decided, rejected or exported recommendations are left alone, so applying a
-rule twice approves nothing the second time.
+(nor one naming only the item). Recommendations of a segment whose forecast promotion waits
+for approval (:mod:`echelon.storage.promotions`) are never auto-approved. Applying a rule
+(:func:`apply_rule`) is one transaction: the rule is stored with the run (``approval_rules``:
+who set it, when, how many it approved) and each approval is one audit row whose user is the
+rule (``rule #N: ...``) and whose comment says who set it. Decided, rejected or exported
+recommendations are left alone, so applying a rule twice approves nothing the second time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from echelon.plan.model import PlanResult, RecommendationKind
 from echelon.plan.model import RecommendationStatus as St
 from echelon.storage.db import StorageError, transaction
 from echelon.storage.overrides import ReviewedRecommendation, reviewed
+from echelon.storage.promotions import held_segments
 from echelon.storage.review import _apply, _who
 from echelon.storage.runs import RunId, resolve_run
 from echelon.storage.schema import approval_rules, recommendations
@@ -70,14 +72,20 @@ class StoredRule:
 
 
 def matches(
-    rule: ApprovalRule, result: PlanResult, rows: list[ReviewedRecommendation]
+    rule: ApprovalRule,
+    result: PlanResult,
+    rows: list[ReviewedRecommendation],
+    held: frozenset[str] | set[str] = frozenset(),
 ) -> list[str]:
-    """Keys of the recommendations ``rule`` approves (module doc), in plan order."""
+    """Keys of the recommendations ``rule`` approves (module doc), in plan order; ``held``:
+    the segments whose forecast promotion is not approved."""
     flagged = {(e.item, e.location) for e in result.exceptions if e.item is not None}
+    segment = {(p.item, p.location): p.segment for p in result.placements}
     return [
         r.rec.key
         for r in rows
         if r.rec.status == St.PROPOSED
+        and segment.get((r.rec.item, r.rec.location)) not in held
         and r.rec.kind.value in rule.kinds
         and r.value <= rule.max_value + 1e-9
         and not (
@@ -94,10 +102,10 @@ def apply_rule(
     and the keys approved."""
     set_by = _who(set_by)
     result, rows = reviewed(db, run)
-    wanted = set(matches(rule, result, rows))
     now = datetime.now(UTC)
     with transaction(db) as conn:
         run_id = resolve_run(conn, run)
+        wanted = set(matches(rule, result, rows, held_segments(conn, run_id)))
         locked = conn.execute(
             select(recommendations.c.id, recommendations.c.key, recommendations.c.status)
             .where(recommendations.c.run_id == run_id)

@@ -1,0 +1,156 @@
+"""The plan's forecast champions in the model registry and the approval gate on promotions
+that move a segment's safety stock value by more than the threshold."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from echelon.monitor.champions import (
+    Registered,
+    forecast_card,
+    gate,
+    pending_exceptions,
+    relative_change,
+    segment_champions,
+)
+from echelon.plan.model import ExceptionKind, ForecastSeries, PlanResult, Severity
+from echelon.storage import audit_log, save_run
+from echelon.storage.db import StorageError
+from echelon.storage.promotions import (
+    approve_promotion,
+    forecast_entries,
+    held_segments_of,
+    promotions,
+    record_verdicts,
+    registered_champions,
+)
+from echelon.storage.rules import ApprovalRule, apply_rule
+from storage.factories import AS_OF, make_plan_result
+
+WINDOW = (AS_OF.replace(month=1, day=1), AS_OF)
+
+
+def _series(item: str, loc: str, model: str, actual: list[float | None], mean: list[float]):
+    return ForecastSeries(item=item, location=loc, model=model, history_ds=[], history=[],
+                          ds=[AS_OF] * len(mean), actual=actual, mean=mean)  # fmt: skip
+
+
+def with_models(models: dict[tuple[str, str], str], **kw: object) -> PlanResult:
+    """The factory's result (FOODS_1 is segment AX, HOBBIES_1 BY) forecast by ``models``."""
+    result = make_plan_result(**kw)  # type: ignore[arg-type]
+    fc = [_series(i, loc, m, [10.0, 20.0, None], [12.0, 15.0, 9.0])
+          for (i, loc), m in models.items()]  # fmt: skip
+    return result.model_copy(update={"forecasts": fc})
+
+
+MODELS = {("FOODS_1", "CA_1"): "AutoETS", ("FOODS_1", "CA_2"): "AutoETS",
+          ("HOBBIES_1", "CA_1"): "TSB", ("HOBBIES_1", "CA_2"): "CrostonSBA"}  # fmt: skip
+
+
+def test_segment_champion_share_wape_and_safety_stock_by_hand() -> None:
+    result = with_models(MODELS)
+    champs = segment_champions(result)
+    assert set(champs) == {"AX", "BY"}
+    ax, by = champs["AX"], champs["BY"]
+    assert (ax.model, ax.series, ax.share) == ("AutoETS", 2, 1.0)
+    assert ax.wape == pytest.approx((2 + 5) * 2 / (30 * 2))  # |10−12| + |20−15| over 10 + 20
+    assert by.model == "CrostonSBA" and by.share == 0.5  # a tie goes to the first name
+    ssv = sum(p.safety_stock_value for p in result.placements if p.segment == "AX")
+    assert ax.safety_stock_value == pytest.approx(ssv)
+    assert segment_champions(result.model_copy(update={"forecasts": []})) == {}
+
+
+def test_gate_first_kept_small_and_large_promotions() -> None:
+    champs = segment_champions(with_models(MODELS))
+    ax = champs["AX"].safety_stock_value
+    first = gate(champs, {})
+    assert [v.status for v in first] == ["promoted", "promoted"]
+    assert first[0].reason.startswith("first selection")
+    reg = {"AX": Registered("AutoETS", ax * 0.5), "BY": Registered("TSB", champs["BY"]
+           .safety_stock_value / 1.1)}  # fmt: skip
+    verdicts = {v.champion.segment: v for v in gate(champs, reg, threshold=0.2)}
+    assert verdicts["AX"].status == "kept"  # the same model, whatever the safety stock did
+    assert verdicts["BY"].status == "promoted" and "within 20%" in verdicts["BY"].reason
+    assert verdicts["BY"].change == pytest.approx(0.1)
+    strict = {v.champion.segment: v for v in gate(champs, reg, threshold=0.05)}
+    assert strict["BY"].status == "pending" and "waits for approval" in strict["BY"].reason
+    (exc,) = pending_exceptions(list(strict.values()), "m5")
+    assert exc.kind == ExceptionKind.LARGE_CHANGE and exc.severity == Severity.HIGH
+    assert "segment BY" in exc.message and exc.value == pytest.approx(0.1)
+
+
+@given(before=st.floats(0, 1e6), after=st.floats(0, 1e6), threshold=st.floats(0, 2))
+def test_a_new_champion_waits_exactly_when_the_change_exceeds_the_threshold(
+    before: float, after: float, threshold: float
+) -> None:
+    champs = segment_champions(with_models(MODELS))
+    c = champs["AX"]
+    champ = {"AX": type(c)(c.segment, c.model, c.series, c.share, c.wape, after)}
+    (v,) = gate(champ, {"AX": Registered("Naive", before)}, threshold)
+    change = relative_change(before, after)
+    assert v.status == ("pending" if change > threshold else "promoted")
+    assert change >= 0 and (math.isinf(change) == (before == 0 and after > 0))
+
+
+def _stored(db: str, models: dict[tuple[str, str], str], tag: str) -> tuple[int, PlanResult]:
+    result = with_models(models, input_hash=tag * 64,
+                         parameters={"options": {"from_store": "d", "nowcast": False}})  # fmt: skip
+    return save_run(db, result).id, result
+
+
+def test_a_pending_promotion_holds_auto_approval_until_approved(db_url: str) -> None:
+    run1, r1 = _stored(db_url, MODELS, "a")
+    record_verdicts(db_url, "d", run1, gate(segment_champions(r1), {}), WINDOW)
+    reg = registered_champions(db_url, "d")
+    assert reg["AX"][0] == "AutoETS" and reg["BY"][0] == "CrostonSBA"
+    changed = {**MODELS, ("FOODS_1", "CA_1"): "Naive", ("FOODS_1", "CA_2"): "Naive"}
+    run2, r2 = _stored(db_url, changed, "b")
+    champs = segment_champions(r2)
+    doubled = {"AX": Registered("AutoETS", champs["AX"].safety_stock_value / 2),
+               "BY": Registered("CrostonSBA", champs["BY"].safety_stock_value)}  # fmt: skip
+    (pid,) = record_verdicts(db_url, "d", run2, gate(champs, doubled), WINDOW)
+    assert registered_champions(db_url, "d")["AX"][0] == "AutoETS"  # still the old one
+    assert held_segments_of(db_url, run2) == {"AX"}
+    _, approved = apply_rule(db_url, run2, ApprovalRule(1e9, no_exception=False), "ana")
+    ax_lines = {
+        r.key
+        for r in r2.recommendations
+        if (r.item, r.location) in {("FOODS_1", "CA_1"), ("FOODS_1", "CA_2")}
+    }
+    assert approved and not ax_lines & set(approved)  # the held segment's orders stay proposed
+
+    row = approve_promotion(db_url, pid, "boss")
+    assert row["status"] == "approved" and row["decided_by"] == "boss"
+    assert registered_champions(db_url, "d")["AX"][0] == "Naive"
+    last = forecast_entries(db_url, "d")[-1]
+    assert last["promoted"] and last["reason"].startswith("approved by boss")
+    trail = [e for e in audit_log(db_url, run2) if e.action == "approve_promotion"]
+    assert len(trail) == 1 and trail[0].who == "boss" and trail[0].key == "promotion:AX"
+    assert held_segments_of(db_url, run2) == set()
+    _, later = apply_rule(db_url, run2, ApprovalRule(1e9, no_exception=False), "ana")
+    assert ax_lines & set(later) and set(later) <= ax_lines
+    with pytest.raises(StorageError, match="it is approved"):
+        approve_promotion(db_url, pid, "boss")
+    card = "\n".join(forecast_card(forecast_entries(db_url, "d"), promotions(db_url, "d")))
+    assert "segment AX: champion Naive" in card and f"promotion #{pid}" in card
+    assert "approved by boss" in card
+
+
+def test_a_later_plan_supersedes_a_pending_promotion(db_url: str) -> None:
+    run1, r1 = _stored(db_url, MODELS, "a")
+    zero = {s: Registered("Zero", 0.0) for s in ("AX", "BY")}  # any safety stock is from 0
+    ids = record_verdicts(db_url, "d", run1, gate(segment_champions(r1), zero), WINDOW)
+    assert len(ids) == 2 and {p["change"] for p in promotions(db_url, "d")} == {None}
+    run2, r2 = _stored(db_url, MODELS, "b")
+    record_verdicts(db_url, "d", run2, gate(segment_champions(r2), zero), WINDOW)
+    status = [p["status"] for p in promotions(db_url, "d")]
+    assert status == ["superseded", "superseded", "pending", "pending"]
+    with pytest.raises(StorageError, match="superseded"):
+        approve_promotion(db_url, ids[0], "boss")
+    assert held_segments_of(db_url, run1) == {"AX", "BY"}  # never approved: still held
+    with pytest.raises(StorageError, match="no such promotion"):
+        approve_promotion(db_url, 999, "boss")
