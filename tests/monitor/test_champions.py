@@ -4,6 +4,8 @@ that move a segment's safety stock value by more than the threshold."""
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -30,6 +32,9 @@ from echelon.storage.promotions import (
 )
 from echelon.storage.rules import ApprovalRule, apply_rule
 from storage.factories import AS_OF, make_plan_result
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
+from cli_helpers import run_cli
 
 WINDOW = (AS_OF.replace(month=1, day=1), AS_OF)
 
@@ -83,7 +88,10 @@ def test_gate_first_kept_small_and_large_promotions() -> None:
     assert "segment BY" in exc.message and exc.value == pytest.approx(0.1)
 
 
-@given(before=st.floats(0, 1e6), after=st.floats(0, 1e6), threshold=st.floats(0, 2))
+MONEY = st.one_of(st.just(0.0), st.floats(1e-3, 1e6))  # amounts of money, not denormals
+
+
+@given(before=MONEY, after=MONEY, threshold=st.floats(0, 2))
 def test_a_new_champion_waits_exactly_when_the_change_exceeds_the_threshold(
     before: float, after: float, threshold: float
 ) -> None:
@@ -154,3 +162,27 @@ def test_a_later_plan_supersedes_a_pending_promotion(db_url: str) -> None:
     assert held_segments_of(db_url, run1) == {"AX", "BY"}  # never approved: still held
     with pytest.raises(StorageError, match="no such promotion"):
         approve_promotion(db_url, 999, "boss")
+
+
+def test_approve_promotion_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "store.db")
+    run, result = _stored(db, MODELS, "a")
+    zero = {"AX": Registered("Zero", 0.0)}
+    champs = {"AX": segment_champions(result)["AX"]}
+    (pid,) = record_verdicts(db, "d", run, gate(champs, zero), WINDOW)
+    code, out, err = run_cli(["monitor", "--db", db, "--name", "d"], capsys)
+    assert code == 0, err
+    assert "segment AX: champion Zero" in out and "PENDING" in out
+    assert f"approve-promotion {pid}" in out
+    code, out, err = run_cli(["monitor", "approve-promotion", str(pid), "--db", db], capsys)
+    assert code == 2 and "--by" in err and "Traceback" not in err
+    args = ["monitor", "approve-promotion", str(pid), "--by", "boss", "--db", db]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "approved by boss" in out and "AutoETS (was Zero)" in out
+    code, out, err = run_cli(args, capsys)
+    assert code == 2 and "cannot approve forecast promotion" in err and "Traceback" not in err
+    code, out, _ = run_cli(["monitor", "--db", db, "--name", "d"], capsys)
+    assert code == 0 and "segment AX: champion AutoETS" in out and "PENDING" not in out
