@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
 
 def show_monitoring(db: str | None, name: str) -> None:
     """Print the monitoring of dataset ``name`` (accuracy, drift, lag, decisions, cards)."""
+    from echelon.monitor.outcomes import decision_outcomes
     from echelon.monitor.report import decisions, forecast_card, monitoring_summary, nowcaster_card
 
     summary = monitoring_summary(db, name)
@@ -126,6 +127,7 @@ def show_monitoring(db: str | None, name: str) -> None:
             f"{a.direction} ({a.statistic:.1f})"
         )
     console.print(decisions_table(decisions(db, name)))
+    console.print(outcomes_table(decision_outcomes(db, name)))
     console.print("[bold]Model card: forecast models of the plans[/]")
     for line in forecast_card(db, name):
         console.print(f"  {plain(line)}")
@@ -166,5 +168,24 @@ def decisions_table(summary: object) -> Table:
             *(str(row[c]) for c in ("recommended", "approved", "rejected", "overridden",
                                     "proposed")),
             f"{row['override_rate']:.1%}",
+        )  # fmt: skip
+    return table
+
+
+def outcomes_table(outcomes: object) -> Table:
+    """Realized service and inventory left of overridden vs accepted orders."""
+    import pandas as pd
+
+    assert isinstance(outcomes, pd.DataFrame)
+    table = Table(title="Did overrides help? Decided orders against the actuals of their cover "
+                  "(lead time + 1 period)", title_justify="left")  # fmt: skip
+    for col in ("group", "orders", "demand (units)", "realized service", "inventory left",
+                "per order"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for row in outcomes.to_dict("records"):
+        service = "—" if pd.isna(row["service"]) else f"{row['service']:.1%}"
+        table.add_row(
+            plain(row["group"]), str(row["lines"]), fmt(row["demand"], 0), service,
+            fmt(row["inventory_left"], 2), fmt(row["inventory_per_line"], 2),
         )  # fmt: skip
     return table

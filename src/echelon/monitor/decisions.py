@@ -5,8 +5,8 @@ recommended, approved, rejected, overridden (a quantity changed by a planner, wh
 status), still proposed, and the override rate = overridden / recommended. The planner of a
 line is the last person who approved, rejected or overrode it ("—" while nobody has).
 
-Not here yet: the realized service and inventory of overridden versus accepted lines (it needs
-the demand after each order's arrival joined to the line; docs/weekly.md, "Not yet").
+Whether overrides helped (realized service and inventory of overridden versus accepted
+orders) is :mod:`echelon.monitor.outcomes`.
 """
 
 from __future__ import annotations
