@@ -29,6 +29,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", "/runs/{run}/recommendations", "read", None),
     ("GET", "/runs/{run}/audit", "read", None),
     ("GET", "/users", "users", None),
+    ("GET", "/monitor", "read", None),
     ("POST", "/runs/{run}/override", "override", {"key": KEY, "quantity": "9", "reason": "r"}),
     ("POST", "/runs/{run}/comment", "comment", {"key": KEY, "comment": "looks fine"}),
     ("POST", "/runs/{run}/approve", "approve", {"key": KEY}),

@@ -107,10 +107,10 @@ def register(app: typer.Typer) -> None:
 
 def show_monitoring(db: str | None, name: str) -> None:
     """Print the monitoring of dataset ``name`` (accuracy, drift, lag, decisions, cards)."""
-    from echelon.monitor.outcomes import decision_outcomes
-    from echelon.monitor.report import decisions, forecast_card, monitoring_summary, nowcaster_card
+    from echelon.monitor.report import monitoring_view
 
-    summary = monitoring_summary(db, name)
+    view = monitoring_view(db, name)
+    summary = view.summary
     console.rule(f"[bold]monitoring of dataset '{plain(name)}'[/]")
     console.print(
         f"{summary.loads} loads, {summary.runs} plans from the store, {summary.scored} "
@@ -126,13 +126,13 @@ def show_monitoring(db: str | None, name: str) -> None:
             f"  {a.period_start}  {plain(a.item_id)} at {plain(a.location_id)}: "
             f"{a.direction} ({a.statistic:.1f})"
         )
-    console.print(decisions_table(decisions(db, name)))
-    console.print(outcomes_table(decision_outcomes(db, name)))
+    console.print(decisions_table(view.decisions))
+    console.print(outcomes_table(view.outcomes))
     console.print("[bold]Model card: forecast models of the plans[/]")
-    for line in forecast_card(db, name):
+    for line in view.forecast_card:
         console.print(f"  {plain(line)}")
     console.print("[bold]Model card: nowcaster[/]")
-    for line in nowcaster_card(db, name):
+    for line in view.nowcaster_card:
         console.print(f"  {plain(line)}")
 
 

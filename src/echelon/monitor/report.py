@@ -64,3 +64,29 @@ def forecast_card(db: str | None, dataset: str) -> list[str]:
     from echelon.storage.promotions import forecast_entries, promotions
 
     return card(forecast_entries(db, dataset), promotions(db, dataset))
+
+
+@dataclass(frozen=True)
+class MonitoringView:
+    """Everything ``echelon monitor`` and the web app's monitoring page show of a dataset."""
+
+    dataset: str
+    summary: MonitoringSummary
+    decisions: pd.DataFrame  # :func:`decisions`
+    outcomes: pd.DataFrame  # :func:`echelon.monitor.outcomes.decision_outcomes`
+    forecast_card: list[str]
+    nowcaster_card: list[str]
+
+
+def monitoring_view(db: str | None, dataset: str) -> MonitoringView:
+    """The one service behind ``echelon monitor`` and the ``/monitor`` page."""
+    from echelon.monitor.outcomes import decision_outcomes
+
+    return MonitoringView(
+        dataset=dataset,
+        summary=monitoring_summary(db, dataset),
+        decisions=decisions(db, dataset),
+        outcomes=decision_outcomes(db, dataset),
+        forecast_card=forecast_card(db, dataset),
+        nowcaster_card=nowcaster_card(db, dataset),
+    )

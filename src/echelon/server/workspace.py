@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from echelon.plan.model import (
     ExceptionKind,
@@ -28,6 +28,9 @@ from echelon.report.html import run_figures
 from echelon.storage import audit_log, list_runs, load_run
 from echelon.storage.overrides import ReviewedRecommendation, reviewed
 from echelon.storage.runs import RunSummary, run_key
+
+if TYPE_CHECKING:
+    from echelon.monitor.report import MonitoringView
 
 DB = str | None
 SORTS = ("severity", "kind", "item", "location")
@@ -188,3 +191,19 @@ def _fan(result: PlanResult, item: str, location: str) -> dict[str, Any] | None:
 def audit_rows(db: DB, run_id: int) -> list[Any]:
     """Every audited change of the run, newest first."""
     return list(reversed(audit_log(db, run_id)))
+
+
+def monitoring(db: DB, name: str | None) -> tuple[list[str], MonitoringView | None]:
+    """The data store's dataset names and the monitoring view of ``name`` (default: the first
+    one; None when the store holds none); an unknown name is an error (404)."""
+    from echelon.errors import InputError
+    from echelon.monitor.report import monitoring_view
+    from echelon.storage.datastore import datasets
+
+    names = datasets(db)
+    if name is None:
+        return names, monitoring_view(db, names[0]) if names else None
+    if name not in names:
+        raise InputError("unknown dataset", field="name", expected=" | ".join(names) or "none",
+                         found=repr(name[:100]))  # fmt: skip
+    return names, monitoring_view(db, name)

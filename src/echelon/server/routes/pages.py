@@ -1,4 +1,5 @@
-"""Pages: login / logout, health, the runs list, a run's dashboard, the audit log, users."""
+"""Pages: login / logout, health, the runs list, a run's dashboard, the audit log, users, and
+the monitoring of the data store's datasets."""
 
 from __future__ import annotations
 
@@ -124,3 +125,10 @@ def audit_page(request: Request, run_id: int, user: Reader) -> Response:
 def users_page(request: Request, user: Annotated[User, Depends(auth.allow(USERS))]) -> Response:
     db = auth.settings(request).db
     return render(request, "users.html.j2", users=list_users(db), logins=login_events(db))
+
+
+@router.get("/monitor", response_class=HTMLResponse)
+def monitor_page(request: Request, user: Reader, name: str | None = None) -> Response:
+    """The monitoring of one dataset of the data store (the view of ``echelon monitor``)."""
+    names, view = workspace.monitoring(auth.settings(request).db, name)
+    return render(request, "monitor.html.j2", names=names, view=view)
