@@ -162,7 +162,8 @@ def rolling_table(rolling: RollingShadow) -> Table:
     n, first = len(rolling.origins), min(rolling.origins)
     table = Table(
         title=f"Realized service: {n} shadow-mode windows of {rolling.periods} periods from "
-        f"{first}, each planned only with the data before it (actual demand, not simulated)",
+        f"{first}, each planned only with the data before it (actual demand, not simulated; "
+        "in brackets the fill rate the plans projected)",
         title_justify="left",
     )
     for col in ("class", "series", "target", *(p.label for p in PolicyName)):
@@ -172,6 +173,8 @@ def rolling_table(rolling: RollingShadow) -> Table:
         for p in PolicyName:
             real, ci = seg.realized.get(p.value), seg.realized_ci.get(p.value)
             text = "—" if real is None else f"{real:.2%}" + (f" ± {ci:.2%}" if ci else "")
+            projected = seg.projected.get(p.value)
+            text += "" if projected is None else f" ({projected:.1%})"
             short = real is not None and p is PolicyName.MEIO and real < seg.target - 0.015
             cells.append(f"[red]{text}[/]" if short else text)
         table.add_row(plain(seg.segment), str(seg.series), f"{seg.target:.1%}", *cells)

@@ -7,6 +7,16 @@ every node), fitted lead times (:mod:`echelon.plan.leadtimes`), and at every sto
 forecast demand per period (:func:`demand_distribution`) with a fill-rate target from its
 ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies).
 
+Forecast errors (:mod:`echelon.plan.ltd_error`): where a store's series has a backtest error
+model, the std that safety stock covers over an exposure of τ periods is the measured
+lead-time-demand error std (:func:`~echelon.plan.ltd_error.exposure_error_std`, σ·√τ only
+without one); the GSM and the single-echelon formula, which assume independent periods, get
+the per-period std that reproduces it at the longest supply chain
+(:func:`~echelon.plan.ltd_error.effective_std`); and every simulation of tuning and of the KPI
+projection draws the store's demand as forecast + resampled backtest error paths
+(:attr:`ItemPlan.kpi_network`, :attr:`ItemPlan.search_network`), so that projected service is
+the service the plan would have realized on the backtest's errors.
+
 Policies (installation base stock on the local inventory position, units):
 
 - **meio**: the guaranteed-service model places safety stock (``solve_gsm`` on
@@ -54,9 +64,15 @@ from echelon.plan.current_policy import current_policy
 from echelon.plan.decompose import explain_placement
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
+from echelon.plan.ltd_error import (
+    LtdError,
+    effective_std,
+    exposure_error_std,
+    longest_supply_periods,
+    simulation_network,
+)
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
 from echelon.policies.model import BaseStock, PolicySet
-from echelon.policies.normal import exposure_std
 from echelon.sim.batch import simulate
 from echelon.sim.results import SimulationResult
 
@@ -118,6 +134,16 @@ class ItemPlan:
     policies: dict[PolicyName, PolicySet] = field(default_factory=dict)
     pipeline: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # node → μτ
     fill: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # tuned fill rates
+    errors: dict[str, LtdError] = field(default_factory=dict)  # store → backtest error model
+    kpi_network: Network | None = None  # stores' demand on error paths, KPI random numbers
+    search_network: Network | None = None  # the same on the tuning search's numbers
+
+    def simulated(self, search: bool = False) -> Network:
+        """The network the KPI (or, with ``search``, the tuning search's) simulations run:
+        store demand as forecast + resampled backtest errors where the series has an error
+        model (module doc), else :attr:`network`."""
+        net = self.search_network if search else self.kpi_network
+        return net if net is not None else self.network
 
     def safety_stock(self, policy: PolicyName, node: str) -> float:
         """level − μ·τ of ``policy`` at ``node`` (units, ≥ 0)."""
@@ -181,6 +207,7 @@ def item_network(
     holding = rec.unit_cost * cfg.holding_rate * cfg.period_days / 365.0
     stores = set(ctx.stores)
     nodes = []
+    exposure = longest_supply_periods(with_lead_times(ctx.network, lead_times))
     for node in ctx.network.nodes:
         upd: dict[str, object] = {
             "holding_cost": holding,
@@ -191,6 +218,8 @@ def item_network(
         if node.id in stores:
             fc = forecasts.series.get((item, node.id))
             mean, std = (fc.mean, fc.std) if fc is not None else (0.0, 0.0)
+            if fc is not None and fc.errors is not None:
+                std = effective_std(fc.errors, exposure)
             target = target_of(targets, item, node.id, cfg.default_fill_rate).fill_rate
             upd["demand"] = demand_distribution(mean, std)
             upd["service"] = ServiceTarget(measure=ServiceMeasure.FILL_RATE, target=target)
@@ -265,9 +294,11 @@ def tune_store_levels(
     search: SimRun,
     check: SimRun,
     z_max: dict[str, float] | None = None,
+    search_net: Network | None = None,
 ) -> tuple[PolicySet, dict[str, float]]:
     """Least store levels ``floor + z·scale`` (z ∈ [0, z_max], by default Z_MAX) whose
     simulated fill rate meets the store's target; other nodes keep ``policy``'s levels.
+    ``search`` runs on ``search_net`` (default ``net``), ``check`` on ``net``.
     The bracket doubles z up to Z_MAX, and on up to the store's ``z_max`` only where it is
     still short at Z_MAX (:func:`_next_z`).
 
@@ -284,7 +315,8 @@ def tune_store_levels(
 
     def fills(z: dict[str, float], sim: SimRun) -> dict[str, float]:
         lv = {s: floor[s] + z[s] * scale[s] for s in stores}
-        res = run(net, _with_levels(policy, lv, policy.method or ""), sim)
+        on = search_net if search_net is not None and sim is search else net
+        res = run(on, _with_levels(policy, lv, policy.method or ""), sim)
         return {s: res.node(s).fill_rate.mean for s in stores}
 
     def ok(f: dict[str, float], s: str) -> bool:
@@ -344,14 +376,34 @@ def _tune(
     for s in plan.stores:
         mu, sd = flows[s]
         _, lsd = inbound_lead_time(net, s)
-        scale[s] = max(exposure_std(sd, store_floor_exposure[s], mu, lsd), SCALE_FLOOR * mu)
+        tau = store_floor_exposure[s]
+        err = exposure_error_std(plan.errors.get(s), sd, tau, mu, lsd)
+        scale[s] = max(err, SCALE_FLOOR * mu)
         z_max[s] = MAX_COVER_PERIODS * mu / scale[s] if scale[s] > 0 else Z_MAX
     floor = {s: plan.pipeline[name][s] for s in plan.stores}
     search, check = sims
     plan.policies[name], plan.fill[name] = tune_store_levels(
-        net, base, plan.targets, floor, scale, search, check, z_max
-    )
+        plan.simulated(), base, plan.targets, floor, scale, search, check, z_max,
+        search_net=plan.simulated(search=True),
+    )  # fmt: skip
     plan.policies[name].method = name.value
+
+
+def _attach_errors(plan: ItemPlan, forecasts: PlanForecasts, paths: int, periods: int) -> None:
+    """The stores' error models and the two simulation networks on them (module doc):
+    ``paths`` demand paths of ``periods`` periods (warm-up included) per store."""
+    for s in plan.stores:
+        fc = forecasts.series.get((plan.item, s))
+        if fc is not None and fc.errors is not None:
+            plan.errors[s] = fc.errors
+    if not plan.errors:
+        return
+    means = {s: forecasts.series[(plan.item, s)].mean for s in plan.errors}
+    args = (plan.errors, means, paths, periods)
+    plan.kpi_network = simulation_network(plan.network, *args, seed=plan.seed)
+    plan.search_network = simulation_network(
+        plan.network, *args, seed=plan.seed + SEARCH_SEED_OFFSET
+    )
 
 
 def _place_item(
@@ -380,6 +432,7 @@ def _place_item(
         {s: t.fill_rate for s, t in store.items()}, {s: t.segment for s, t in store.items()},
         seed, gsm,
     )  # fmt: skip
+    _attach_errors(plan, forecasts, cfg.sim_reps, cfg.sim_periods + WARMUP)
     # meio: GSM levels, stores tuned on floor μτ + z·σ_τ
     tau = {n: float(gsm.nodes[n].net_replenishment_time or 0.0) for n in tier}
     floor_tau = {s: max(tau[s], 1.0) for s in stores}
