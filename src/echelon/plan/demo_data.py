@@ -107,17 +107,17 @@ def write_demo_folder(path: str | Path, *, seed: int = 0) -> Path:
     weekly = _weekly_sales(m5, stores, depts)
     on_hand, pipeline, lead_obs = _replay_current_policy(weekly, stores, seed)
 
-    _write_yaml(path / "network.yaml", _network(stores))
-    _write_csv(path / "items.csv", _items())
-    _write_csv(path / "demand.csv", demand.assign(y=demand["y"].astype(int)))
-    _write_csv(path / "inventory.csv", _inventory(on_hand, depts))
-    _write_csv(path / "on_order.csv", _on_order(pipeline, depts))
-    _write_csv(path / "lead_times.csv", lead_obs)
-    _write_yaml(
+    write_yaml(path / "network.yaml", _network(stores))
+    write_csv(path / "items.csv", _items())
+    write_csv(path / "demand.csv", demand.assign(y=demand["y"].astype(int)))
+    write_csv(path / "inventory.csv", _inventory(on_hand, depts))
+    write_csv(path / "on_order.csv", _on_order(pipeline, depts))
+    write_csv(path / "lead_times.csv", lead_obs)
+    write_yaml(
         path / "targets.yaml",
         {"measure": "fill_rate", "abc": {"a": 0.8, "b": 0.95}, "targets": FILL_RATE_TARGETS},
     )
-    _write_yaml(
+    write_yaml(
         path / "plan.yaml",
         {
             "name": "m5-demo",
@@ -135,11 +135,11 @@ def write_demo_folder(path: str | Path, *, seed: int = 0) -> Path:
 
 
 # ----------------------------------------------------------------------------- files
-def _write_csv(path: Path, df: pd.DataFrame) -> None:
+def write_csv(path: Path, df: pd.DataFrame) -> None:
     atomic_write_text(path, df.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"))
 
 
-def _write_yaml(path: Path, data: dict[str, Any]) -> None:
+def write_yaml(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
 
 

@@ -1,0 +1,139 @@
+"""How `echelon plan` scales with the catalogue: seconds per stage, per 1,000 series, memory.
+
+    PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 50 --stores 45
+    PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 50 500 --stores 45 --out /tmp/cat
+
+For each ``--items N`` a synthetic catalogue (:mod:`echelon.plan.catalogue`: 1 national DC
+→ ``--dcs`` regional DCs → ``--stores`` stores, 104 + 8 weeks of negative-binomial demand,
+30 % intermittent items) is written to ``OUT/items-N`` and planned by the whole service
+(`plan_and_store`: load → forecast → place → KPIs → shadow → orders → exceptions → store →
+report) in a fresh process, so that each run's peak memory is its own. Printed per run: the
+seconds of every stage (from the pipeline's progress calls: a stage runs from its first call to
+its last; ``load`` is before the first call, ``store+report`` after the last), seconds per
+1,000 store series, and the peak resident memory (``resource.getrusage``, maxrss). With two or
+more sizes, the growth exponent ``b`` of ``seconds ≈ a · N^b`` (least squares on logs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+STAGE_ORDER = ("load", "forecast", "place", "kpis", "shadow", "orders", "exceptions")
+
+
+def run_one(items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int) -> dict[str, Any]:
+    """Write the catalogue and plan it in this process; the measurements as a dict."""
+    from echelon.plan.catalogue import CatalogueParams, write_catalogue
+    from echelon.plan.service import plan_and_store
+
+    params = CatalogueParams(
+        items=items,
+        stores=stores,
+        regional_dcs=dcs,
+        seed=seed,
+        demand_format=fmt,  # type: ignore[arg-type]
+    )
+    t0 = time.perf_counter()
+    write_catalogue(params, folder)
+    written = time.perf_counter() - t0
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+
+    def progress(stage: str, _fraction: float) -> None:
+        now = time.perf_counter()
+        first.setdefault(stage, now)
+        last[stage] = now
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        plan_and_store(
+            folder,
+            str(Path(tmp) / "echelon.db"),
+            report=Path(tmp) / "report.html",
+            progress=progress,
+        )
+        end = time.perf_counter()
+    stages = {"load": min(first.values(), default=end) - start}
+    previous_end = start + stages["load"]
+    for stage in STAGE_ORDER[1:]:
+        if stage in first:
+            stages[stage] = last[stage] - previous_end
+            previous_end = last[stage]
+    stages["store+report"] = end - previous_end
+    return {
+        "items": items,
+        "stores": stores,
+        "series": items * stores,
+        "write_seconds": written,
+        "seconds": end - start,
+        "stages": stages,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def growth_exponent(sizes: list[float], seconds: list[float]) -> float:
+    """Slope of log(seconds) on log(size) (least squares)."""
+    xs, ys = [math.log(s) for s in sizes], [math.log(t) for t in seconds]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+
+
+def report(run: dict[str, Any]) -> None:
+    per_k = run["seconds"] / run["series"] * 1000
+    print(
+        f"items {run['items']:>6,} × stores {run['stores']}: {run['series']:,} series, "
+        f"{run['seconds']:.1f} s ({per_k:.2f} s per 1,000 series), peak {run['peak_mb']:,.0f} MB "
+        f"(catalogue written in {run['write_seconds']:.1f} s)"
+    )
+    for stage, sec in run["stages"].items():
+        print(f"  {stage:<13} {sec:9.2f} s  {sec / run['series'] * 1000:8.3f} s/1k series")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", type=int, nargs="+", default=[50])
+    ap.add_argument("--stores", type=int, default=45)
+    ap.add_argument("--dcs", type=int, default=4, help="regional DCs")
+    ap.add_argument("--out", type=Path, default=None, help="folder for the catalogues")
+    ap.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="plan-scale-"))
+    if args.child:  # one size, in this process: print its JSON
+        n = args.items[0]
+        run = run_one(n, args.stores, args.dcs, out / f"items-{n}", args.format, args.seed)
+        print(json.dumps(run))
+        return
+    runs = []
+    for n in args.items:
+        cmd = [sys.executable, __file__, "--child", "--items", str(n), "--stores", str(args.stores)]
+        cmd += ["--dcs", str(args.dcs), "--out", str(out), "--format", args.format]
+        cmd += ["--seed", str(args.seed)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"items {n}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
+            sys.exit(1)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        report(runs[-1])
+    if len(runs) >= 2:
+        b = growth_exponent([r["items"] for r in runs], [r["seconds"] for r in runs])
+        print(
+            f"growth exponent (seconds ~ N^b, N = {', '.join(str(r['items']) for r in runs)}): "
+            f"b = {b:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
