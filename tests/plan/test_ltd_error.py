@@ -112,7 +112,9 @@ def test_error_paths_take_the_champion_and_whole_windows_only() -> None:
         for h, v in enumerate(y):
             rows.append({"unique_id": "u", "cutoff": c, "ds": h, "model": "M", "mean": 5.0, "y": v})
             rows.append({"unique_id": "u", "cutoff": c, "ds": h, "model": "X", "mean": 0.0, "y": v})
-    rows.append({"unique_id": "u", "cutoff": "2024-03-01", "ds": 0, "model": "M", "mean": 5.0, "y": 1})
+    rows.append(
+        {"unique_id": "u", "cutoff": "2024-03-01", "ds": 0, "model": "M", "mean": 5.0, "y": 1}
+    )
     paths = error_paths(pd.DataFrame(rows), {"u": "M"})
     assert paths["u"].tolist() == [[0.0, 1.0, 2.0], [-1.0, -1.0, -1.0]]
 

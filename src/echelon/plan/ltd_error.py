@@ -144,7 +144,9 @@ def pooled_models(
     return out
 
 
-def ltd_std(model: LtdError, periods: float, mean: float = 0.0, lead_time_std: float = 0.0) -> float:
+def ltd_std(
+    model: LtdError, periods: float, mean: float = 0.0, lead_time_std: float = 0.0
+) -> float:
     """Std (units) of the forecast error of demand over an exposure of ``periods`` periods
     (τ ≥ 0), with a random lead time of std ``lead_time_std`` periods and per-period demand
     ``mean`` (units); 0 for an exposure of 0 periods (module doc)."""
@@ -175,10 +177,10 @@ def demand_paths(
     seed: int,
 ) -> dict[str, list[list[float]]]:
     """Simulated demand per store (key of ``models``): ``paths`` paths of ``periods`` periods,
-    ``max(0, mean + ê)`` (``means``: the plan's mean per period, bias included) with ``ê`` the block bootstrap of the centred error paths
-    (the same origin for every store in a block), scaled to the pooled σ_H (units per period;
-    module doc). The stores' models must share their horizon; a store with fewer origins
-    takes the block's origin modulo its own count."""
+    ``max(0, mean + ê)`` (``means``: the plan's mean per period, bias included; ``ê``: the
+    block bootstrap of the centred error paths, the same origin for every store in a block,
+    scaled to the pooled σ_H; units per period; module doc). The stores' models share their
+    horizon; a store with fewer origins takes the block's origin modulo its own count."""
     if not models:
         return {}
     first = next(iter(models.values()))

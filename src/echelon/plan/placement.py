@@ -7,15 +7,7 @@ every node), fitted lead times (:mod:`echelon.plan.leadtimes`), and at every sto
 forecast demand per period (:func:`demand_distribution`) with a fill-rate target from its
 ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies).
 
-Forecast errors (:mod:`echelon.plan.ltd_error`): where a store's series has a backtest error
-model, the std that safety stock covers over an exposure of τ periods is the measured
-lead-time-demand error std (:func:`~echelon.plan.ltd_error.exposure_error_std`, σ·√τ only
-without one); the GSM and the single-echelon formula, which assume independent periods, get
-the per-period std that reproduces it at the longest supply chain
-(:func:`~echelon.plan.ltd_error.effective_std`); and every simulation of tuning and of the KPI
-projection draws the store's demand as forecast + resampled backtest error paths
-(:attr:`ItemPlan.kpi_network`, :attr:`ItemPlan.search_network`), so that projected service is
-the service the plan would have realized on the backtest's errors.
+Forecast errors (σ over τ periods, simulated demand paths): :mod:`echelon.plan.ltd_error`.
 
 Policies (installation base stock on the local inventory position, units):
 
@@ -59,18 +51,12 @@ from echelon.optimize.gsm.solve import solve_gsm
 from echelon.optimize.result import OptimizationResult
 from echelon.optimize.segments import SegmentTargets, classify_history
 from echelon.optimize.single_echelon import solve_single_echelon
+from echelon.plan import ltd_error
 from echelon.plan.context import PlanContext
 from echelon.plan.current_policy import current_policy
 from echelon.plan.decompose import explain_placement
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
-from echelon.plan.ltd_error import (
-    LtdError,
-    effective_std,
-    exposure_error_std,
-    longest_supply_periods,
-    simulation_network,
-)
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
 from echelon.policies.model import BaseStock, PolicySet
 from echelon.sim.batch import simulate
@@ -134,14 +120,14 @@ class ItemPlan:
     policies: dict[PolicyName, PolicySet] = field(default_factory=dict)
     pipeline: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # node → μτ
     fill: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # tuned fill rates
-    errors: dict[str, LtdError] = field(default_factory=dict)  # store → backtest error model
+    errors: dict[str, ltd_error.LtdError] = field(
+        default_factory=dict
+    )  # store → backtest error model
     kpi_network: Network | None = None  # stores' demand on error paths, KPI random numbers
     search_network: Network | None = None  # the same on the tuning search's numbers
 
     def simulated(self, search: bool = False) -> Network:
-        """The network the KPI (or, with ``search``, the tuning search's) simulations run:
-        store demand as forecast + resampled backtest errors where the series has an error
-        model (module doc), else :attr:`network`."""
+        """The network the KPI (``search``: the tuning search's) simulations run on."""
         net = self.search_network if search else self.kpi_network
         return net if net is not None else self.network
 
@@ -207,7 +193,7 @@ def item_network(
     holding = rec.unit_cost * cfg.holding_rate * cfg.period_days / 365.0
     stores = set(ctx.stores)
     nodes = []
-    exposure = longest_supply_periods(with_lead_times(ctx.network, lead_times))
+    exposure = ltd_error.longest_supply_periods(with_lead_times(ctx.network, lead_times))
     for node in ctx.network.nodes:
         upd: dict[str, object] = {
             "holding_cost": holding,
@@ -219,7 +205,7 @@ def item_network(
             fc = forecasts.series.get((item, node.id))
             mean, std = (fc.mean, fc.std) if fc is not None else (0.0, 0.0)
             if fc is not None and fc.errors is not None:
-                std = effective_std(fc.errors, exposure)
+                std = ltd_error.effective_std(fc.errors, exposure)
             target = target_of(targets, item, node.id, cfg.default_fill_rate).fill_rate
             upd["demand"] = demand_distribution(mean, std)
             upd["service"] = ServiceTarget(measure=ServiceMeasure.FILL_RATE, target=target)
@@ -377,7 +363,7 @@ def _tune(
         mu, sd = flows[s]
         _, lsd = inbound_lead_time(net, s)
         tau = store_floor_exposure[s]
-        err = exposure_error_std(plan.errors.get(s), sd, tau, mu, lsd)
+        err = ltd_error.exposure_error_std(plan.errors.get(s), sd, tau, mu, lsd)
         scale[s] = max(err, SCALE_FLOOR * mu)
         z_max[s] = MAX_COVER_PERIODS * mu / scale[s] if scale[s] > 0 else Z_MAX
     floor = {s: plan.pipeline[name][s] for s in plan.stores}
@@ -390,20 +376,14 @@ def _tune(
 
 
 def _attach_errors(plan: ItemPlan, forecasts: PlanForecasts, paths: int, periods: int) -> None:
-    """The stores' error models and the two simulation networks on them (module doc):
-    ``paths`` demand paths of ``periods`` periods (warm-up included) per store."""
-    for s in plan.stores:
-        fc = forecasts.series.get((plan.item, s))
-        if fc is not None and fc.errors is not None:
-            plan.errors[s] = fc.errors
-    if not plan.errors:
-        return
-    means = {s: forecasts.series[(plan.item, s)].mean for s in plan.errors}
-    args = (plan.errors, means, paths, periods)
-    plan.kpi_network = simulation_network(plan.network, *args, seed=plan.seed)
-    plan.search_network = simulation_network(
-        plan.network, *args, seed=plan.seed + SEARCH_SEED_OFFSET
-    )
+    """The stores' error models and the KPI and search simulation networks on them."""
+    found = {s: forecasts.series.get((plan.item, s)) for s in plan.stores}
+    plan.errors = {s: f.errors for s, f in found.items() if f is not None and f.errors is not None}
+    means = {s: f.mean for s, f in found.items() if f is not None}
+    if plan.errors:
+        sims = (plan.network, plan.errors, means, paths, periods)
+        plan.kpi_network = ltd_error.simulation_network(*sims, plan.seed)
+        plan.search_network = ltd_error.simulation_network(*sims, plan.seed + SEARCH_SEED_OFFSET)
 
 
 def _place_item(
