@@ -100,7 +100,9 @@ def table(name: str, m: dict[str, Any]) -> str:
             v = c[p.value]
             ci = f" ± {_pct(v['ci'])}" if v["ci"] else ""
             cells += [_pct(v["realized"]) + ci, _pct(v["projected"])]
-        lines.append(f"| {c['class']} | {c['series']} | {_pct(c['target'])} | " + " | ".join(cells))
+        lines.append(
+            f"| {c['class']} | {c['series']} | {_pct(c['target'])} | " + " | ".join(cells) + " |"
+        )
     inv = m["inventory_value"]
     lines += [
         "",
