@@ -4,6 +4,8 @@ realized service; an exception for a class more than 2 points below target."""
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
@@ -11,7 +13,13 @@ from test_placement import small_plan_data
 
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.leadtimes import fit_lead_times
-from echelon.plan.model import ExceptionKind, RollingShadow, SegmentService, Severity
+from echelon.plan.model import (
+    ExceptionKind,
+    PolicyName,
+    RollingShadow,
+    SegmentService,
+    Severity,
+)
 from echelon.plan.rolling import rolling_shadow, shadow_windows, shortfall_exceptions
 from echelon.plan.shadow import shadow_mode
 
@@ -57,6 +65,31 @@ def test_pooled_kpis_and_segments(windows: tuple) -> None:
     assert one is not None
     one_meio = {k.policy.value: k.network for k in one.kpis}["meio"].inventory_value
     assert 0.3 * one_meio < meio < 3 * one_meio
+
+
+def test_projected_fill_per_class_is_the_plans_simulated_fill_on_the_same_weights(
+    windows: tuple,
+) -> None:
+    data, _, _, ws = windows
+    _, rolling = rolling_shadow(data, ws)
+    assert rolling is not None
+    num: dict[tuple[str, str], float] = defaultdict(float)
+    den: dict[tuple[str, str], float] = defaultdict(float)
+    for w in ws:
+        for p in (PolicyName.MEIO, PolicyName.SINGLE_ECHELON):
+            for r in w.runs[p]:
+                for s in r.plan.stores:
+                    node = r.result.node(s)
+                    if node.demand_per_period > 0 and not math.isnan(node.fill_rate.mean):
+                        key = ((r.plan.segments.get(s) or "?")[0], p.value)
+                        num[key] += node.demand_per_period * r.plan.fill[p][s]
+                        den[key] += node.demand_per_period
+    assert rolling.segments
+    for seg in rolling.segments:
+        for p in ("meio", "single_echelon"):
+            assert seg.projected[p] == pytest.approx(num[(seg.segment, p)] / den[(seg.segment, p)])
+            assert seg.projected[p] >= seg.target - 1e-9  # tuned to the target in simulation
+        assert seg.projected.get("current") is None  # the current policy is not tuned
 
 
 def _rolling(realized: float, target: float) -> RollingShadow:
