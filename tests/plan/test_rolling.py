@@ -110,3 +110,22 @@ def test_a_class_more_than_two_points_below_target_is_an_exception() -> None:
     (big,) = shortfall_exceptions(_rolling(0.90, 0.98))
     assert big.severity is Severity.HIGH
     assert shortfall_exceptions(None) == []
+
+
+def test_the_rolling_table_prints_the_projected_fill_in_brackets() -> None:
+    from rich.console import Console
+
+    from echelon.cli.plan_cmds import rolling_table
+
+    seg = SegmentService(
+        segment="B", target=0.95, series=4, realized={"meio": 0.9441, "single_echelon": 0.953},
+        realized_ci={"meio": 0.004}, projected={"meio": 0.951},
+    )  # fmt: skip
+    rolling = RollingShadow(
+        origins=[date(2024, 3, 4)], periods=8, kpis=[], segments=[seg], saving=None
+    )
+    console = Console(width=200, record=True)
+    console.print(rolling_table(rolling))
+    text = console.export_text()
+    assert "94.41% ± 0.40% (95.1%)" in text
+    assert "95.30%" in text and "95.30% (" not in text  # no projection: no brackets
