@@ -64,7 +64,7 @@ class SeriesForecast:
 
     item: str
     location: str
-    mean: float  # per period, average over the horizon
+    mean: float  # per period, average over the horizon, plus the persistent backtest bias
     std: float  # forecast-error std per period σ_1 (module doc)
     model: str  # the champion model
     history_mean: float  # per period, over the history used
