@@ -58,6 +58,10 @@ def test_bias_is_kept_only_where_it_is_persistent() -> None:
     noise = np.array([[3.0, 3.0], [-3.0, -3.0], [2.0, 2.0], [-2.5, -2.5]])  # no sign agreement
     assert persistent_bias(noise) == 0.0
     assert persistent_bias(steady[:2]) == 0.0  # too few origins to tell
+    # a missed season: large mean errors of both signs over the year, no persistent bias
+    season = 4.0 * np.sin(np.linspace(0.3, 5.0, 6))[:, None] + 3.0 + np.zeros((6, 4))
+    assert (season.mean(axis=1) < 0).any()
+    assert persistent_bias(season) == 0.0
 
 
 def test_bias_is_removed_from_the_paths_before_the_spread() -> None:

@@ -6,9 +6,10 @@ champion forecasts the next ``H`` periods; its **error path** is ``e[o, h] = act
 (units per period, h = 1 … H). Per item × store (:class:`LtdError`):
 
 - **bias** (:func:`persistent_bias`): the mean error per period ``b̄`` (units per period),
-  kept only where it is persistent — the origins' mean errors ``m_o`` agree in sign beyond
-  chance, ``|b̄| > BIAS_T · sd(m_o) / √O`` over ``O ≥ MIN_BIAS_ORIGINS`` origins. The plan's mean
-  is ``forecast + b̄`` and the error paths are centred, ``e − b̄``;
+  kept only where it is persistent — over ``O ≥ MIN_BIAS_ORIGINS`` origins, every origin's
+  mean error ``m_o`` has the same sign (a sign test: by chance with probability ``2^(1−O)``;
+  a missed season changes sign over the year and is no bias) and ``|b̄| > BIAS_T · sd(m_o) /
+  √O``. The plan's mean is ``forecast + b̄`` and the error paths are centred, ``e − b̄``;
 - **lead-time-demand error std** ``σ_τ`` for τ = 1 … H (:func:`ltd_curve`): the root mean
   square over the origins of the centred error summed over the first τ periods, ``S_τ[o] =
   Σ_{h ≤ τ} (e[o, h] − b̄)`` — it carries the errors' measured autocorrelation (level shifts,
@@ -93,15 +94,16 @@ def error_paths(backtest: pd.DataFrame, champions: Mapping[str, str]) -> dict[st
 
 
 def persistent_bias(paths: np.ndarray) -> float:
-    """The mean error per period where it is persistent across origins, else 0 (units per
-    period; module doc)."""
+    """The mean error per period where it is persistent across origins (one sign at every
+    origin and 2 standard errors from 0), else 0 (units per period; module doc)."""
     o = paths.shape[0]
     if o < MIN_BIAS_ORIGINS:
         return 0.0
     per_origin = paths.mean(axis=1)
     mean = float(per_origin.mean())
     se = float(per_origin.std(ddof=1)) / math.sqrt(o)
-    return mean if abs(mean) > BIAS_T * se else 0.0
+    same_sign = bool((per_origin > 0).all() or (per_origin < 0).all())
+    return mean if same_sign and abs(mean) > BIAS_T * se else 0.0
 
 
 def ltd_curve(centred: np.ndarray) -> np.ndarray:
