@@ -179,11 +179,16 @@ def numbers(
 def dates(df: pd.DataFrame, col: str, source: str) -> pd.Series:
     """The column as ``datetime64[ns]`` days: strictly ``YYYY-MM-DD`` (a time of day after it
     is dropped; a partial date such as ``2014-03``, a time zone, another layout or a day that
-    does not exist is an error — every such row in one message)."""
+    does not exist is an error — every such row in one message). A ``datetime64`` column (read
+    from Parquet) holds days already; only its missing cells are errors."""
     cells = df[col]
-    text = cells.astype(str)
-    shaped = text.str.fullmatch(DAY).fillna(False).to_numpy(dtype=bool) & cells.notna().to_numpy()
-    parsed = pd.to_datetime(text.str[:10].where(shaped), errors="coerce", format="%Y-%m-%d")
+    if pd.api.types.is_datetime64_dtype(cells):  # days already (a Parquet date column)
+        parsed = cells
+    else:
+        text = cells.astype(str)
+        shaped = text.str.fullmatch(DAY).fillna(False).to_numpy(dtype=bool)
+        shaped &= cells.notna().to_numpy()
+        parsed = pd.to_datetime(text.str[:10].where(shaped), errors="coerce", format="%Y-%m-%d")
     bad = parsed.isna().to_numpy()
     if bad.any():
         raise rows_error(
