@@ -73,16 +73,20 @@ def plan_and_store(
     json_out: Path | None = None,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
+    on_items: Callable[[int], None] | None = None,
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
 
     ``report``/``json_out``: also write the HTML report / the result JSON of the stored run;
     ``progress(stage, fraction)``: called as the stages advance; ``options``: command options
-    recorded with the run (they are part of its idempotency key)."""
+    recorded with the run (they are part of its idempotency key); ``on_items(n)``: called with
+    the number of items once the folder is loaded (progress bars count items)."""
     from echelon.storage import load_run
 
     folder = Path(folder)
     ctx = load_context(folder)  # bad input stops here: nothing computed, nothing written
+    if on_items is not None:
+        on_items(len(ctx.item_ids))
     _check_outputs(folder, db, [(report, "--report"), (json_out, "--json")])
     stored = _stored_run(db, ctx, options)
     if stored is not None:
@@ -161,7 +165,10 @@ def run_scenarios_for(
 
 
 def demo_and_store(
-    out: Path, seed: int = 0, progress: Progress | None = None
+    out: Path,
+    seed: int = 0,
+    progress: Progress | None = None,
+    on_items: Callable[[int], None] | None = None,
 ) -> tuple[Path, StoredPlan]:
     """``echelon demo``: write the M5 demo data folder under ``out``, plan and store it in
     ``out/echelon.db`` and write ``out/report.html``; returns the folder and the stored run."""
@@ -174,5 +181,6 @@ def demo_and_store(
         report=out / "report.html",
         progress=progress,
         options={"command": "demo"},
+        on_items=on_items,
     )
     return folder, stored
