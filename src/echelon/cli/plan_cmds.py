@@ -308,9 +308,18 @@ def register(app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, "--json", help="also write the result JSON"),
         top: int = typer.Option(10, "--top", help="rows of recommendations/exceptions shown"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+        dask: str | None = typer.Option(
+            None, "--dask", help="Dask scheduler tcp://HOST:8786: items across its workers"
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", help="a local Dask cluster of N worker processes"
+        ),
     ) -> None:
         """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
+        from echelon.plan.parallel import ClusterSpec
         from echelon.plan.service import plan_and_store
+
+        cluster = ClusterSpec(address=dask, workers=workers)
 
         with stage_progress(not quiet) as update:
             stored = plan_and_store(
@@ -320,6 +329,7 @@ def register(app: typer.Typer) -> None:
                 json_out=json_out,
                 progress=update,
                 on_items=update.set_items,
+                cluster=cluster,
             )
         result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")

@@ -23,6 +23,7 @@ from echelon.fileio import atomic_write_text, check_output_path
 from echelon.plan.context import PlanContext
 from echelon.plan.data import INPUT_FILES, load_context
 from echelon.plan.model import PlanResult, plan_parameters
+from echelon.plan.parallel import ClusterSpec, use_cluster
 
 if TYPE_CHECKING:
     from echelon.plan.pipeline import Prepared
@@ -74,13 +75,16 @@ def plan_and_store(
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
     on_items: Callable[[int], None] | None = None,
+    cluster: ClusterSpec | None = None,
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
 
     ``report``/``json_out``: also write the HTML report / the result JSON of the stored run;
     ``progress(stage, fraction)``: called as the stages advance; ``options``: command options
     recorded with the run (they are part of its idempotency key); ``on_items(n)``: called with
-    the number of items once the folder is loaded (progress bars count items)."""
+    the number of items once the folder is loaded (progress bars count items); ``cluster``:
+    run the per-item stages on a Dask cluster (:mod:`echelon.plan.parallel`; the same result,
+    so it is not part of the idempotency key)."""
     from echelon.storage import load_run
 
     folder = Path(folder)
@@ -92,7 +96,8 @@ def plan_and_store(
     if stored is not None:
         result, run_id, created = load_run(db, stored.id), stored.id, False
     else:
-        result, run_id = _plan_and_save(ctx, db, progress, options)
+        with use_cluster(cluster):
+            result, run_id = _plan_and_save(ctx, db, progress, options)
         created = True
     if report is not None:
         from echelon.report import write_report
