@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.cli_helpers import run_cli
 from echelon.errors import InputError
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
@@ -65,3 +66,26 @@ def test_two_workers_place_like_one_process(tmp_path: Path) -> None:
         other = spread.items[item]
         assert other.policies == plan.policies and other.fill == plan.fill
     assert seen[-1] == 1.0
+
+
+def test_cli_cluster_options_fail_in_one_line(
+    tiny_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "runs.db")
+    both = [
+        "plan",
+        str(tiny_folder),
+        "--db",
+        db,
+        "--quiet",
+        "--dask",
+        "tcp://x:1",
+        "--workers",
+        "2",
+    ]
+    code, _, err = run_cli(both, capsys)
+    assert code == 2 and "give either --dask or --workers" in err and "Traceback" not in err
+    away = ["plan", str(tiny_folder), "--db", db, "--quiet", "--dask", "tcp://127.0.0.1:9"]
+    code, _, err = run_cli(away, capsys)
+    assert code == 2 and "cannot reach the Dask scheduler" in err and "Traceback" not in err
+    assert not (tmp_path / "runs.db").exists()  # nothing planned, nothing stored
