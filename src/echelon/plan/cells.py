@@ -96,7 +96,9 @@ def ids(df: pd.DataFrame, col: str, source: str) -> pd.Series:
             fix="fill in the id or remove the row",
         )
     text = df[col].astype(str)
-    control = text.str.contains(CONTROL, regex=True).to_numpy()
+    codes, uniques = pd.factorize(text)  # each distinct id checked once, not once per row
+    bad_id = pd.Series(uniques).str.contains(CONTROL, regex=True).to_numpy(dtype=bool)
+    control = bad_id[codes]
     if control.any():
         raise rows_error(
             "control character in an id",
