@@ -3,6 +3,7 @@
     PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 50 --stores 45
     PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 50 500 --stores 45 --out /tmp/cat
     PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 20 --workers 1 2   # Dask speed-up
+    PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 500 --format parquet --load-only
 
 For each ``--items N`` a synthetic catalogue (:mod:`echelon.plan.catalogue`: 1 national DC
 → ``--dcs`` regional DCs → ``--stores`` stores, 104 + 8 weeks of negative-binomial demand,
@@ -33,10 +34,18 @@ STAGE_ORDER = ("load", "forecast", "place", "kpis", "shadow", "orders", "excepti
 
 
 def run_one(
-    items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int, workers: int | None
+    items: int,
+    stores: int,
+    dcs: int,
+    folder: Path,
+    fmt: str,
+    seed: int,
+    workers: int | None,
+    load_only: bool = False,
 ) -> dict[str, Any]:
     """Write the catalogue and plan it in this process (``workers``: the place stage on a
-    local Dask cluster of that many processes); the measurements as a dict."""
+    local Dask cluster of that many processes; ``load_only``: only time ``load_context``); the
+    measurements as a dict."""
     from echelon.plan.catalogue import CatalogueParams, write_catalogue
     from echelon.plan.parallel import ClusterSpec
     from echelon.plan.service import plan_and_store
@@ -59,6 +68,19 @@ def run_one(
         first.setdefault(stage, now)
         last[stage] = now
 
+    if load_only:
+        from echelon.plan.data import load_context
+
+        start = time.perf_counter()
+        rows = len(load_context(folder).history)
+        return {
+            "items": items,
+            "stores": stores,
+            "rows": rows,
+            "write_seconds": written,
+            "load_seconds": time.perf_counter() - start,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         plan_and_store(
@@ -118,13 +140,15 @@ def main() -> None:
     ap.add_argument("--format", choices=["csv", "parquet"], default="csv")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, nargs="+", default=[0], help="0: no Dask cluster")
+    ap.add_argument("--load-only", action="store_true", help="only write and load the folder")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="plan-scale-"))
     if args.child:  # one size, in this process: print its JSON
         n = args.items[0]
         w = args.workers[0] or None
-        run = run_one(n, args.stores, args.dcs, out / f"items-{n}", args.format, args.seed, w)
+        folder = out / f"items-{n}"
+        run = run_one(n, args.stores, args.dcs, folder, args.format, args.seed, w, args.load_only)
         print(json.dumps(run))
         return
     runs = []
@@ -132,12 +156,23 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--child", "--items", str(n), "--stores", str(args.stores)]
         cmd += ["--dcs", str(args.dcs), "--out", str(out), "--format", args.format]
         cmd += ["--seed", str(args.seed), "--workers", str(w)]
+        cmd += ["--load-only"] if args.load_only else []
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             print(f"items {n}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
             sys.exit(1)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if args.load_only:
+            r = runs[-1]
+            print(
+                f"items {n:,} × stores {r['stores']}: {r['rows']:,} history rows, written in "
+                f"{r['write_seconds']:.1f} s, loaded in {r['load_seconds']:.1f} s, "
+                f"peak {r['peak_mb']:,.0f} MB"
+            )
+            continue
         report(runs[-1])
+    if args.load_only:
+        return
     for w in args.workers:
         same = [r for r in runs if r["workers"] == w]
         if len(same) >= 2:
