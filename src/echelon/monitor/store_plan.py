@@ -34,6 +34,7 @@ from echelon.plan.model import PlanException
 
 if TYPE_CHECKING:
     from echelon.monitor.nowcast import NowcastOutcome
+    from echelon.plan.parallel import ClusterSpec
     from echelon.plan.service import StoredPlan
     from echelon.storage.datastore import StoredData
 
@@ -98,8 +99,11 @@ def plan_from_store(
     report: Path | None = None,
     json_out: Path | None = None,
     progress: Progress | None = None,
+    on_items: Callable[[int], None] | None = None,
+    cluster: ClusterSpec | None = None,
 ) -> StoredPlan:
-    """Plan ``dataset`` of the store ``db`` and store the run there (module doc)."""
+    """Plan ``dataset`` of the store ``db`` and store the run there (module doc); ``progress``,
+    ``on_items`` and ``cluster`` as in :func:`echelon.plan.service.plan_and_store`."""
     from echelon.monitor.drift import drift_exceptions
     from echelon.plan.service import plan_and_store
     from echelon.storage.datastore import read_dataset
@@ -114,6 +118,8 @@ def plan_from_store(
             report=report,
             json_out=json_out,
             progress=progress,
+            on_items=on_items,
+            cluster=cluster,
             options={"from_store": dataset, "nowcast": use_nowcast},
             extra_findings=[*marked, *drift_exceptions(db, dataset)],
         )

@@ -55,6 +55,7 @@ from echelon.plan.decompose import explain_placement
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
+from echelon.plan.parallel import map_items
 from echelon.policies.model import BaseStock, PolicySet
 from echelon.policies.normal import exposure_std
 from echelon.sim.batch import simulate
@@ -394,6 +395,17 @@ def _place_item(
     return plan
 
 
+def _place_items(
+    chunk: list[tuple[int, str]],
+    ctx: PlanContext,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    targets: Targets,
+) -> list[ItemPlan]:
+    """:func:`_place_item` for each (index, item) of ``chunk`` (one task of a cluster)."""
+    return [_place_item(ctx, i, k, forecasts, lead_times, targets) for k, i in chunk]
+
+
 def _short_of_target(plan: ItemPlan) -> list[PlanWarning]:
     """A warning per store whose tuned MEIO fill rate stays below its target."""
     out = []
@@ -445,14 +457,13 @@ def place(
                 value=float(len(missing)),
             )
         )
-    todo = [i for i in items if i in known]
-    for k, item in enumerate(todo):
-        plan = _place_item(ctx, item, items.index(item), forecasts, lead_times, targets)
-        out.items[item] = plan
+    index = {item: k for k, item in enumerate(items)}  # an item's seed: its index
+    todo = [(index[i], i) for i in items if i in known]
+    step = (lambda f: progress("place", f)) if progress else None
+    for plan in map_items(_place_items, todo, (ctx, forecasts, lead_times, targets), step):
+        out.items[plan.item] = plan
         out.warnings.extend(_short_of_target(plan))
         out.placements.extend(explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes)
-        if progress:
-            progress("place", (k + 1) / len(todo))
     out.seconds = time.perf_counter() - start
     return out
 
