@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.installed-demo-stamp
 
-.PHONY: demo test lint typecheck unit install clean bench system-deps
+.PHONY: demo serve test lint typecheck unit install clean bench system-deps
 
 # Everything (tests, RL, benchmarks). The demo needs less: its own, faster install.
 $(STAMP): pyproject.toml
@@ -23,6 +23,10 @@ install: $(STAMP)
 
 demo: $(DEMO_STAMP)
 	$(BIN)/echelon demo
+
+# The workspace over the demo run (after `make demo`): http://127.0.0.1:8000/
+serve: $(DEMO_STAMP)
+	$(BIN)/echelon serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -13,7 +13,7 @@ import pytest
 from server_factories import SECRET, client, csrf_of, htmx, login, password
 
 from echelon.server.app import create_app
-from echelon.server.routes import api, pages, review
+from echelon.server.routes import api, jobs, pages, review
 from echelon.storage.users import PERMISSIONS, ROLES
 
 KEY = "order:FOODS_1:DC_CA->CA_1"
@@ -34,6 +34,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/runs/{run}/approve", "approve", {"key": KEY}),
     ("POST", "/runs/{run}/reject", "reject", {"key": KEY}),
     ("POST", "/runs/{run}/export", "export", {}),
+    ("POST", "/runs/{run}/rules", "approve", {"max_value": "1"}),
+    ("GET", "/plans/new", "plan", None),
+    ("POST", "/plans", "plan", {}),
+    ("GET", "/runs/{run}/scenarios", "plan", None),
+    ("POST", "/runs/{run}/scenarios", "plan", {"folder": "none", "reps": "2"}),
+    ("GET", "/jobs", "read", None),
+    ("GET", "/jobs/nojob", "read", None),
     ("POST", "/logout", "read", {}),
     ("GET", "/api/v1/runs", "read", None),
     ("GET", "/api/v1/runs/{run}", "read", None),
@@ -44,6 +51,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/runs/{run}/recommendations/approve", "approve", {"keys": [KEY]}),
     ("POST", "/api/v1/runs/{run}/recommendations/reject", "reject", {"keys": [KEY]}),
     ("POST", "/api/v1/runs/{run}/export", "export", {}),
+    ("GET", "/api/v1/runs/{run}/rules", "read", None),
+    ("POST", "/api/v1/runs/{run}/rules", "approve", {"max_value": 1}),
+    ("GET", "/api/v1/jobs", "read", None),
+    ("GET", "/api/v1/jobs/nojob", "read", None),
+    ("GET", "/api/v1/data", "read", None),
+    ("POST", "/api/v1/plans", "plan", {}),
+    ("POST", "/api/v1/runs/{run}/scenarios", "plan", {"folder": "none"}),
 ]  # fmt: skip
 
 
@@ -57,10 +71,12 @@ def _send(c: Any, method: str, path: str, body: dict[str, Any] | None, token: st
 
 
 def test_every_route_is_classified() -> None:
-    defined = {
-        (m, r.path) for mod in (pages, review, api) for r in mod.router.routes for m in r.methods
+    routers = (pages.router, review.router, jobs.router, jobs.api_router, api.router)
+    defined = {(m, r.path) for router in routers for r in router.routes for m in r.methods}
+    listed = {
+        (m, p.split("?")[0].replace("{run}", "{run_id}").replace("nojob", "{job_id}"))
+        for m, p, _, _ in ROUTES
     }
-    listed = {(m, p.split("?")[0].replace("{run}", "{run_id}")) for m, p, _, _ in ROUTES}
     assert defined - {("HEAD", p) for _, p in defined} == listed | PUBLIC
 
 
@@ -207,3 +223,20 @@ def test_repeated_failed_logins_are_throttled(seeded: tuple[str, int]) -> None:
     assert right.status_code == 429  # even the right password, until the window passes
     other, _ = login(db, "viewer")  # another name is not affected
     assert other.get("/").status_code == 200
+
+
+def test_logins_failed_logins_and_logouts_are_audited(seeded: tuple[str, int]) -> None:
+    from echelon.storage.users import login_events
+
+    db, _ = seeded
+    c = client(db)
+    token = csrf_of(c.get("/login").text)
+    bad = {"name": "planner", "password": "not-it-123", "csrf_token": token, "next": "/"}
+    assert c.post("/login", data=bad).status_code == 401
+    c, token = login(db, "planner")
+    assert c.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    events = [(e.who, e.event) for e in login_events(db, limit=3)]
+    assert events == [("planner", "logout"), ("planner", "login"), ("planner", "failed")]
+    admin, _ = login(db, "admin")
+    page = admin.get("/users").text
+    assert 'id="logins"' in page and "logout" in page

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server_factories import EVIL, SECRET, evil_result, password, seed
+from live_server import login, serving, watch
+from server_factories import EVIL, SECRET, evil_result, seed
 
 from browsers import ARGS, CHROMIUM, require_browser
 from echelon.server.app import create_app
@@ -30,55 +28,16 @@ from storage.databases import fresh_database
 KEY = "order:FOODS_1:DC_CA->CA_1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
     """(base URL, normal run id, evil run id) of a server running in a thread."""
-    import uvicorn
-
     with fresh_database("sqlite", tmp_path) as db:
         run = seed(db)
         evil_run = evil_result()
         evil = save_run(db, evil_run).id
         add_comment(db, evil, evil_run.recommendations[0].key, f"comment {EVIL}", "planner")
-        port = _free_port()
-        config = uvicorn.Config(create_app(db, secret=SECRET), host="127.0.0.1", port=port,
-                                log_level="warning")  # fmt: skip
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}", run, evil
-        finally:
-            server.should_exit = True
-            thread.join(10)
-
-
-def _watch(page: Any, base: str, problems: list[str]) -> None:
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "assert", "warning") else None)  # fmt: skip
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-    page.on("request", lambda r: None if r.url.startswith((base, "data:")) else problems.append(
-        f"outside request: {r.url}"))  # fmt: skip
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400
-            else None)  # fmt: skip
-
-
-def _login(page: Any, base: str, role: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", role)
-    page.fill("input[name=password]", password(role))
-    page.click("button[type=submit]")
-    page.wait_for_selector("#runs")
+        with serving(create_app(db, secret=SECRET)) as base:
+            yield base, run, evil
 
 
 def test_planner_overrides_approver_approves_and_exports(
@@ -97,7 +56,7 @@ def test_planner_overrides_approver_approves_and_exports(
             ctx = browser.new_context(viewport={"width": 1360, "height": 900},
                                       accept_downloads=True)  # fmt: skip
             page = ctx.new_page()
-            _watch(page, base, problems)
+            watch(page, base, problems)
             _planner(page, base, run, shots)
             page.click("header.top button[type=submit]")  # log out
             page.wait_for_selector("form.login")
@@ -118,7 +77,7 @@ def test_planner_overrides_approver_approves_and_exports(
 
 
 def _planner(page: Any, base: str, run: int, shots: Path) -> None:
-    _login(page, base, "planner")
+    login(page, base, "planner")
     page.screenshot(path=str(shots / "runs.png"), full_page=True)
     page.goto(f"{base}/runs/{run}")
     page.wait_for_selector("body[data-ready=true]", timeout=30_000)
@@ -137,7 +96,7 @@ def _planner(page: Any, base: str, run: int, shots: Path) -> None:
 
 
 def _approver(page: Any, base: str, run: int, shots: Path) -> None:
-    _login(page, base, "approver")
+    login(page, base, "approver")
     page.goto(f"{base}/runs/{run}/recommendations")
     card = page.locator("article.rec", has_text="FOODS_1 → CA_1")
     assert "promotion starts Monday" in card.inner_text()

@@ -33,6 +33,11 @@ def test_every_page_of_a_planned_run_renders_and_its_orders_export(tmp_path: Pat
     for item, location in sorted(cells):
         page = c.get(f"/runs/{run}/cell", params={"item": item, "location": location})
         assert page.status_code == 200 and "Recommendations" in page.text
+        assert 'id="cell-policy"' in page.text and 'id="cell-position"' in page.text
+    placed = next(iter(stored.result.placements))
+    page = c.get(f"/runs/{run}/cell", params={"item": placed.item, "location": placed.location})
+    if placed.explanation.safety_stock is not None:
+        assert 'id="ss-parts"' in page.text
     keys = [r.key for r in stored.result.recommendations]
     auth = bearer(db, "approver")
     c.post(f"/api/v1/runs/{run}/recommendations/approve", json={"keys": keys}, headers=auth)

@@ -39,9 +39,11 @@ COMMAND_MODULES = (
     "echelon.cli.optimize_cmds",
     "echelon.cli.plan_cmds",
     "echelon.cli.storage_cmds",
+    "echelon.cli.review_cmds",
     "echelon.cli.report_cmd",
     "echelon.cli.rl_cmds",
     "echelon.cli.serve_cmds",
+    "echelon.cli.monitor_cmds",
 )
 
 # command → the module that registers it (tests/cli/test_app.py keeps it equal to the modules)
@@ -56,9 +58,11 @@ COMMAND_INDEX = {
         ("runs", "recommendations", "approve", "reject", "export", "audit"),
         "echelon.cli.storage_cmds",
     ),
+    **dict.fromkeys(("override", "auto-approve"), "echelon.cli.review_cmds"),
     "report": "echelon.cli.report_cmd",
     "rl": "echelon.cli.rl_cmds",
     **dict.fromkeys(("serve", "users"), "echelon.cli.serve_cmds"),
+    **dict.fromkeys(("ingest", "monitor"), "echelon.cli.monitor_cmds"),
 }
 
 # Command groups that need an optional extra: (group name, extra) — when the extra is missing

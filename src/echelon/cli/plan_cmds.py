@@ -10,18 +10,28 @@ the same stored run at once (idempotent, checked before planning).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from echelon.cli.render import console, fmt, plain
 from echelon.plan.model import PlanResult, PolicyKpis, PolicyName, RecommendationKind, RollingShadow
+
+if TYPE_CHECKING:
+    from echelon.plan.parallel import ClusterSpec
 
 DB_HELP = (
     "database: SQLite file or postgresql://USER:PASS@HOST:PORT/DB "
@@ -37,38 +47,70 @@ STAGE_LABELS = {
 }
 
 
+class StageBars:
+    """The progress bars of the pipeline's stages: call it as ``update(stage, fraction)``;
+    :meth:`set_items` (the number of items, once the folder is loaded) turns every bar's
+    count into items done / total, with the elapsed time and an ETA."""
+
+    def __init__(self, bars: Progress | None) -> None:
+        from echelon.plan.pipeline import STAGES
+
+        self.bars = bars
+        self.stages = STAGES
+        self.items = 0
+        self.tasks: dict[str, TaskID] = {}
+        if bars is not None:
+            for stage in STAGES:
+                label = STAGE_LABELS.get(stage, stage)
+                self.tasks[stage] = bars.add_task(label, total=1.0, start=False, count="")
+
+    def set_items(self, items: int) -> None:
+        """Count every stage in items from now on (``items``: the items of the plan)."""
+        self.items = items
+        if self.bars is not None:
+            for task in self.tasks.values():
+                self.bars.update(task, count=f"0/{items:,} items")
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        task = self.tasks.get(stage)
+        if self.bars is None or task is None:
+            return
+        for earlier in self.stages[: self.stages.index(stage)]:  # stages run in order
+            self._set(self.tasks[earlier], 1.0)
+        self.bars.start_task(task)
+        self._set(task, min(1.0, max(0.0, fraction)))
+
+    def finish(self) -> None:
+        for task in self.tasks.values():
+            self._set(task, 1.0)
+
+    def _set(self, task: TaskID, fraction: float) -> None:
+        assert self.bars is not None
+        count = f"{round(fraction * self.items):,}/{self.items:,} items" if self.items else ""
+        self.bars.update(task, completed=fraction, count=count)
+
+
 @contextmanager
-def stage_progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
-    """One Rich progress bar per pipeline stage (on stderr); yields ``update(stage, fraction)``."""
+def stage_progress(enabled: bool = True) -> Iterator[StageBars]:
+    """One Rich progress bar per pipeline stage (on stderr) with items done / total (once
+    :meth:`StageBars.set_items` is called), elapsed time and ETA; yields the bars."""
     if not enabled:
-        yield lambda stage, fraction: None
+        yield StageBars(None)
         return
     bars = Progress(
         TextColumn("[bold]{task.description:<42}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[count]:>18}"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
     )
-    from echelon.plan.pipeline import STAGES
-
-    tasks: dict[str, TaskID] = {}
     with bars:
-        for stage in STAGES:
-            tasks[stage] = bars.add_task(STAGE_LABELS.get(stage, stage), total=1.0, start=False)
-
-        def update(stage: str, fraction: float) -> None:
-            task = tasks.get(stage)
-            if task is None:
-                return
-            for earlier in STAGES[: STAGES.index(stage)]:  # stages run in order
-                bars.update(tasks[earlier], completed=1.0)
-            bars.start_task(task)
-            bars.update(task, completed=min(1.0, max(0.0, fraction)))
-
+        update = StageBars(bars)
         yield update
-        for task in tasks.values():
-            bars.update(task, completed=1.0)
+        update.finish()
 
 
 def kpi_table(kpis: list[PolicyKpis], currency: str, title: str) -> Table:
@@ -266,21 +308,41 @@ def register(app: typer.Typer) -> None:
 
     @app.command("plan")
     def plan_cmd(
-        data_dir: Path = typer.Argument(..., help="data folder (docs/plan-data.md)"),
+        data_dir: Path | None = typer.Argument(None, help="data folder (docs/plan-data.md)"),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
         report: Path | None = typer.Option(None, "--report", help="also write the HTML report"),
         json_out: Path | None = typer.Option(None, "--json", help="also write the result JSON"),
         top: int = typer.Option(10, "--top", help="rows of recommendations/exceptions shown"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+        from_store: str | None = typer.Option(
+            None, "--from-store", help="plan a dataset of the data store (`echelon ingest`)"
+        ),
+        nowcast: bool = typer.Option(
+            False, "--nowcast", help="with --from-store: plan on the nowcasts of late data"
+        ),
+        dask: str | None = typer.Option(
+            None, "--dask", help="Dask scheduler tcp://HOST:8786: items across its workers"
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", help="a local Dask cluster of N worker processes"
+        ),
     ) -> None:
         """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
-        from echelon.plan.service import plan_and_store
+        from echelon.plan.parallel import ClusterSpec
 
+        cluster = ClusterSpec(address=dask, workers=workers)
         with stage_progress(not quiet) as update:
-            stored = plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update)
+            stored = _plan(data_dir, from_store, nowcast, db, report, json_out, update, cluster)
         result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
+        firm = [r for r in result.recommendations if r.firm_run is not None]
+        if firm:
+            runs = ", ".join(str(n) for n in sorted({r.firm_run for r in firm if r.firm_run}))
+            console.print(
+                f"Kept {len(firm)} firm order(s) decided in run(s) {runs} (approved, exported or "
+                "overridden): counted as open orders, today's orders are net of them."
+            )
         if new:
             console.print(f"Stored as run [bold]{run_id}[/] (input hash {result.input_hash[:12]}).")
         else:
@@ -295,6 +357,38 @@ def register(app: typer.Typer) -> None:
         )
 
 
+def _plan(
+    data_dir: Path | None,
+    from_store: str | None,
+    nowcast: bool,
+    db: str | None,
+    report: Path | None,
+    json_out: Path | None,
+    update: StageBars,
+    cluster: ClusterSpec,
+) -> Any:
+    """Plan a data folder, or with ``from_store`` a dataset of the data store."""
+    from echelon.errors import InputError
+
+    if (data_dir is None) == (from_store is None):
+        raise InputError(
+            "give a data folder or --from-store NAME (one of the two)",
+            fix="`echelon plan DATA_DIR` or `echelon plan --from-store NAME --db URL`",
+        )
+    if from_store is not None:
+        from echelon.cli.monitor_cmds import dataset_name
+        from echelon.monitor.store_plan import plan_from_store
+
+        return plan_from_store(db, dataset_name(from_store, "--from-store"), use_nowcast=nowcast,
+                               report=report, json_out=json_out, progress=update,
+                               on_items=update.set_items, cluster=cluster)  # fmt: skip
+    from echelon.plan.service import plan_and_store
+
+    assert data_dir is not None
+    return plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update,
+                          on_items=update.set_items, cluster=cluster)  # fmt: skip
+
+
 def scenario_table(outcomes: list[Any], currency: str) -> Table:
     """Network KPIs per scenario and policy: without and with the disruption."""
     table = Table(title="Disruption scenarios (network, all items)", title_justify="left")
@@ -305,7 +399,6 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
     for o in outcomes:
         base, hit = o.baseline, o.disrupted
         change = o.fill_rate_change
-        below = sum(1 for k in o.stores.values() if k.target_met is False)
         table.add_row(
             f"{plain(o.scenario)}\n[dim]{plain(o.description)}[/]",
             o.policy.label,
@@ -313,7 +406,7 @@ def scenario_table(outcomes: list[Any], currency: str) -> Table:
             "—" if hit.fill_rate is None else f"{hit.fill_rate:.2%}",
             "—" if change is None else f"{change:+.2%}",
             fmt(hit.inventory_value, 0),
-            str(below),
+            str(o.stores_below_target),
         )
     return table
 

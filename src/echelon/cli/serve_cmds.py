@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 import sys
+from pathlib import Path
 
 import typer
 
 from echelon.cli.render import console, plain
 from echelon.cli.storage_cmds import DB_HELP
+from echelon.storage import StorageError, list_runs
 from echelon.storage.users import ROLES, add_user, create_token, list_users, set_active
 
 ENV_SECRET = "ECHELON_SECRET"
@@ -76,12 +79,45 @@ def users_token(
     typer.echo(create_token(db, name, label))
 
 
+DEMO_DIR = Path("echelon-demo")  # what `make demo` / `echelon demo` writes
+DEMO_USER = "demo"
+
+
+def demo_setup(demo_dir: Path) -> tuple[str, dict[str, Path], str | None]:
+    """The demo's database and data folder (written by ``echelon demo``), and a new admin
+    ``demo`` with a random password when the database has no user yet (returned once, to be
+    printed; None when users exist). StorageError when the demo has not been made."""
+    db_file, data = demo_dir / "echelon.db", demo_dir / "data"
+    if not db_file.is_file():
+        raise StorageError(
+            "no demo database", source=str(db_file), fix="run `make demo` (or `echelon demo`) first"
+        )
+    db = str(db_file)
+    password = None
+    if not list_users(db):
+        password = secrets.token_urlsafe(12)
+        add_user(db, DEMO_USER, "admin", password)
+    return db, ({"demo": data} if data.is_dir() else {}), password
+
+
 def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to listen on"),
     secure_cookies: bool = typer.Option(
         False, "--secure-cookies", help="send the session cookie over HTTPS only (TLS proxy)"
+    ),
+    data: list[Path] = typer.Option(
+        [], "--data", help="a data folder offered for what-if scenarios (repeat)"
+    ),
+    work_dir: Path | None = typer.Option(
+        None, "--work-dir", help="where uploaded data folders are unpacked (default: a temp dir)"
+    ),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="serve the demo of `make demo` (echelon-demo/): its database, its "
+        "data folder for scenarios, and a `demo` admin login on first use",
     ),
 ) -> None:
     """The planner's workspace: web pages and the REST API /api/v1 over the run store."""
@@ -90,11 +126,29 @@ def serve(
     from echelon.server.app import create_app
     from echelon.storage.db import get_engine, redact_url
 
+    folders = {p.name: p for p in data}
+    bad = [str(p) for p in data if not p.is_dir()]
+    if bad:
+        raise StorageError("not a data folder", field="--data", found=", ".join(bad),
+                           fix="give existing folders")  # fmt: skip
+    password = None
+    if demo:
+        db, demo_folders, password = demo_setup(DEMO_DIR)
+        folders = demo_folders | folders
     get_engine(db)  # a bad URL or an unreachable server stops here, before listening
     if not list_users(db):
         console.print("no user yet: add one with `echelon users add NAME --role admin`")
-    app = create_app(db, secret=os.environ.get(ENV_SECRET), secure_cookies=secure_cookies)
+    app = create_app(
+        db, secret=os.environ.get(ENV_SECRET), secure_cookies=secure_cookies,
+        data_folders=folders, work_dir=work_dir,
+    )  # fmt: skip
     console.print(plain(f"serving {redact_url(db or 'echelon.db')} on http://{host}:{port}/"))
+    if demo:
+        latest = next(iter(list_runs(db)), None)
+        where = f"http://{host}:{port}/runs/{latest.id}" if latest else f"http://{host}:{port}/"
+        console.print(plain(f"the demo run: {where}"))
+        if password is not None:
+            console.print(plain(f"log in as {DEMO_USER} with the password {password} (shown once)"))
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -23,9 +23,9 @@ from echelon.storage import (
     database_files,
     export_approved,
     list_runs,
-    load_run,
     set_status,
 )
+from echelon.storage.overrides import ReviewedRecommendation, reviewed
 
 DB_HELP = (
     "database: SQLite file or postgresql://USER:PASS@HOST:PORT/DB "
@@ -92,6 +92,20 @@ def _review(
         console.print(f"  {plain(key)}")
 
 
+def _review_note(row: ReviewedRecommendation) -> str:
+    """An override (planned quantity, reason, who) and/or where a firm order comes from."""
+    notes = []
+    if row.override is not None:
+        o = row.override
+        notes.append(
+            f"planned {fmt(o.planned_quantity, 1)} → {fmt(o.quantity, 1)} by {plain(o.who)}: "
+            f"{plain(o.reason)}"
+        )
+    if row.rec.firm_run is not None:
+        notes.append(f"firm (kept from run {row.rec.firm_run})")
+    return "; ".join(notes) or "—"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("runs")
     def runs_cmd(db: str | None = _db_option()) -> None:
@@ -120,18 +134,19 @@ def register(app: typer.Typer) -> None:
                 found=repr(status),
                 fix="use one of the statuses listed",
             )
-        result = load_run(db, run)
+        result, rows = reviewed(db, run)
         table = Table(
             title=f"recommendations of run {plain(run)} ({plain(result.name)}, as of "
             f"{result.as_of})"
         )
         value = f"value ({plain(result.currency)})"
         cols = ["key", "kind", "item", "to", "from", "quantity", value]
-        for col in [*cols, "arrival", "status"]:  # keys unwrapped: they are pasted into approve
+        for col in [*cols, "arrival", "status", "override / firm"]:  # keys unwrapped: pasted
             table.add_column(
                 col, justify="right" if col in cols[5:7] else "left", no_wrap=col == "key"
             )
-        for r in result.recommendations:
+        for row in rows:
+            r = row.rec
             if status is not None and r.status.value != status:
                 continue
             table.add_row(
@@ -140,10 +155,11 @@ def register(app: typer.Typer) -> None:
                 plain(r.item),
                 plain(r.location),
                 plain(r.source or "supplier"),
-                fmt(r.quantity, 1),
-                fmt(r.value, 2),
+                fmt(row.quantity, 1),
+                fmt(row.value, 2),
                 r.arrival.isoformat() if r.arrival else "—",
                 r.status.value,
+                _review_note(row),
             )
         console.print(table)
 

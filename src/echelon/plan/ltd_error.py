@@ -240,3 +240,19 @@ def simulation_network(
         for n in net.nodes
     ]
     return net.model_copy(update={"nodes": nodes})
+
+
+def error_networks(
+    net: Network,
+    models: Mapping[str, LtdError],
+    means: Mapping[str, float],
+    paths: int,
+    periods: int,
+    seeds: tuple[int, int],
+) -> tuple[Network | None, Network | None]:
+    """The KPI and the tuning-search simulation networks (:func:`simulation_network` with
+    ``seeds[0]`` and ``seeds[1]``); (None, None) where no store has an error model."""
+    if not models:
+        return None, None
+    kpi, search = (simulation_network(net, models, means, paths, periods, s) for s in seeds)
+    return kpi, search

@@ -304,6 +304,7 @@ class Recommendation(_Out):
     order_up_to: float | None = None
     explanation: Explanation
     status: RecommendationStatus = RecommendationStatus.PROPOSED
+    firm_run: int | None = None  # a firm order kept from this run (plan/firm.py), else None
 
 
 class PlanException(_Out):

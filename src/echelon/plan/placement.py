@@ -5,9 +5,8 @@ For every item (:func:`item_network`): the locations of the data folder's networ
 order rules from the item master (``pack_size`` → lot multiple, ``moq`` → minimum order, on
 every node), fitted lead times (:mod:`echelon.plan.leadtimes`), and at every store the
 forecast demand per period (:func:`demand_distribution`) with a fill-rate target from its
-ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies).
-
-Forecast errors (σ over τ periods, simulated demand paths): :mod:`echelon.plan.ltd_error`.
+ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies);
+forecast errors (σ over τ periods, simulated demand paths): :mod:`echelon.plan.ltd_error`.
 
 Policies (installation base stock on the local inventory position, units):
 
@@ -58,6 +57,7 @@ from echelon.plan.decompose import explain_placement
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
+from echelon.plan.parallel import map_items
 from echelon.policies.model import BaseStock, PolicySet
 from echelon.sim.batch import simulate
 from echelon.sim.results import SimulationResult
@@ -120,9 +120,7 @@ class ItemPlan:
     policies: dict[PolicyName, PolicySet] = field(default_factory=dict)
     pipeline: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # node → μτ
     fill: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # tuned fill rates
-    errors: dict[str, ltd_error.LtdError] = field(
-        default_factory=dict
-    )  # store → backtest error model
+    errors: dict[str, ltd_error.LtdError] = field(default_factory=dict)  # store → model
     kpi_network: Network | None = None  # stores' demand on error paths, KPI random numbers
     search_network: Network | None = None  # the same on the tuning search's numbers
 
@@ -284,7 +282,6 @@ def tune_store_levels(
 ) -> tuple[PolicySet, dict[str, float]]:
     """Least store levels ``floor + z·scale`` (z ∈ [0, z_max], by default Z_MAX) whose
     simulated fill rate meets the store's target; other nodes keep ``policy``'s levels.
-    ``search`` runs on ``search_net`` (default ``net``), ``check`` on ``net``.
     The bracket doubles z up to Z_MAX, and on up to the store's ``z_max`` only where it is
     still short at Z_MAX (:func:`_next_z`).
 
@@ -292,7 +289,7 @@ def tune_store_levels(
     with its own level; the others' levels only move its supplier's rationing a little); then the
     levels are checked on the ``check`` random numbers (those of the KPIs) and a store still
     short is raised until it meets its target there and bisected back down on those numbers.
-    Returns the policy and the checked fill rates per store.
+    Search runs on ``search_net`` (default ``net``). Returns the policy and the checked fills.
     """
     stores = list(targets)
     top = {s: max(Z_MAX, (z_max or {}).get(s, Z_MAX)) for s in stores}
@@ -375,17 +372,6 @@ def _tune(
     plan.policies[name].method = name.value
 
 
-def _attach_errors(plan: ItemPlan, forecasts: PlanForecasts, paths: int, periods: int) -> None:
-    """The stores' error models and the KPI and search simulation networks on them."""
-    found = {s: forecasts.series.get((plan.item, s)) for s in plan.stores}
-    plan.errors = {s: f.errors for s, f in found.items() if f is not None and f.errors is not None}
-    means = {s: f.mean for s, f in found.items() if f is not None}
-    if plan.errors:
-        sims = (plan.network, plan.errors, means, paths, periods)
-        plan.kpi_network = ltd_error.simulation_network(*sims, plan.seed)
-        plan.search_network = ltd_error.simulation_network(*sims, plan.seed + SEARCH_SEED_OFFSET)
-
-
 def _place_item(
     ctx: PlanContext,
     item: str,
@@ -412,7 +398,11 @@ def _place_item(
         {s: t.fill_rate for s, t in store.items()}, {s: t.segment for s, t in store.items()},
         seed, gsm,
     )  # fmt: skip
-    _attach_errors(plan, forecasts, cfg.sim_reps, cfg.sim_periods + WARMUP)
+    found = {s: forecasts.series.get((item, s)) for s in stores}
+    plan.errors = {s: f.errors for s, f in found.items() if f is not None and f.errors is not None}
+    means = {s: f.mean for s, f in found.items() if f is not None}
+    sims = (cfg.sim_reps, cfg.sim_periods + WARMUP, (seed, seed + SEARCH_SEED_OFFSET))
+    plan.kpi_network, plan.search_network = ltd_error.error_networks(net, plan.errors, means, *sims)
     # meio: GSM levels, stores tuned on floor μτ + z·σ_τ
     tau = {n: float(gsm.nodes[n].net_replenishment_time or 0.0) for n in tier}
     floor_tau = {s: max(tau[s], 1.0) for s in stores}
@@ -425,6 +415,17 @@ def _place_item(
     flows = echelon_demand(net)
     plan.pipeline[PolicyName.CURRENT] = {n: flows[n][0] * exposure[n] for n in tier}
     return plan
+
+
+def _place_items(
+    chunk: list[tuple[int, str]],
+    ctx: PlanContext,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    targets: Targets,
+) -> list[ItemPlan]:
+    """:func:`_place_item` for each (index, item) of ``chunk`` (one task of a cluster)."""
+    return [_place_item(ctx, i, k, forecasts, lead_times, targets) for k, i in chunk]
 
 
 def _short_of_target(plan: ItemPlan) -> list[PlanWarning]:
@@ -478,14 +479,13 @@ def place(
                 value=float(len(missing)),
             )
         )
-    todo = [i for i in items if i in known]
-    for k, item in enumerate(todo):
-        plan = _place_item(ctx, item, items.index(item), forecasts, lead_times, targets)
-        out.items[item] = plan
+    index = {item: k for k, item in enumerate(items)}  # an item's seed: its index
+    todo = [(index[i], i) for i in items if i in known]
+    step = (lambda f: progress("place", f)) if progress else None
+    for plan in map_items(_place_items, todo, (ctx, forecasts, lead_times, targets), step):
+        out.items[plan.item] = plan
         out.warnings.extend(_short_of_target(plan))
         out.placements.extend(explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes)
-        if progress:
-            progress("place", (k + 1) / len(todo))
     out.seconds = time.perf_counter() - start
     return out
 

@@ -48,6 +48,11 @@ class ScenarioOutcome:
             return None
         return self.disrupted.fill_rate - self.baseline.fill_rate
 
+    @property
+    def stores_below_target(self) -> int:
+        """Stores whose fill-rate target is not met with the disruption."""
+        return sum(1 for k in self.stores.values() if k.target_met is False)
+
 
 def default_scenarios(placements: Placements) -> list[Scenario]:
     """DC closure, demand spike and supplier delay for the plan's network (module doc)."""

@@ -5,7 +5,10 @@ web server call (they only display what it returns).
 nothing computed or written), checks the output paths and the database, then computes the
 run's idempotency key from what it depends on only — the input hash, the parameters and the
 echelon version (:func:`echelon.storage.runs.key_of`) — **before planning**: unchanged inputs
-return the stored run at once. Otherwise it plans (:func:`echelon.plan.pipeline.run_plan`),
+return the stored run at once. Before the key, the firm orders of the latest stored run of the
+same plan name are read (approved, exported or overridden recommendations,
+:mod:`echelon.plan.firm`): the plan counts them as open orders, keeps them as recommendations,
+and they are part of the key. Otherwise it plans (:func:`echelon.plan.pipeline.run_plan`),
 stores the run in one transaction and writes the report / JSON from the stored run (atomic
 writes). A failure before the save stores nothing; outputs are checked before any work.
 
@@ -22,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from echelon.fileio import atomic_write_text, check_output_path
 from echelon.plan.context import PlanContext
 from echelon.plan.data import INPUT_FILES, load_context
-from echelon.plan.model import PlanResult, plan_parameters
+from echelon.plan.firm import FirmOrder, fingerprint, kept_recommendations, with_firm
+from echelon.plan.model import PlanException, PlanResult, plan_parameters
+from echelon.plan.parallel import ClusterSpec, use_cluster
 
 if TYPE_CHECKING:
     from echelon.plan.pipeline import Prepared
@@ -59,10 +64,43 @@ def _check_outputs(
 
 def _previous(db: str | None, name: str) -> PlanResult | None:
     """The latest stored run with the same plan name (for the large-change exceptions)."""
-    from echelon.storage import list_runs, load_run
+    from echelon.storage import load_run
 
-    latest = next((r for r in list_runs(db) if r.name == name), None)  # newest first
-    return load_run(db, latest.id) if latest is not None else None
+    latest = _latest_id(db, name)
+    return load_run(db, latest) if latest is not None else None
+
+
+def _latest_id(db: str | None, name: str) -> int | None:
+    from echelon.storage import list_runs
+
+    return next((r.id for r in list_runs(db) if r.name == name), None)  # newest first
+
+
+def _store_exists(db: str | None) -> bool:
+    """False for a SQLite file that does not exist yet (it is not created here: a run that
+    fails before its save leaves nothing behind); True for a server URL."""
+    from echelon.storage import database_files
+
+    files = database_files(db)
+    return not files or any(f.exists() for f in files)
+
+
+def firm_of(db: str | None, ctx: PlanContext) -> list[FirmOrder]:
+    """The firm orders of the latest stored run named like ``ctx``'s plan that its plan
+    keeps (:func:`echelon.plan.firm.firm_orders`, then :func:`~echelon.plan.firm.still_due`)."""
+    from echelon.plan.firm import firm_orders, still_due
+    from echelon.storage import load_run
+    from echelon.storage.db import get_engine
+    from echelon.storage.overrides import overrides_of
+
+    if not _store_exists(db):
+        return []
+    get_engine(db)  # a bad URL or an unreachable server stops here
+    run_id = _latest_id(db, ctx.config.name)
+    if run_id is None:
+        return []
+    changed = {k: o.quantity for k, o in overrides_of(db, run_id).items()}
+    return still_due(firm_orders(load_run(db, run_id), run_id, changed), ctx)
 
 
 def plan_and_store(
@@ -73,22 +111,38 @@ def plan_and_store(
     json_out: Path | None = None,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
+    extra_findings: Sequence[PlanException] = (),
+    on_items: Callable[[int], None] | None = None,
+    cluster: ClusterSpec | None = None,
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
 
     ``report``/``json_out``: also write the HTML report / the result JSON of the stored run;
     ``progress(stage, fraction)``: called as the stages advance; ``options``: command options
-    recorded with the run (they are part of its idempotency key)."""
+    recorded with the run (they are part of its idempotency key); ``extra_findings``: exceptions
+    found outside the folder (the data store's monitoring alerts), added to its findings;
+    ``on_items(n)``: called with
+    the number of items once the folder is loaded (progress bars count items); ``cluster``:
+    run the per-item stages on a Dask cluster (:mod:`echelon.plan.parallel`; the same result,
+    so it is not part of the idempotency key)."""
     from echelon.storage import load_run
 
     folder = Path(folder)
     ctx = load_context(folder)  # bad input stops here: nothing computed, nothing written
+    ctx.findings.extend(extra_findings)
+    if on_items is not None:
+        on_items(len(ctx.item_ids))
     _check_outputs(folder, db, [(report, "--report"), (json_out, "--json")])
+    firm = firm_of(db, ctx)
+    ctx = with_firm(ctx, firm)
+    if firm:
+        options = {**(options or {}), "firm": fingerprint(firm)}
     stored = _stored_run(db, ctx, options)
     if stored is not None:
         result, run_id, created = load_run(db, stored.id), stored.id, False
     else:
-        result, run_id = _plan_and_save(ctx, db, progress, options)
+        with use_cluster(cluster):
+            result, run_id = _plan_and_save(ctx, db, progress, options, firm)
         created = True
     if report is not None:
         from echelon.report import write_report
@@ -100,21 +154,22 @@ def plan_and_store(
 
 
 def _stored_run(db: str | None, ctx: PlanContext, options: dict[str, Any] | None) -> RunRef | None:
-    """The stored run of these inputs and parameters, if any (a SQLite file that does not
-    exist yet is not created here: a run that fails before its save leaves nothing behind)."""
-    from echelon.storage import database_files
+    """The stored run of these inputs and parameters, if any (:func:`_store_exists`)."""
     from echelon.storage.db import get_engine
     from echelon.storage.runs import find_run, key_of
 
-    files = database_files(db)
-    if files and not any(f.exists() for f in files):
+    if not _store_exists(db):
         return None
     get_engine(db)  # a bad URL or an unreachable server stops here
     return find_run(db, key_of(ctx.input_hash, plan_parameters(ctx.config, options)))
 
 
 def _plan_and_save(
-    ctx: PlanContext, db: str | None, progress: Progress | None, options: dict[str, Any] | None
+    ctx: PlanContext,
+    db: str | None,
+    progress: Progress | None,
+    options: dict[str, Any] | None,
+    firm: list[FirmOrder],
 ) -> tuple[PlanResult, int]:
     from echelon.plan.pipeline import run_plan  # a missing library stops here, nothing written
     from echelon.storage import load_run, save_run
@@ -123,6 +178,9 @@ def _plan_and_save(
     get_engine(db)  # a bad URL or an unreachable server stops before minutes of planning
     previous = _previous(db, ctx.config.name)
     result = run_plan(ctx, previous=previous, progress=progress, options=options)
+    if firm:  # the firm orders first, then today's new recommendations
+        recs = [*kept_recommendations(firm), *result.recommendations]
+        result = result.model_copy(update={"recommendations": recs})
     ref = save_run(db, result)
     return load_run(db, ref.id), ref.id
 
@@ -161,7 +219,10 @@ def run_scenarios_for(
 
 
 def demo_and_store(
-    out: Path, seed: int = 0, progress: Progress | None = None
+    out: Path,
+    seed: int = 0,
+    progress: Progress | None = None,
+    on_items: Callable[[int], None] | None = None,
 ) -> tuple[Path, StoredPlan]:
     """``echelon demo``: write the M5 demo data folder under ``out``, plan and store it in
     ``out/echelon.db`` and write ``out/report.html``; returns the folder and the stored run."""
@@ -174,5 +235,6 @@ def demo_and_store(
         report=out / "report.html",
         progress=progress,
         options={"command": "demo"},
+        on_items=on_items,
     )
     return folder, stored

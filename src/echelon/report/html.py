@@ -28,13 +28,15 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False}
 def template_environment(package: str, **filters: Any) -> jinja2.Environment:
     """A Jinja2 environment over ``package``'s templates: autoescaped, strict, with the
     report's number/money/percentage filters (``formatting``), ``policy`` and ``json`` (a
-    figure embedded in a script block), plus ``filters``. The report and the workspace use it."""
+    figure embedded in a script block), plus ``filters``. The report and the workspace use it.
+    Templates are compiled once (no check of their files at each use)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader(package, "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # packaged templates do not change while running: no stat per include
     )
     env.filters.update(
         num=f.num,

@@ -6,16 +6,19 @@
   "Old and new methods for lost-sales inventory systems", Operations Research 56(5):
   Poisson(5) demand per period, holding cost 1 per unit per period, penalty ``p`` per unit lost,
   lead time ``L`` in {1, 2, 3, 4}.
-- :func:`orgym_serial_lost_sales`: a 3-stage serial lost-sales system with capacities in the
-  style of OR-Gym's ``InvManagement-v1`` (Hubbs et al. 2020): lead times 3/5/10, capacities
-  100/90/80, Poisson(20) demand.
+- :func:`orgym_serial_lost_sales`: OR-Gym's ``InvManagement-v1`` (Hubbs et al. 2020), a
+  3-stage serial lost-sales system with capacities 100/90/80 and Poisson(20) demand: OR-Gym lead
+  times 3/5/10, echelon ``lead_time`` 4/6/11 (the rule below; its trace equals OR-Gym's dynamics
+  on a shared demand path, ``tests/rl/test_orgym.py``).
 
 Lead-time convention. In Zipkin's model an order placed at the *start* of period t arrives at
 the start of period t + L, so L periods of demand (t … t+L−1) pass before it is on hand. In
 echelon's model (docs/model.md) an order is placed at the *end* of period t, after that period's
 demand, and with lead time ℓ arrives at the start of period t + ℓ: ℓ − 1 periods of demand pass
 before it is on hand. Zipkin's lead time L is therefore echelon's ``lead_time = L + 1``; the
-costs are then the same (holding on end-of-period on hand, penalty per unit lost).
+costs are then the same (holding on end-of-period on hand, penalty per unit lost). OR-Gym
+orders at the start of a period too (an order placed in period n with lead time L is received in
+period n + L, before its demand), so the same rule maps its lead times.
 """
 
 from __future__ import annotations
@@ -69,24 +72,36 @@ def zipkin_lost_sales(
 
 # OR-Gym InvManagement-v1 (Hubbs et al. 2020) parameters: prices 2 / 1.5 / 1.0 / 0.75 per unit
 # at retailer / distributor / manufacturer / raw-material supplier, replenishment costs
-# 1.5 / 1.0 / 0.75 / 0.5, unfulfilled-demand penalties 0.10 / 0.075 / 0.05, holding costs
-# 0.15 / 0.10 / 0.05 per unit per period, initial inventories 100 / 100 / 200.
-# echelon minimizes cost, so a unit of retailer demand lost costs the lost margin plus the
-# goodwill penalty: (2.0 − 1.5) + 0.10 = 0.60 per unit. Internal shortfalls are cancelled at the
-# customer (docs/model.md) and carry no penalty.
-ORGYM_RETAIL_PENALTY = (2.0 - 1.5) + 0.10
+# 1.5 / 1.0 / 0.75 / 0.5, unfulfilled-demand penalties 0.10 / 0.075 / 0.05 / 0.025, holding
+# costs 0.15 / 0.10 / 0.05 per unit per period, initial inventories 100 / 100 / 200, lead times
+# 3 / 5 / 10.
+# OR-Gym's reward is the chain-wide profit: internal prices cancel, leaving 2 per unit sold, 0.5
+# per unit bought from the raw-material supplier, goodwill and holding. echelon minimizes cost,
+# so a unit of retailer demand lost costs the chain's lost margin plus the goodwill penalty:
+# (2.0 − 0.5) + 0.10 = 1.60 per unit. What echelon's cost does not share with OR-Gym's profit
+# (tests/rl/test_orgym.py states the exact per-period relation): echelon charges units in transit
+# at the supplier's holding cost (docs/model.md), OR-Gym holds the pipeline for free; internal
+# shortfalls are cancelled at the customer without OR-Gym's 0.075 / 0.05 goodwill; the raw
+# material is paid for when ordered in OR-Gym, when sold here (the same in the long run).
+ORGYM_PRICE = 2.0  # money per unit sold at the retailer
+ORGYM_RAW_COST = 0.5  # money per unit bought from the raw-material supplier
+ORGYM_GOODWILL = 0.10  # money per unit of retailer demand lost
+ORGYM_RETAIL_PENALTY = (ORGYM_PRICE - ORGYM_RAW_COST) + ORGYM_GOODWILL
+ORGYM_LEAD_TIMES = (3, 5, 10)  # OR-Gym's L per stage (retailer, distributor, manufacturer)
 
 
 def orgym_serial_lost_sales(mean: float = 20.0) -> Network:
-    """3-stage serial lost-sales system with capacities, after OR-Gym ``InvManagement-v1``."""
+    """OR-Gym ``InvManagement-v1`` as an echelon network (lead times mapped L -> L + 1)."""
+    lt = [lead + 1 for lead in ORGYM_LEAD_TIMES]
     return network_from_dict(
         {
             "name": "orgym-serial-lost-sales",
             "description": (
-                "3-stage serial lost-sales system in the style of OR-Gym InvManagement-v1: "
-                f"Poisson({mean:g}) demand at the retailer, lead times 3/5/10, capacities "
-                "100/90/80 (units ordered per period), holding 0.15/0.10/0.05, retail lost-sale "
-                f"penalty {ORGYM_RETAIL_PENALTY:.2f} (lost margin 0.50 + goodwill 0.10)"
+                "OR-Gym InvManagement-v1 (3-stage serial, lost sales): "
+                f"Poisson({mean:g}) demand at the retailer, OR-Gym lead times 3/5/10 (echelon "
+                f"{lt[0]}/{lt[1]}/{lt[2]}), capacities 100/90/80 (units ordered per period), "
+                f"holding 0.15/0.10/0.05, retail lost-sale penalty {ORGYM_RETAIL_PENALTY:.2f} "
+                "(chain margin 2 − 0.5 + goodwill 0.10)"
             ),
             "nodes": [
                 {
@@ -95,7 +110,7 @@ def orgym_serial_lost_sales(mean: float = 20.0) -> Network:
                     "penalty_cost": ORGYM_RETAIL_PENALTY,
                     "stockout": "lost_sales",
                     "demand": {"kind": "poisson", "mean": float(mean)},
-                    "lead_time": 3,
+                    "lead_time": lt[0],
                     "capacity": 100.0,
                     "initial_on_hand": 100.0,
                     "unit_value": 1.5,
@@ -104,7 +119,7 @@ def orgym_serial_lost_sales(mean: float = 20.0) -> Network:
                     "id": "distributor",
                     "holding_cost": 0.10,
                     "stockout": "lost_sales",
-                    "lead_time": 5,
+                    "lead_time": lt[1],
                     "capacity": 90.0,
                     "initial_on_hand": 100.0,
                     "unit_value": 1.0,
@@ -113,7 +128,7 @@ def orgym_serial_lost_sales(mean: float = 20.0) -> Network:
                     "id": "manufacturer",
                     "holding_cost": 0.05,
                     "stockout": "lost_sales",
-                    "lead_time": 10,
+                    "lead_time": lt[2],
                     "capacity": 80.0,
                     "initial_on_hand": 200.0,
                     "external_supplier": True,

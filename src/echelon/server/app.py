@@ -35,12 +35,20 @@ CSP = (
 )
 
 
-def create_app(db: str | None, secret: str | None = None, secure_cookies: bool = False) -> FastAPI:
+def create_app(
+    db: str | None,
+    secret: str | None = None,
+    secure_cookies: bool = False,
+    data_folders: dict[str, Path] | None = None,
+    work_dir: Path | None = None,
+) -> FastAPI:
     """The workspace over the run store ``db`` (a path or URL; None: the default).
 
     ``secret`` signs the session cookies (default: a random one, so sessions end when the
-    server stops); ``secure_cookies``: send them over HTTPS only (behind a TLS proxy)."""
-    from echelon.server.routes import api, pages, review
+    server stops); ``secure_cookies``: send them over HTTPS only (behind a TLS proxy);
+    ``data_folders``: data folders offered for what-if scenarios, by name; ``work_dir``: where
+    uploaded data folders are unpacked (default: a new temporary folder)."""
+    from echelon.server.routes import api, jobs, pages, review
 
     app = FastAPI(
         title="echelon planner's workspace API",
@@ -49,10 +57,13 @@ def create_app(db: str | None, secret: str | None = None, secure_cookies: bool =
         docs_url=None,  # Swagger UI and ReDoc load from a CDN: off
         redoc_url=None,
     )
-    app.state.settings = Settings(db, secret or secrets.token_urlsafe(32), secure_cookies)
+    app.state.settings = Settings(
+        db, secret or secrets.token_urlsafe(32), secure_cookies,
+        data_folders=dict(data_folders or {}), work_dir=work_dir,
+    )  # fmt: skip
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, review, api):
-        app.include_router(module.router)
+    for router in (pages.router, review.router, jobs.router, jobs.api_router, api.router):
+        app.include_router(router)
     _handlers(app)
     app.middleware("http")(_security_headers)
     return app

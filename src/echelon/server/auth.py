@@ -24,11 +24,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from echelon.server.jobs import JobStore
 from echelon.storage.users import User, get_user, user_for_token
 
 SESSION_COOKIE = "echelon_session"
@@ -65,10 +67,16 @@ class LoginThrottle:
 
 @dataclass(frozen=True)
 class Settings:
+    """What the app serves: the run store, the cookie secret, the data folders offered for
+    what-if scenarios (name → folder), where uploads are unpacked, the background jobs."""
+
     db: str | None
     secret: str
     secure_cookies: bool = False
     throttle: LoginThrottle = field(default_factory=LoginThrottle, compare=False)
+    data_folders: dict[str, Path] = field(default_factory=dict, compare=False)
+    work_dir: Path | None = None  # None: a temporary folder made at the first upload
+    jobs: JobStore = field(default_factory=JobStore, compare=False)
 
 
 class LoginRequired(Exception):

@@ -8,6 +8,8 @@ report do.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +26,8 @@ from echelon.plan.model import (
 from echelon.report import charts, tables
 from echelon.report.html import run_figures
 from echelon.storage import audit_log, list_runs, load_run
-from echelon.storage.overrides import Override, overrides_of
-from echelon.storage.runs import RunSummary
+from echelon.storage.overrides import ReviewedRecommendation, reviewed
+from echelon.storage.runs import RunSummary, run_key
 
 DB = str | None
 SORTS = ("severity", "kind", "item", "location")
@@ -38,19 +40,7 @@ class RunRow:
     progress: float  # decided / recommendations (1.0 for a run without any)
 
 
-@dataclass(frozen=True)
-class RecRow:
-    rec: Recommendation
-    override: Override | None
-    currency: str = ""
-
-    @property
-    def quantity(self) -> float:
-        return self.override.quantity if self.override else self.rec.quantity
-
-    @property
-    def value(self) -> float:
-        return self.quantity * self.rec.unit_cost if self.override else self.rec.value
+RecRow = ReviewedRecommendation
 
 
 @dataclass(frozen=True)
@@ -71,6 +61,15 @@ class CellView:
     exceptions: list[PlanException] = field(default_factory=list)
     fan_fig: dict[str, Any] | None = None  # history, forecast bands and actuals
 
+    @property
+    def position(self) -> float | None:
+        """Today's inventory position (units) as the plan saw it, from its recommendations."""
+        return next(
+            (r.rec.inventory_position for r in self.recommendations
+             if r.rec.inventory_position is not None),
+            None,
+        )  # fmt: skip
+
 
 def runs_overview(db: DB) -> list[RunRow]:
     """Every stored run, newest first, with its review progress."""
@@ -82,19 +81,34 @@ def runs_overview(db: DB) -> list[RunRow]:
     return rows
 
 
+#: a dashboard's tables and figures by (database, run id, run key, creation time): they depend
+#: on the stored result only (not on the statuses), which never changes
+_DASHBOARDS: OrderedDict[tuple[str, int, str, str], dict[str, Any]] = OrderedDict()
+_DASHBOARDS_MAX = 16
+_DASHBOARDS_LOCK = threading.Lock()
+
+
 def dashboard(db: DB, run_id: int) -> dict[str, Any]:
     """The dashboard of a run: tiles, the policy comparison, shadow mode and two figures."""
     result = load_run(db, run_id)
-    pol = tables.policies(result)
-    return {
-        "r": result,
-        "tiles": tables.kpi_tiles(result),
-        "policies": [pol[p] for p in PolicyName if p in pol],
-        "stores": tables.store_rows(result),
-        "network_row": tables.network_row(result),
-        "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
-        **run_figures(result),
-    }
+    key = (str(db), run_id, run_key(result), result.created_at)
+    with _DASHBOARDS_LOCK:
+        view = _DASHBOARDS.get(key)
+    if view is None:
+        pol = tables.policies(result)
+        view = {
+            "tiles": tables.kpi_tiles(result),
+            "policies": [pol[p] for p in PolicyName if p in pol],
+            "stores": tables.store_rows(result),
+            "network_row": tables.network_row(result),
+            "shadow_stores": tables.shadow_stores(result.shadow.kpis) if result.shadow else [],
+            **run_figures(result),
+        }
+        with _DASHBOARDS_LOCK:
+            _DASHBOARDS[key] = view
+            while len(_DASHBOARDS) > _DASHBOARDS_MAX:
+                _DASHBOARDS.popitem(last=False)
+    return {"r": result, **view}
 
 
 def _linked(result: PlanResult, item: str | None, location: str | None) -> list[Recommendation]:
@@ -139,9 +153,7 @@ def filter_choices() -> dict[str, list[str]]:
 
 def recommendation_rows(db: DB, run_id: int) -> tuple[PlanResult, list[RecRow]]:
     """The run's recommendations in plan order, with current status and override."""
-    result = load_run(db, run_id)
-    changed = overrides_of(db, run_id)
-    return result, [RecRow(r, changed.get(r.key), result.currency) for r in result.recommendations]
+    return reviewed(db, run_id)
 
 
 def recommendation_row(db: DB, run_id: int, key: str) -> RecRow | None:

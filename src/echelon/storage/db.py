@@ -42,6 +42,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from echelon.errors import InputError
 from echelon.outputs import file_kind
+from echelon.storage import data_schema as _data_schema  # noqa: F401  (registers its tables)
 from echelon.storage.schema import STORAGE_SCHEMA_VERSION, metadata, schema_version
 
 DEFAULT_DB_FILE = "echelon.db"

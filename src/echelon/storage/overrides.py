@@ -8,6 +8,10 @@
 - ``add_comment``: a note on a recommendation; its status does not change.
 
 Both are one audit row each (action ``override`` / ``comment``, who, when, the text).
+
+:func:`reviewed` gives a run's recommendations as the review sees them — current status and
+the quantity and value after the newest override — the one view the CLI, the pages and the
+API show.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, insert, select, update
 
+from echelon.plan.model import PlanResult, Recommendation
 from echelon.plan.model import RecommendationStatus as St
 from echelon.storage.db import StorageError, transaction
 from echelon.storage.runs import RunId, resolve_run
@@ -35,6 +40,37 @@ class Override:
     reason: str
     who: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewedRecommendation:
+    """A stored recommendation with its current status and newest override (if any)."""
+
+    rec: Recommendation
+    override: Override | None
+    currency: str = ""
+
+    @property
+    def quantity(self) -> float:
+        """Units that will be ordered: the override's, else the plan's."""
+        return self.override.quantity if self.override else self.rec.quantity
+
+    @property
+    def value(self) -> float:
+        """Money: quantity × unit cost."""
+        return self.quantity * self.rec.unit_cost if self.override else self.rec.value
+
+
+def reviewed(db: str | Path | None, run: RunId) -> tuple[PlanResult, list[ReviewedRecommendation]]:
+    """The stored result of ``run`` and its recommendations in plan order, reviewed."""
+    from echelon.storage.runs import load_run
+
+    result = load_run(db, run)
+    changed = overrides_of(db, run)
+    return result, [
+        ReviewedRecommendation(r, changed.get(r.key), result.currency)
+        for r in result.recommendations
+    ]
 
 
 def _text(value: str | None, what: str) -> str:

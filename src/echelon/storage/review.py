@@ -7,7 +7,9 @@ Statuses and the allowed changes (every change is one audit row: who, when in UT
   until the recommendation is exported);
 - ``reject``: proposed → rejected, and approved → rejected (same rule);
 - ``export`` (``export_approved``): approved → exported. Exported is final: an exported
-  recommendation can be neither approved nor rejected again.
+  recommendation can be neither approved nor rejected again. Only the newest run of a plan
+  name exports: a newer run keeps the older one's approved orders as firm orders, so exporting
+  the older run too would send the ERP the same order twice (refused with the run to use).
 
 Approving what is already approved (or rejecting what is already rejected) is refused, so the
 audit trail holds only real changes. ``keys="all"`` acts on the recommendations still
@@ -31,7 +33,7 @@ from echelon.fileio import atomic_write_text, check_output_path, csv_safe_cell
 from echelon.plan.model import RecommendationStatus as St
 from echelon.storage.db import StorageError, database_files, transaction
 from echelon.storage.runs import RunId, resolve_run
-from echelon.storage.schema import audit, recommendations
+from echelon.storage.schema import audit, recommendations, runs
 
 Action = Literal["approve", "reject"]
 
@@ -197,6 +199,7 @@ def _lock_approved(conn: Connection, run_id: int) -> list[dict[str, Any]]:
     row id under ``_id``); the quantity is the newest override's where there is one."""
     from echelon.storage.overrides import current_overrides
 
+    _refuse_superseded(conn, run_id)
     rows = conn.execute(
         select(recommendations)
         .where(
@@ -225,6 +228,22 @@ def _lock_approved(conn: Connection, run_id: int) -> list[dict[str, Any]]:
             }
         )  # fmt: skip
     return records
+
+
+def _refuse_superseded(conn: Connection, run_id: int) -> None:
+    """Refuse to export from a run that a newer run of the same plan name has superseded: the
+    newer plan kept its approved orders as firm orders (:mod:`echelon.plan.firm`), so exporting
+    them here as well would send the ERP the same order twice."""
+    name = conn.execute(select(runs.c.name).where(runs.c.id == run_id)).scalar_one()
+    newer = conn.execute(
+        select(runs.c.id).where(runs.c.name == name, runs.c.id > run_id).order_by(runs.c.id.desc())
+    ).first()
+    if newer is not None:
+        raise StorageError(
+            f"run {run_id} is superseded by run {newer.id} of plan {name!r}: its approved "
+            "orders were carried into the newer run as firm orders",
+            fix=f"export from run {newer.id} (approve there what is still to be sent)",
+        )
 
 
 def _mark_exported(

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,11 +273,39 @@ def list_runs(db: str | Path | None = None) -> list[RunSummary]:
     ]
 
 
+#: parsed results by (database URL, run id, run key, saved at): a stored result never changes
+#: (only the statuses in ``recommendations`` do), so it is parsed once per process
+_PARSED: OrderedDict[tuple[str, int, str, str], PlanResult] = OrderedDict()
+_PARSED_MAX = 16
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed(conn: Connection, run_id: int) -> PlanResult:
+    """The stored result of ``run_id`` as a model (statuses as saved), from the cache when it
+    was parsed before; callers copy it before changing anything (``model_copy``)."""
+    row = conn.execute(select(runs.c.run_key, runs.c.saved_at).where(runs.c.id == run_id)).one()
+    key = (str(conn.engine.url), run_id, row.run_key, str(row.saved_at))
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
+        if hit is not None:
+            _PARSED.move_to_end(key)
+            return hit
+    data = conn.execute(select(runs.c.result).where(runs.c.id == run_id)).scalar_one()
+    if isinstance(data, str):  # a driver that hands JSON back as text
+        data = json.loads(data)
+    result = PlanResult.model_validate(data)
+    with _PARSED_LOCK:
+        _PARSED[key] = result
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return result
+
+
 def load_run(db: str | Path | None, run: RunId = "latest") -> PlanResult:
     """The stored ``PlanResult`` of ``run`` with the CURRENT status of each recommendation."""
     with transaction(db, readonly=True) as conn:
         run_id = resolve_run(conn, run)
-        data = conn.execute(select(runs.c.result).where(runs.c.id == run_id)).scalar_one()
+        result = _parsed(conn, run_id)
         current = dict(
             conn.execute(
                 select(recommendations.c.key, recommendations.c.status).where(
@@ -283,9 +313,6 @@ def load_run(db: str | Path | None, run: RunId = "latest") -> PlanResult:
                 )
             ).all()
         )
-    if isinstance(data, str):  # a driver that hands JSON back as text
-        data = json.loads(data)
-    result = PlanResult.model_validate(data)
     recs = [
         r.model_copy(update={"status": RecommendationStatus(current.get(r.key, r.status))})
         for r in result.recommendations

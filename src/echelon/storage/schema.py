@@ -14,8 +14,13 @@
 - ``users``: people who log in to ``echelon serve`` — name, role (viewer | planner | approver |
   admin), argon2 password hash, active flag.
 - ``api_tokens``: tokens of machine clients, stored as SHA-256 hashes (never the token).
+- ``approval_rules``: auto-approval rules applied to a run — the largest value approved
+  (money), the kinds, whether an exception on the item × location holds an order back, who
+  set it, when, and how many recommendations it approved.
+- ``logins``: every login, failed login and logout of the workspace — user name, event, client
+  address, when (UTC).
 
-The last three were added after schema version 1 without changing it: a version-1 database
+The last five were added after schema version 1 without changing it: a version-1 database
 that lacks them gets them on first use (``create_all`` creates only the missing tables).
 """
 
@@ -140,3 +145,27 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex
     Column("created_at", DateTime(timezone=True), nullable=False),  # UTC
 )
+
+approval_rules = Table(
+    "approval_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("max_value", Float, nullable=False),  # money, the run's currency
+    Column("kinds", String(100), nullable=False),  # comma-separated recommendation kinds
+    Column("no_exception", Boolean, nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),  # UTC
+    Column("approved", Integer, nullable=False),  # recommendations it approved
+)
+
+logins = Table(
+    "logins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("who", String(200), nullable=False),  # the name typed (a failed login: as typed)
+    Column("event", String(20), nullable=False),  # login | failed | logout
+    Column("client", String(100), nullable=False),  # client address
+    Column("at", DateTime(timezone=True), nullable=False),  # UTC
+)
+Index("ix_logins_at", logins.c.at)

@@ -3,7 +3,8 @@
 Roles and what they may do (:data:`PERMISSIONS`):
 
 - ``viewer``: read runs, dashboards, worklists, recommendations and the audit log;
-- ``planner``: also override a recommendation's quantity (with a reason) and comment;
+- ``planner``: also override a recommendation's quantity (with a reason) and comment, and run
+  plans (an uploaded data folder) and what-if scenarios in the workspace;
 - ``approver``: also approve, reject and export (and comment) — not override, so that the
   person who changes a quantity and the person who approves it can be kept apart;
 - ``admin``: everything, and the user list.
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select, update
 
 from echelon.storage.db import StorageError, transaction
-from echelon.storage.schema import api_tokens, users
+from echelon.storage.schema import api_tokens, logins, users
 
 if TYPE_CHECKING:
     from pwdlib import PasswordHash
@@ -38,14 +39,16 @@ ROLES = ("viewer", "planner", "approver", "admin")
 
 READ, OVERRIDE, COMMENT = "read", "override", "comment"
 APPROVE, REJECT, EXPORT, USERS = "approve", "reject", "export", "users"
+PLAN = "plan"  # run a plan or scenarios in the workspace (background jobs)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({READ}),
-    "planner": frozenset({READ, OVERRIDE, COMMENT}),
+    "planner": frozenset({READ, OVERRIDE, COMMENT, PLAN}),
     "approver": frozenset({READ, COMMENT, APPROVE, REJECT, EXPORT}),
-    "admin": frozenset({READ, OVERRIDE, COMMENT, APPROVE, REJECT, EXPORT, USERS}),
+    "admin": frozenset({READ, OVERRIDE, COMMENT, APPROVE, REJECT, EXPORT, USERS, PLAN}),
 }
 
+LOGIN_EVENTS = ("login", "failed", "logout")
 TOKEN_PREFIX = "ech_"
 MIN_PASSWORD = 8
 
@@ -188,3 +191,31 @@ def user_for_token(db: str | Path | None, token: str) -> User | None:
     if r is None or not r.active:
         return None
     return User(r.id, r.name, r.role, r.active)
+
+
+@dataclass(frozen=True)
+class LoginEvent:
+    who: str
+    event: str  # login | failed | logout
+    client: str
+    at: datetime  # UTC
+
+
+def record_login(db: str | Path | None, who: str, event: str, client: str) -> None:
+    """Audit a login, a failed login (``who`` as typed) or a logout of the workspace."""
+    if event not in LOGIN_EVENTS:
+        raise StorageError("unknown login event", field="event", found=repr(event),
+                           expected=" | ".join(LOGIN_EVENTS), fix="a bug: report it")  # fmt: skip
+    row = {"who": who[:200], "event": event, "client": client[:100], "at": datetime.now(UTC)}
+    with transaction(db) as conn:
+        conn.execute(insert(logins).values(**row))
+
+
+def login_events(db: str | Path | None, limit: int = 200) -> list[LoginEvent]:
+    """The newest ``limit`` login events, newest first."""
+    with transaction(db, readonly=True) as conn:
+        rows = conn.execute(select(logins).order_by(logins.c.id.desc()).limit(limit)).all()
+    return [
+        LoginEvent(r.who, r.event, r.client, r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC))
+        for r in rows
+    ]

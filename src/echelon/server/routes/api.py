@@ -14,6 +14,7 @@ from echelon.server import auth, workspace
 from echelon.storage import export_records, set_status
 from echelon.storage.overrides import override_quantity
 from echelon.storage.review import Action, export_csv
+from echelon.storage.rules import ApprovalRule, StoredRule, apply_rule, rules_of
 from echelon.storage.users import APPROVE, EXPORT, OVERRIDE, READ, REJECT, User
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -78,6 +79,34 @@ class OverrideIn(BaseModel):
 
 class Changed(BaseModel):
     changed: list[str]
+
+
+RecKind = Literal["order", "transfer", "expedite"]
+
+
+class RuleIn(BaseModel):
+    max_value: float = Field(ge=0, le=1e15, description="money, the run's currency")
+    kinds: list[RecKind] = Field(default=["order"], min_length=1, max_length=3)
+    no_exception: bool = True
+
+
+class RuleOut(BaseModel):
+    id: int
+    max_value: float
+    kinds: list[str]
+    no_exception: bool
+    set_by: str
+    at: str
+    approved: int
+    changed: list[str] = Field(default_factory=list, description="keys approved (on POST)")
+
+
+def _rule_out(s: StoredRule, changed: list[str] | None = None) -> RuleOut:
+    return RuleOut(
+        id=s.id, max_value=s.rule.max_value, kinds=list(s.rule.kinds),
+        no_exception=s.rule.no_exception, set_by=s.set_by, at=s.at.isoformat(),
+        approved=s.approved, changed=changed or [],
+    )  # fmt: skip
 
 
 def _db(request: Request) -> str | None:
@@ -169,6 +198,27 @@ def override(
 ) -> Changed:
     override_quantity(_db(request), run_id, body.key, body.quantity, body.reason, user.name)
     return Changed(changed=[body.key])
+
+
+@router.get("/runs/{run_id}/rules")
+def rules(request: Request, run_id: RunPath, user: Reader) -> list[RuleOut]:
+    """The auto-approval rules applied to the run, oldest first."""
+    return [_rule_out(s) for s in rules_of(_db(request), run_id)]
+
+
+@router.post("/runs/{run_id}/rules")
+def add_rule(
+    request: Request,
+    run_id: RunPath,
+    body: RuleIn,
+    user: Annotated[User, Depends(auth.allow(APPROVE))],
+) -> RuleOut:
+    """Apply an auto-approval rule: the proposed recommendations of ``kinds`` worth at most
+    ``max_value`` (and, with ``no_exception``, without an exception on their item × location)
+    are approved, each audited as the rule's decision."""
+    rule = ApprovalRule(body.max_value, tuple(dict.fromkeys(body.kinds)), body.no_exception)
+    stored, changed = apply_rule(_db(request), run_id, rule, user.name)
+    return _rule_out(stored, changed)
 
 
 @router.post(

@@ -11,7 +11,15 @@ from fastapi.responses import HTMLResponse
 
 from echelon.server import auth, workspace
 from echelon.server.web import redirect, render, safe_next
-from echelon.storage.users import READ, USERS, User, authenticate, list_users
+from echelon.storage.users import (
+    READ,
+    USERS,
+    User,
+    authenticate,
+    list_users,
+    login_events,
+    record_login,
+)
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("echelon.server")
@@ -69,12 +77,15 @@ async def login(
         log.warning("login throttled for %r from %s", key[0], key[1])
         return render(request, "login.html.j2", 429, next=safe_next(next),
                       error="Too many failed logins: wait a few minutes.")  # fmt: skip
-    user = authenticate(auth.settings(request).db, name, password)
+    db = auth.settings(request).db
+    user = authenticate(db, name, password)
     if user is None:
         throttle.failed(key)
+        record_login(db, name.strip() or "(empty)", "failed", key[1])
         log.info("failed login for %r", name[:200])
         return render(request, "login.html.j2", 401, next=safe_next(next),
                       error="Wrong name or password.")  # fmt: skip
+    record_login(db, user.name, "login", key[1])
     log.info("login: %s (%s)", user.name, user.role)
     cookie, _ = auth.new_session(request, user.id)  # a new CSRF token at each login
     response = redirect(safe_next(next))
@@ -84,6 +95,8 @@ async def login(
 
 @router.post("/logout")
 def logout(request: Request, user: Reader) -> Response:
+    client = request.client.host if request.client else ""
+    record_login(auth.settings(request).db, user.name, "logout", client)
     response = redirect("/login")
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
@@ -109,4 +122,5 @@ def audit_page(request: Request, run_id: int, user: Reader) -> Response:
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, user: Annotated[User, Depends(auth.allow(USERS))]) -> Response:
-    return render(request, "users.html.j2", users=list_users(auth.settings(request).db))
+    db = auth.settings(request).db
+    return render(request, "users.html.j2", users=list_users(db), logins=login_events(db))

@@ -17,6 +17,7 @@ from echelon.server.web import is_htmx, redirect, render, safe_next
 from echelon.storage import StorageError, export_records, set_status
 from echelon.storage.overrides import add_comment, override_quantity
 from echelon.storage.review import Action, export_csv
+from echelon.storage.rules import KINDS, ApprovalRule, apply_rule, rules_of
 from echelon.storage.users import APPROVE, COMMENT, EXPORT, OVERRIDE, READ, REJECT, User
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +61,25 @@ def cell_page(request: Request, run_id: int, user: Reader, item: str, location: 
 @router.get("/runs/{run_id}/recommendations", response_class=HTMLResponse)
 def recommendations_page(request: Request, run_id: int, user: Reader) -> Response:
     result, rows = workspace.recommendation_rows(_db(request), run_id)
-    return render(request, "recommendations.html.j2", run_id=run_id, r=result, rows=rows)
+    return render(
+        request, "recommendations.html.j2", run_id=run_id, r=result, rows=rows,
+        rules=rules_of(_db(request), run_id), kinds=KINDS,
+    )  # fmt: skip
+
+
+@router.post("/runs/{run_id}/rules")
+def apply_rule_page(
+    request: Request,
+    run_id: int,
+    user: Annotated[User, Depends(auth.allow(APPROVE))],
+    max_value: Annotated[float, Form(ge=0, le=1e15)],
+    kinds: Annotated[list[str], Form()] = ["order"],  # noqa: B006 (a FastAPI default)
+    no_exception: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Apply an auto-approval rule (storage.rules) as ``user``; back to the list."""
+    rule = ApprovalRule(max_value, tuple(dict.fromkeys(kinds)), bool(no_exception))
+    apply_rule(_db(request), run_id, rule, user.name)
+    return redirect(f"/runs/{run_id}/recommendations")
 
 
 def _after(request: Request, run_id: int, key: str, back: str, act: Callable[[], str]) -> Response:
