@@ -2,6 +2,8 @@
 
     PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 50 --stores 45
     PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 50 500 --stores 45 --out /tmp/cat
+    PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 20 --workers 1 2   # Dask speed-up
+    PYTHONPATH=src .venv/bin/python bench/plan_scale.py --items 500 --format parquet --load-only
 
 For each ``--items N`` a synthetic catalogue (:mod:`echelon.plan.catalogue`: 1 national DC
 → ``--dcs`` regional DCs → ``--stores`` stores, 104 + 8 weeks of negative-binomial demand,
@@ -11,7 +13,8 @@ report) in a fresh process, so that each run's peak memory is its own. Printed p
 seconds of every stage (from the pipeline's progress calls: a stage runs from its first call to
 its last; ``load`` is before the first call, ``store+report`` after the last), seconds per
 1,000 store series, and the peak resident memory (``resource.getrusage``, maxrss). With two or
-more sizes, the growth exponent ``b`` of ``seconds ≈ a · N^b`` (least squares on logs).
+more sizes, the growth exponent ``b`` of ``seconds ≈ a · N^b`` (least squares on logs); with
+``--workers 1 2``, the speed-up of the place stage (the one on the Dask cluster).
 """
 
 from __future__ import annotations
@@ -30,9 +33,21 @@ from typing import Any
 STAGE_ORDER = ("load", "forecast", "place", "kpis", "shadow", "orders", "exceptions")
 
 
-def run_one(items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int) -> dict[str, Any]:
-    """Write the catalogue and plan it in this process; the measurements as a dict."""
+def run_one(
+    items: int,
+    stores: int,
+    dcs: int,
+    folder: Path,
+    fmt: str,
+    seed: int,
+    workers: int | None,
+    load_only: bool = False,
+) -> dict[str, Any]:
+    """Write the catalogue and plan it in this process (``workers``: the place stage on a
+    local Dask cluster of that many processes; ``load_only``: only time ``load_context``); the
+    measurements as a dict."""
     from echelon.plan.catalogue import CatalogueParams, write_catalogue
+    from echelon.plan.parallel import ClusterSpec
     from echelon.plan.service import plan_and_store
 
     params = CatalogueParams(
@@ -40,7 +55,7 @@ def run_one(items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int
         stores=stores,
         regional_dcs=dcs,
         seed=seed,
-        demand_format=fmt,  # type: ignore[arg-type]
+        demand_format="parquet" if fmt == "parquet" else "csv",
     )
     t0 = time.perf_counter()
     write_catalogue(params, folder)
@@ -53,6 +68,19 @@ def run_one(items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int
         first.setdefault(stage, now)
         last[stage] = now
 
+    if load_only:
+        from echelon.plan.data import load_context
+
+        start = time.perf_counter()
+        rows = len(load_context(folder).history)
+        return {
+            "items": items,
+            "stores": stores,
+            "rows": rows,
+            "write_seconds": written,
+            "load_seconds": time.perf_counter() - start,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         plan_and_store(
@@ -60,6 +88,7 @@ def run_one(items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int
             str(Path(tmp) / "echelon.db"),
             report=Path(tmp) / "report.html",
             progress=progress,
+            cluster=ClusterSpec(workers=workers) if workers else None,
         )
         end = time.perf_counter()
     stages = {"load": min(first.values(), default=end) - start}
@@ -72,6 +101,7 @@ def run_one(items: int, stores: int, dcs: int, folder: Path, fmt: str, seed: int
     return {
         "items": items,
         "stores": stores,
+        "workers": workers or 0,
         "series": items * stores,
         "write_seconds": written,
         "seconds": end - start,
@@ -92,7 +122,8 @@ def growth_exponent(sizes: list[float], seconds: list[float]) -> float:
 def report(run: dict[str, Any]) -> None:
     per_k = run["seconds"] / run["series"] * 1000
     print(
-        f"items {run['items']:>6,} × stores {run['stores']}: {run['series']:,} series, "
+        f"items {run['items']:>6,} × stores {run['stores']}"
+        f"{f', {w} Dask workers' if (w := run['workers']) else ''}: {run['series']:,} series, "
         f"{run['seconds']:.1f} s ({per_k:.2f} s per 1,000 series), peak {run['peak_mb']:,.0f} MB "
         f"(catalogue written in {run['write_seconds']:.1f} s)"
     )
@@ -108,31 +139,55 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="folder for the catalogues")
     ap.add_argument("--format", choices=["csv", "parquet"], default="csv")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, nargs="+", default=[0], help="0: no Dask cluster")
+    ap.add_argument("--load-only", action="store_true", help="only write and load the folder")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="plan-scale-"))
     if args.child:  # one size, in this process: print its JSON
         n = args.items[0]
-        run = run_one(n, args.stores, args.dcs, out / f"items-{n}", args.format, args.seed)
+        w = args.workers[0] or None
+        folder = out / f"items-{n}"
+        run = run_one(n, args.stores, args.dcs, folder, args.format, args.seed, w, args.load_only)
         print(json.dumps(run))
         return
     runs = []
-    for n in args.items:
+    for n, w in [(n, w) for w in args.workers for n in args.items]:
         cmd = [sys.executable, __file__, "--child", "--items", str(n), "--stores", str(args.stores)]
         cmd += ["--dcs", str(args.dcs), "--out", str(out), "--format", args.format]
-        cmd += ["--seed", str(args.seed)]
+        cmd += ["--seed", str(args.seed), "--workers", str(w)]
+        cmd += ["--load-only"] if args.load_only else []
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             print(f"items {n}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
             sys.exit(1)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if args.load_only:
+            r = runs[-1]
+            print(
+                f"items {n:,} × stores {r['stores']}: {r['rows']:,} history rows, written in "
+                f"{r['write_seconds']:.1f} s, loaded in {r['load_seconds']:.1f} s, "
+                f"peak {r['peak_mb']:,.0f} MB"
+            )
+            continue
         report(runs[-1])
-    if len(runs) >= 2:
-        b = growth_exponent([r["items"] for r in runs], [r["seconds"] for r in runs])
-        print(
-            f"growth exponent (seconds ~ N^b, N = {', '.join(str(r['items']) for r in runs)}): "
-            f"b = {b:.3f}"
-        )
+    if args.load_only:
+        return
+    for w in args.workers:
+        same = [r for r in runs if r["workers"] == w]
+        if len(same) >= 2:
+            b = growth_exponent([r["items"] for r in same], [r["seconds"] for r in same])
+            sizes = ", ".join(str(r["items"]) for r in same)
+            print(f"growth exponent (seconds ~ N^b, N = {sizes}, workers {w}): b = {b:.3f}")
+    if len(args.workers) >= 2:
+        base = {r["items"]: r["stages"]["place"] for r in runs if r["workers"] == args.workers[0]}
+        for r in runs:
+            if r["workers"] != args.workers[0]:
+                speed = base[r["items"]] / r["stages"]["place"]
+                print(
+                    f"place stage speed-up, {r['workers']} vs {args.workers[0]} workers, "
+                    f"N = {r['items']}: {speed:.2f}x"
+                )
 
 
 if __name__ == "__main__":

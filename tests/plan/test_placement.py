@@ -212,7 +212,7 @@ def test_tuned_stores_meet_their_fill_rate_target_for_meio_and_single_echelon(
     _, p = placed
     for plan in p.items.values():  # type: ignore[attr-defined]
         for policy in ("meio", "single_echelon"):
-            res = run(plan.network, plan.policies[policy], SimRun(200, 10, plan.seed))
+            res = run(plan.simulated(), plan.policies[policy], SimRun(200, 10, plan.seed))
             for s in plan.stores:
                 assert res.node(s).fill_rate.mean >= plan.targets[s]
 

@@ -4,6 +4,8 @@ realized service; an exception for a class more than 2 points below target."""
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
@@ -11,7 +13,13 @@ from test_placement import small_plan_data
 
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.leadtimes import fit_lead_times
-from echelon.plan.model import ExceptionKind, RollingShadow, SegmentService, Severity
+from echelon.plan.model import (
+    ExceptionKind,
+    PolicyName,
+    RollingShadow,
+    SegmentService,
+    Severity,
+)
 from echelon.plan.rolling import rolling_shadow, shadow_windows, shortfall_exceptions
 from echelon.plan.shadow import shadow_mode
 
@@ -59,6 +67,31 @@ def test_pooled_kpis_and_segments(windows: tuple) -> None:
     assert 0.3 * one_meio < meio < 3 * one_meio
 
 
+def test_projected_fill_per_class_is_the_plans_simulated_fill_on_the_same_weights(
+    windows: tuple,
+) -> None:
+    data, _, _, ws = windows
+    _, rolling = rolling_shadow(data, ws)
+    assert rolling is not None
+    num: dict[tuple[str, str], float] = defaultdict(float)
+    den: dict[tuple[str, str], float] = defaultdict(float)
+    for w in ws:
+        for p in (PolicyName.MEIO, PolicyName.SINGLE_ECHELON):
+            for r in w.runs[p]:
+                for s in r.plan.stores:
+                    node = r.result.node(s)
+                    if node.demand_per_period > 0 and not math.isnan(node.fill_rate.mean):
+                        key = ((r.plan.segments.get(s) or "?")[0], p.value)
+                        num[key] += node.demand_per_period * r.plan.fill[p][s]
+                        den[key] += node.demand_per_period
+    assert rolling.segments
+    for seg in rolling.segments:
+        for p in ("meio", "single_echelon"):
+            assert seg.projected[p] == pytest.approx(num[(seg.segment, p)] / den[(seg.segment, p)])
+            assert seg.projected[p] >= seg.target - 1e-9  # tuned to the target in simulation
+        assert seg.projected.get("current") is None  # the current policy is not tuned
+
+
 def _rolling(realized: float, target: float) -> RollingShadow:
     seg = SegmentService(
         segment="A", target=target, series=3, realized={"meio": realized}, realized_ci={}
@@ -77,3 +110,22 @@ def test_a_class_more_than_two_points_below_target_is_an_exception() -> None:
     (big,) = shortfall_exceptions(_rolling(0.90, 0.98))
     assert big.severity is Severity.HIGH
     assert shortfall_exceptions(None) == []
+
+
+def test_the_rolling_table_prints_the_projected_fill_in_brackets() -> None:
+    from rich.console import Console
+
+    from echelon.cli.plan_cmds import rolling_table
+
+    seg = SegmentService(
+        segment="B", target=0.95, series=4, realized={"meio": 0.9441, "single_echelon": 0.953},
+        realized_ci={"meio": 0.004}, projected={"meio": 0.951},
+    )  # fmt: skip
+    rolling = RollingShadow(
+        origins=[date(2024, 3, 4)], periods=8, kpis=[], segments=[seg], saving=None
+    )
+    console = Console(width=200, record=True)
+    console.print(rolling_table(rolling))
+    text = console.export_text()
+    assert "94.41% ± 0.40% (95.1%)" in text
+    assert "95.30%" in text and "95.30% (" not in text  # no projection: no brackets

@@ -62,7 +62,9 @@ def register(app: typer.Typer) -> None:
         if textbook:
             textbook_check(seed=1, reps=40, periods=2000)
         with stage_progress(not quiet) as update:
-            folder, stored = demo_and_store(out, seed=seed, progress=update)
+            folder, stored = demo_and_store(
+                out, seed=seed, progress=update, on_items=update.set_items
+            )
         result, run_id, new = stored.result, stored.run_id, stored.created
         db = plain(redact_url(stored.db or ""))  # never a password on the screen
         report = plain(stored.report)

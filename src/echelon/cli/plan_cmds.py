@@ -10,19 +10,29 @@ the same stored run at once (idempotent, checked before planning).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from echelon.cli.render import console, fmt, plain
 from echelon.monitor.champions import THRESHOLD
 from echelon.plan.model import PlanResult, PolicyKpis, PolicyName, RecommendationKind, RollingShadow
+
+if TYPE_CHECKING:
+    from echelon.plan.parallel import ClusterSpec
 
 DB_HELP = (
     "database: SQLite file or postgresql://USER:PASS@HOST:PORT/DB "
@@ -38,38 +48,70 @@ STAGE_LABELS = {
 }
 
 
+class StageBars:
+    """The progress bars of the pipeline's stages: call it as ``update(stage, fraction)``;
+    :meth:`set_items` (the number of items, once the folder is loaded) turns every bar's
+    count into items done / total, with the elapsed time and an ETA."""
+
+    def __init__(self, bars: Progress | None) -> None:
+        from echelon.plan.pipeline import STAGES
+
+        self.bars = bars
+        self.stages = STAGES
+        self.items = 0
+        self.tasks: dict[str, TaskID] = {}
+        if bars is not None:
+            for stage in STAGES:
+                label = STAGE_LABELS.get(stage, stage)
+                self.tasks[stage] = bars.add_task(label, total=1.0, start=False, count="")
+
+    def set_items(self, items: int) -> None:
+        """Count every stage in items from now on (``items``: the items of the plan)."""
+        self.items = items
+        if self.bars is not None:
+            for task in self.tasks.values():
+                self.bars.update(task, count=f"0/{items:,} items")
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        task = self.tasks.get(stage)
+        if self.bars is None or task is None:
+            return
+        for earlier in self.stages[: self.stages.index(stage)]:  # stages run in order
+            self._set(self.tasks[earlier], 1.0)
+        self.bars.start_task(task)
+        self._set(task, min(1.0, max(0.0, fraction)))
+
+    def finish(self) -> None:
+        for task in self.tasks.values():
+            self._set(task, 1.0)
+
+    def _set(self, task: TaskID, fraction: float) -> None:
+        assert self.bars is not None
+        count = f"{round(fraction * self.items):,}/{self.items:,} items" if self.items else ""
+        self.bars.update(task, completed=fraction, count=count)
+
+
 @contextmanager
-def stage_progress(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
-    """One Rich progress bar per pipeline stage (on stderr); yields ``update(stage, fraction)``."""
+def stage_progress(enabled: bool = True) -> Iterator[StageBars]:
+    """One Rich progress bar per pipeline stage (on stderr) with items done / total (once
+    :meth:`StageBars.set_items` is called), elapsed time and ETA; yields the bars."""
     if not enabled:
-        yield lambda stage, fraction: None
+        yield StageBars(None)
         return
     bars = Progress(
         TextColumn("[bold]{task.description:<42}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[count]:>18}"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
     )
-    from echelon.plan.pipeline import STAGES
-
-    tasks: dict[str, TaskID] = {}
     with bars:
-        for stage in STAGES:
-            tasks[stage] = bars.add_task(STAGE_LABELS.get(stage, stage), total=1.0, start=False)
-
-        def update(stage: str, fraction: float) -> None:
-            task = tasks.get(stage)
-            if task is None:
-                return
-            for earlier in STAGES[: STAGES.index(stage)]:  # stages run in order
-                bars.update(tasks[earlier], completed=1.0)
-            bars.start_task(task)
-            bars.update(task, completed=min(1.0, max(0.0, fraction)))
-
+        update = StageBars(bars)
         yield update
-        for task in tasks.values():
-            bars.update(task, completed=1.0)
+        update.finish()
 
 
 def kpi_table(kpis: list[PolicyKpis], currency: str, title: str) -> Table:
@@ -163,7 +205,8 @@ def rolling_table(rolling: RollingShadow) -> Table:
     n, first = len(rolling.origins), min(rolling.origins)
     table = Table(
         title=f"Realized service: {n} shadow-mode windows of {rolling.periods} periods from "
-        f"{first}, each planned only with the data before it (actual demand, not simulated)",
+        f"{first}, each planned only with the data before it (actual demand, not simulated; "
+        "in brackets the fill rate the plans projected)",
         title_justify="left",
     )
     for col in ("class", "series", "target", *(p.label for p in PolicyName)):
@@ -173,6 +216,8 @@ def rolling_table(rolling: RollingShadow) -> Table:
         for p in PolicyName:
             real, ci = seg.realized.get(p.value), seg.realized_ci.get(p.value)
             text = "—" if real is None else f"{real:.2%}" + (f" ± {ci:.2%}" if ci else "")
+            projected = seg.projected.get(p.value)
+            text += "" if projected is None else f" ({projected:.1%})"
             short = real is not None and p is PolicyName.MEIO and real < seg.target - 0.015
             cells.append(f"[red]{text}[/]" if short else text)
         table.add_row(plain(seg.segment), str(seg.series), f"{seg.target:.1%}", *cells)
@@ -282,11 +327,20 @@ def register(app: typer.Typer) -> None:
             help="with --from-store: a new forecast champion that moves its segment's safety "
             "stock value by more than this fraction waits for approval",
         ),
+        dask: str | None = typer.Option(
+            None, "--dask", help="Dask scheduler tcp://HOST:8786: items across its workers"
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", help="a local Dask cluster of N worker processes"
+        ),
     ) -> None:
         """Plan from a data folder: forecasts, placement, today's orders, exceptions, KPIs."""
+        from echelon.plan.parallel import ClusterSpec
+
+        cluster = ClusterSpec(address=dask, workers=workers)
         with stage_progress(not quiet) as update:
             stored = _plan(data_dir, from_store, (nowcast, promotion_threshold), db, report,
-                           json_out, update)  # fmt: skip
+                           json_out, update, cluster)  # fmt: skip
         result, run_id, new = stored.result, stored.run_id, stored.created
         console.rule(f"[bold]plan '{plain(result.name)}' as of {result.as_of}[/]")
         print_summary(result, top)
@@ -318,7 +372,8 @@ def _plan(
     db: str | None,
     report: Path | None,
     json_out: Path | None,
-    update: Callable[[str, float], None],
+    update: StageBars,
+    cluster: ClusterSpec,
 ) -> Any:
     """Plan a data folder, or with ``from_store`` a dataset of the data store (``settings``:
     plan on nowcasts, the forecast-promotion threshold)."""
@@ -336,11 +391,13 @@ def _plan(
         nowcast, threshold = settings
         return plan_from_store(db, dataset_name(from_store, "--from-store"), use_nowcast=nowcast,
                                report=report, json_out=json_out, progress=update,
+                               on_items=update.set_items, cluster=cluster,
                                promotion_threshold=threshold)  # fmt: skip
     from echelon.plan.service import plan_and_store
 
     assert data_dir is not None
-    return plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update)
+    return plan_and_store(data_dir, db, report=report, json_out=json_out, progress=update,
+                          on_items=update.set_items, cluster=cluster)  # fmt: skip
 
 
 def scenario_table(outcomes: list[Any], currency: str) -> Table:

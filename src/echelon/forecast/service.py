@@ -239,6 +239,12 @@ def run_candidates(
     return outputs, classes, model
 
 
+def backtest_span(st: Settings) -> int:
+    """Periods from the earliest backtest origin to the end of the history: the last window's
+    H periods plus ``step`` (default H) between each of the ``n_windows`` origins."""
+    return st.horizon + (st.step or st.horizon) * (st.n_windows - 1)
+
+
 def criterion_of(st: Settings) -> str:
     """Selection metric: scaled pinball of the longest lead time, else per-period."""
     return f"ltd_spinball_{max(st.lead_times)}" if st.lead_times else "spinball"
@@ -250,11 +256,11 @@ def backtest(
     """Walk-forward backtest of all candidates; champions per demand class."""
     df, season, min_hist = _prepare(data, st)
     origins = cutoffs(df, st.horizon, st.n_windows, st.step, data.freq)
-    if df.groupby("unique_id").size().max() <= st.horizon * st.n_windows + 2:
+    if df.groupby("unique_id").size().max() <= backtest_span(st) + 2:
         raise DataError(
             "history too short for the backtest",
             source=data.source,
-            expected=f"more than {st.horizon * st.n_windows + 2} periods",
+            expected=f"more than {backtest_span(st) + 2} periods",
             found=str(df.groupby("unique_id").size().max()),
             fix="lower --horizon or --windows",
         )
@@ -302,7 +308,7 @@ def forecast(
     bt = None
     if champions is None:
         n_max = int(df.groupby("unique_id").size().max())
-        if n_max > st.horizon * st.n_windows + min_hist:
+        if n_max > backtest_span(st) + min_hist:
             bt = backtest(data, st, progress, baseline=False)
             champions = bt.champions
         else:

@@ -47,6 +47,7 @@ from echelon.plan.model import PlanException, PlanResult
 
 if TYPE_CHECKING:
     from echelon.monitor.nowcast import NowcastOutcome
+    from echelon.plan.parallel import ClusterSpec
     from echelon.plan.service import StoredPlan
     from echelon.storage.datastore import StoredData
 
@@ -111,9 +112,12 @@ def plan_from_store(
     report: Path | None = None,
     json_out: Path | None = None,
     progress: Progress | None = None,
+    on_items: Callable[[int], None] | None = None,
+    cluster: ClusterSpec | None = None,
     promotion_threshold: float = THRESHOLD,
 ) -> StoredPlan:
-    """Plan ``dataset`` of the store ``db`` and store the run there (module doc);
+    """Plan ``dataset`` of the store ``db`` and store the run there (module doc); ``progress``,
+    ``on_items`` and ``cluster`` as in :func:`echelon.plan.service.plan_and_store`;
     ``promotion_threshold``: the relative change of a segment's safety stock value above which
     a new forecast champion waits for approval."""
     from echelon.monitor.drift import drift_exceptions
@@ -146,6 +150,8 @@ def plan_from_store(
             report=report,
             json_out=json_out,
             progress=progress,
+            on_items=on_items,
+            cluster=cluster,
             options=options,
             extra_findings=[*marked, *drift_exceptions(db, dataset)],
             review=review,

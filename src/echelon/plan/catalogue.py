@@ -40,8 +40,8 @@ the same bytes. The process (defaults in brackets):
   horizon 13, ``seed``.
 
 Demand is written as ``demand.csv``, or as ``demand.parquet`` with ``demand_format="parquet"``
-(large catalogues: a CSV file of 500 items × 45 stores × 112 weeks is above the 50 MB input
-limit).
+(dates as Parquet ``date32``; for large catalogues: a CSV file of 500 items × 45 stores × 112
+weeks is above the 50 MB input limit of CSV files).
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from echelon.fileio import atomic_write_bytes
 from echelon.plan.current_policy import DEFAULT_COVER, cover_of
@@ -286,10 +288,16 @@ def _write_demand(
     if params.demand_format == "csv":
         write_csv(folder / "demand.csv", df)
         return
-    df["item_id"] = df["item_id"].astype(str)
-    df["location_id"] = df["location_id"].astype(str)
+    table = pa.table(
+        {
+            "item_id": pa.array(df["item_id"].astype(str)),
+            "location_id": pa.array(df["location_id"].astype(str)),
+            "ds": pa.array(np.tile(days.to_numpy().astype("datetime64[D]"), n * s)),
+            "y": pa.array(df["y"].to_numpy()),
+        }
+    )
     buffer = io.BytesIO()
-    df.to_parquet(buffer, engine="pyarrow", index=False, compression="zstd")
+    pq.write_table(table, buffer, compression="zstd")
     atomic_write_bytes(folder / "demand.parquet", buffer.getvalue())
 
 

@@ -96,7 +96,9 @@ def ids(df: pd.DataFrame, col: str, source: str) -> pd.Series:
             fix="fill in the id or remove the row",
         )
     text = df[col].astype(str)
-    control = text.str.contains(CONTROL, regex=True).to_numpy()
+    codes, uniques = pd.factorize(text)  # each distinct id checked once, not once per row
+    bad_id = pd.Series(uniques).str.contains(CONTROL, regex=True).to_numpy(dtype=bool)
+    control = bad_id[codes]
     if control.any():
         raise rows_error(
             "control character in an id",
@@ -179,11 +181,16 @@ def numbers(
 def dates(df: pd.DataFrame, col: str, source: str) -> pd.Series:
     """The column as ``datetime64[ns]`` days: strictly ``YYYY-MM-DD`` (a time of day after it
     is dropped; a partial date such as ``2014-03``, a time zone, another layout or a day that
-    does not exist is an error — every such row in one message)."""
+    does not exist is an error — every such row in one message). A ``datetime64`` column (read
+    from Parquet) holds days already; only its missing cells are errors."""
     cells = df[col]
-    text = cells.astype(str)
-    shaped = text.str.fullmatch(DAY).fillna(False).to_numpy(dtype=bool) & cells.notna().to_numpy()
-    parsed = pd.to_datetime(text.str[:10].where(shaped), errors="coerce", format="%Y-%m-%d")
+    if pd.api.types.is_datetime64_dtype(cells):  # days already (a Parquet date column)
+        parsed = cells
+    else:
+        text = cells.astype(str)
+        shaped = text.str.fullmatch(DAY).fillna(False).to_numpy(dtype=bool)
+        shaped &= cells.notna().to_numpy()
+        parsed = pd.to_datetime(text.str[:10].where(shaped), errors="coerce", format="%Y-%m-%d")
     bad = parsed.isna().to_numpy()
     if bad.any():
         raise rows_error(

@@ -40,7 +40,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from echelon.errors import DataError, InputError
-from echelon.fileio import pydantic_error, read_bytes, read_mapping
+from echelon.fileio import MAX_INPUT_BYTES, pydantic_error, read_bytes, read_mapping
 from echelon.network.io import network_from_dict
 from echelon.network.model import Network, ServiceMeasure
 from echelon.optimize.segments import SegmentTargets
@@ -50,10 +50,18 @@ from echelon.plan.checks import check_lead_times, check_node_ids
 from echelon.plan.context import EXTERNAL, PlanContext, build_context, store_ids
 from echelon.plan.model import PlanConfig, PlanException, Severity
 from echelon.plan.outliers import clean_history
+from echelon.plan.parquet import (
+    MAX_PARQUET_BYTES,
+    PARQUET_FILES,
+    either_name,
+    is_parquet,
+    read_table,
+    table_path,
+)
 
 REQUIRED_FILES = ("network.yaml", "items.csv", "demand.csv", "inventory.csv")
 OPTIONAL_FILES = ("on_order.csv", "lead_times.csv", "targets.yaml", "plan.yaml")
-INPUT_FILES = REQUIRED_FILES + OPTIONAL_FILES
+INPUT_FILES = REQUIRED_FILES + OPTIONAL_FILES + tuple(PARQUET_FILES.values())
 MAX_LISTED = 20  # missing inventory rows listed one by one before a summary finding
 
 
@@ -68,9 +76,10 @@ def load_context(folder: str | Path) -> PlanContext:
     network = _load_network(folder / "network.yaml", config, findings)
     check_node_ids(network, str(folder / "network.yaml"))
     items = _load_items(folder / "items.csv", findings)
-    demand, calendar = _load_demand(folder / "demand.csv", items, network, config, findings)
+    demand_file = table_path(folder, "demand.csv")
+    demand, calendar = _load_demand(demand_file, items, network, config, findings)
     config = config.model_copy(update={"as_of": calendar.as_of})
-    inventory = _load_inventory(folder / "inventory.csv", items, network, findings)
+    inventory = _load_inventory(table_path(folder, "inventory.csv"), items, network, findings)
     on_order = _load_on_order(folder / "on_order.csv", items, network, calendar.as_of, findings)
     lead_times = _load_lead_times(folder / "lead_times.csv", network)
     check_lead_times(
@@ -97,15 +106,13 @@ def load_context(folder: str | Path) -> PlanContext:
     if ctx.history.empty:
         raise DataError(
             "the demand history is shorter than one full period",
-            source=str(folder / "demand.csv"),
+            source=str(demand_file),
             field="ds",
             expected=f"at least {config.period_days} days before the plan date {calendar.as_of}",
             found=f"first date {demand['ds'].min().date()}",
             fix="add history or lower plan.yaml period_days",
         )
-    ctx.history, outliers = clean_history(
-        ctx.history, config.clean_outliers, str(folder / "demand.csv")
-    )
+    ctx.history, outliers = clean_history(ctx.history, config.clean_outliers, str(demand_file))
     ctx.findings.extend(outliers)
     return ctx
 
@@ -122,19 +129,21 @@ def _check_folder(folder: Path) -> str:
     if not folder.is_dir():
         raise DataError("is a file, not a data folder", source=str(folder), fix="give a folder")
     for name in REQUIRED_FILES:
-        if not os.path.lexists(folder / name):
+        table_path(folder, name)  # both demand.csv and demand.parquet: an error
+        if not any(os.path.lexists(folder / n) for n in (name, PARQUET_FILES.get(name, name))):
             raise DataError(
                 "missing required file",
                 source=str(folder / name),
                 expected=f"the files {', '.join(REQUIRED_FILES)} in the data folder",
-                fix=f"add {name} (format: docs/plan-data.md)",
+                fix=f"add {either_name(name)} (format: docs/plan-data.md)",
             )
     digest = hashlib.sha256()
     for name in sorted(INPUT_FILES):
         path = folder / name
         if not os.path.lexists(path):  # absent; a broken link or a link loop is present
             continue
-        content = read_bytes(path, DataError)  # a regular file (no device, FIFO), size-capped
+        cap = MAX_PARQUET_BYTES if is_parquet(path) else MAX_INPUT_BYTES
+        content = read_bytes(path, DataError, max_bytes=cap)  # a regular file, size-capped
         digest.update(name.encode() + b"\0" + len(content).to_bytes(8, "little") + content)
     return digest.hexdigest()
 
@@ -282,7 +291,7 @@ def _load_demand(
     findings: list[PlanException],
 ) -> tuple[pd.DataFrame, PlanCalendar]:
     src = str(path)
-    raw = t.read_csv(path, t.DEMAND)
+    raw = read_table(path, t.DEMAND)
     if raw.empty:
         raise DataError(
             "no demand rows",
@@ -332,7 +341,7 @@ def _load_inventory(
     path: Path, items: pd.DataFrame, network: Network, findings: list[PlanException]
 ) -> pd.DataFrame:
     src = str(path)
-    raw = t.read_csv(path, t.INVENTORY)
+    raw = read_table(path, t.INVENTORY)
     item, loc = _item_location(raw, src, items, network)
     on_hand = t.numbers(
         raw,

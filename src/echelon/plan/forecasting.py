@@ -6,15 +6,18 @@ series' incomplete first period is dropped). Each fit uses the ``config.history_
 recent periods before its cut-off (all when not set).
 
 Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candidate set
-(:data:`PLAN_CANDIDATES`, champion per demand class by a one-window walk-forward backtest):
+(:data:`PLAN_CANDIDATES`), each with a walk-forward backtest from up to
+:data:`BACKTEST_ORIGINS` origins spread over the last year (:func:`backtest_windows`; the
+champion per demand class minimises the scaled pinball loss of demand summed over
+:data:`SELECT_PERIODS` periods over all of them):
 
-- the **plan fit** on the whole history gives, per item × store, ``mean`` = the average forecast
-  mean per period over the horizon and ``std`` = the forecast-error std per period: the root mean
-  squared error of the champion's per-period forecasts over the backtest window (``horizon``
-  periods; it includes the bias and the seasonality the model missed), or, without a backtest,
-  the champion's one-period-ahead predictive spread ``(q0.9 − q0.1) / (2 · 1.2816)`` (exactly σ
-  for a normal predictive distribution). Safety stock treats the errors of successive periods
-  as independent (σ·√τ over τ periods);
+- the **plan fit** on the whole history gives, per item × store, the backtest's error model
+  (:class:`echelon.plan.ltd_error.LtdError`: persistent bias, the std of the error of demand
+  summed over τ periods, the error paths the simulations resample), ``mean`` = the average
+  forecast mean per period over the horizon plus the persistent bias, and ``std`` = the pooled
+  one-period error std σ_1; without a backtest, the champion's one-period-ahead predictive
+  spread ``(q0.9 − q0.1) / (2 · 1.2816)`` (exactly σ for a normal predictive distribution) and
+  no error model (successive periods then independent, σ·√τ);
 - the **hold-out fit** on the history before the last ``config.holdout_periods`` periods gives the
   forecast **bias** over those periods, ``(Σ forecast mean − Σ actual) / Σ actual`` (positive =
   over-forecast), the fan charts (:class:`ForecastSeries` with the hold-out actuals) and the
@@ -34,6 +37,7 @@ import pandas as pd
 from echelon.forecast.data import validate_demand
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
+from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -48,6 +52,9 @@ Z90 = 1.2815515655446004  # Φ⁻¹(0.9): (q0.9 − q0.1) / (2·Z90) is σ for a
 HISTORY_TAIL = 26  # periods of history kept in a fan chart
 MIN_TRAIN = 16  # periods of history a hold-out fit needs; shorter: no hold-out
 SEP = "\x1f"  # joins item and location into a forecast series id
+BACKTEST_ORIGINS = 6  # walk-forward origins of the error model, spread over the last year
+SELECT_PERIODS = 4  # champions minimise the pinball loss of demand summed over this many periods
+PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
 Progress = Callable[[str, float], None]
 
 
@@ -57,14 +64,15 @@ class SeriesForecast:
 
     item: str
     location: str
-    mean: float  # per period, average over the horizon
-    std: float  # forecast-error std per period (from the predictive quantiles)
+    mean: float  # per period, average over the horizon, plus the persistent backtest bias
+    std: float  # forecast-error std per period σ_1 (module doc)
     model: str  # the champion model
     history_mean: float  # per period, over the history used
     history_std: float  # per period, over the history used
     bias: float | None = None  # over the hold-out periods; None without a hold-out
     actual_mean: float | None = None  # actual demand per period over the hold-out periods
     std_from_backtest: bool = True  # False: the fallback, the predictive spread (module doc)
+    errors: LtdError | None = None  # the backtest error model; None: no backtest
 
 
 @dataclass
@@ -99,35 +107,48 @@ def _freq(period_days: int, ds: pd.Series) -> tuple[str, int]:
     return f"{period_days}D", max(1, round(365 / period_days))
 
 
+def backtest_windows(n_max: int, horizon: int, period_days: int) -> tuple[int, int]:
+    """(origins, step in periods) of the plan's backtest: up to :data:`BACKTEST_ORIGINS`
+    origins ``step`` apart over the last year, as many as the longest series (``n_max``
+    periods) allows with :data:`PLAN_MIN_HISTORY` periods before the earliest."""
+    year = max(1, round(365 / period_days))
+    step = max(1, (year - horizon) // (BACKTEST_ORIGINS - 1))
+    room = n_max - horizon - PLAN_MIN_HISTORY - 1
+    return max(1, min(BACKTEST_ORIGINS, room // step + 1)), step
+
+
 def _fit(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> ForecastResult:
     df = hist.assign(unique_id=hist["item_id"] + SEP + hist["location_id"])
     freq, season = _freq(period_days, df["ds"])
     data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
+    n_max = int(df.groupby("unique_id").size().max())
+    windows, step = backtest_windows(n_max, horizon, period_days)
     st = Settings(
         horizon=horizon,
         taus=PLAN_TAUS,
+        lead_times=(min(SELECT_PERIODS, horizon),),
         season=season,
         n_paths=200,
         seed=seed,
         candidates=dict(PLAN_CANDIDATES),
-        n_windows=1,
+        n_windows=windows,
+        step=step,
+        min_history=PLAN_MIN_HISTORY,
         unconstrain=False,
         sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
     )
     return forecast(data, st)
 
 
-def _backtest_rmse(fc: ForecastResult, models: pd.Series) -> dict[str, float]:
-    """Per series: root mean squared error of the champion's per-period forecast means over
-    the backtest window (units per period); empty without a backtest."""
+def _error_models(fc: ForecastResult, models: pd.Series) -> dict[str, LtdError]:
+    """Per series id: the error model of the champion's backtest (empty without one),
+    pooled by demand class (:func:`echelon.plan.ltd_error.pooled_models`)."""
     if fc.backtest is None or fc.backtest.forecasts.empty:
         return {}
-    b = fc.backtest.forecasts
-    champ = b["model"].to_numpy() == models.reindex(b["unique_id"]).to_numpy()
-    b = b[champ]
-    err = (b["mean"] - b["y"]).astype(float) ** 2
-    out = err.groupby(b["unique_id"]).mean() ** 0.5
-    return {str(k): float(v) for k, v in out.items() if np.isfinite(v)}
+    paths = error_paths(fc.backtest.forecasts, {str(k): str(v) for k, v in models.items()})
+    classes = fc.classes
+    groups = dict(zip(classes["unique_id"].astype(str), classes["demand_class"], strict=True))
+    return pooled_models(paths, groups)
 
 
 def _summaries(
@@ -137,7 +158,7 @@ def _summaries(
     spread = (f["q0.9"] - f["q0.1"]).clip(lower=0.0) / (2.0 * Z90)
     g = f.assign(spread=spread).groupby("unique_id", sort=True)
     means, stds, models = g["mean"].mean(), g["spread"].first(), g["model"].first()
-    rmse = _backtest_rmse(fc, models)
+    errors = _error_models(fc, models)
     hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
     h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
     paths = _by_series(f, "unique_id", "mean")
@@ -153,12 +174,14 @@ def _summaries(
             bias = float((fm.sum() - tot) / tot) if tot > 0 else None
             actual_mean = float(a.mean()) if len(a) else None
         hm, hs = float(h_mean[(item, loc)]), float(h_std[(item, loc)])
+        err = errors.get(str(uid))
         out[(item, loc)] = SeriesForecast(
             item=item,
             location=loc,
-            mean=max(0.0, float(means[uid])),
-            std=max(0.0, float(rmse.get(uid, stds[uid]))),
-            std_from_backtest=uid in rmse,
+            mean=max(0.0, float(means[uid]) + (err.bias if err is not None else 0.0)),
+            std=max(0.0, float(err.curve[0]) if err is not None else float(stds[uid])),
+            std_from_backtest=err is not None,
+            errors=err,
             model=str(models[uid]),
             history_mean=hm,
             history_std=0.0 if np.isnan(hs) else hs,

@@ -78,7 +78,7 @@ class ItemRun:
 
 def sim_item(plan: ItemPlan, policy: PolicySet, periods: int, reps: int) -> SimulationResult:
     """Simulate one item's policy on the item's KPI random numbers."""
-    return run(plan.network, policy, SimRun(periods, reps, plan.seed))
+    return run(plan.simulated(), policy, SimRun(periods, reps, plan.seed))
 
 
 def _store_kpis(runs: Sequence[ItemRun], store: str, period_days: float) -> tuple[Kpis, float]:

@@ -395,6 +395,9 @@ class SegmentService(_Out):
     series: int  # item × store series in the class
     realized: dict[str, float | None]  # PolicyName value → realized fill rate
     realized_ci: dict[str, float | None]  # PolicyName value → 95% CI half width
+    #: PolicyName value → projected fill rate: the tuning's simulated fill rate of the same
+    #: plans (forecast + resampled backtest errors), weighted by the same realized demand
+    projected: dict[str, float | None] = Field(default_factory=dict)
 
 
 class RollingShadow(_Out):

@@ -5,7 +5,8 @@ For every item (:func:`item_network`): the locations of the data folder's networ
 order rules from the item master (``pack_size`` → lot multiple, ``moq`` → minimum order, on
 every node), fitted lead times (:mod:`echelon.plan.leadtimes`), and at every store the
 forecast demand per period (:func:`demand_distribution`) with a fill-rate target from its
-ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies).
+ABC/XYZ segment (``PlanContext.targets``; ``config.default_fill_rate`` where none applies);
+forecast errors (σ over τ periods, simulated demand paths): :mod:`echelon.plan.ltd_error`.
 
 Policies (installation base stock on the local inventory position, units):
 
@@ -49,14 +50,15 @@ from echelon.optimize.gsm.solve import solve_gsm
 from echelon.optimize.result import OptimizationResult
 from echelon.optimize.segments import SegmentTargets, classify_history
 from echelon.optimize.single_echelon import solve_single_echelon
+from echelon.plan import ltd_error
 from echelon.plan.context import PlanContext
 from echelon.plan.current_policy import current_policy
 from echelon.plan.decompose import explain_placement
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
+from echelon.plan.parallel import map_items
 from echelon.policies.model import BaseStock, PolicySet
-from echelon.policies.normal import exposure_std
 from echelon.sim.batch import simulate
 from echelon.sim.results import SimulationResult
 
@@ -118,6 +120,14 @@ class ItemPlan:
     policies: dict[PolicyName, PolicySet] = field(default_factory=dict)
     pipeline: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # node → μτ
     fill: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # tuned fill rates
+    errors: dict[str, ltd_error.LtdError] = field(default_factory=dict)  # store → model
+    kpi_network: Network | None = None  # stores' demand on error paths, KPI random numbers
+    search_network: Network | None = None  # the same on the tuning search's numbers
+
+    def simulated(self, search: bool = False) -> Network:
+        """The network the KPI (``search``: the tuning search's) simulations run on."""
+        net = self.search_network if search else self.kpi_network
+        return net if net is not None else self.network
 
     def safety_stock(self, policy: PolicyName, node: str) -> float:
         """level − μ·τ of ``policy`` at ``node`` (units, ≥ 0)."""
@@ -181,6 +191,7 @@ def item_network(
     holding = rec.unit_cost * cfg.holding_rate * cfg.period_days / 365.0
     stores = set(ctx.stores)
     nodes = []
+    exposure = ltd_error.longest_supply_periods(with_lead_times(ctx.network, lead_times))
     for node in ctx.network.nodes:
         upd: dict[str, object] = {
             "holding_cost": holding,
@@ -191,6 +202,8 @@ def item_network(
         if node.id in stores:
             fc = forecasts.series.get((item, node.id))
             mean, std = (fc.mean, fc.std) if fc is not None else (0.0, 0.0)
+            if fc is not None and fc.errors is not None:
+                std = ltd_error.effective_std(fc.errors, exposure)
             target = target_of(targets, item, node.id, cfg.default_fill_rate).fill_rate
             upd["demand"] = demand_distribution(mean, std)
             upd["service"] = ServiceTarget(measure=ServiceMeasure.FILL_RATE, target=target)
@@ -265,6 +278,7 @@ def tune_store_levels(
     search: SimRun,
     check: SimRun,
     z_max: dict[str, float] | None = None,
+    search_net: Network | None = None,
 ) -> tuple[PolicySet, dict[str, float]]:
     """Least store levels ``floor + z·scale`` (z ∈ [0, z_max], by default Z_MAX) whose
     simulated fill rate meets the store's target; other nodes keep ``policy``'s levels.
@@ -275,7 +289,7 @@ def tune_store_levels(
     with its own level; the others' levels only move its supplier's rationing a little); then the
     levels are checked on the ``check`` random numbers (those of the KPIs) and a store still
     short is raised until it meets its target there and bisected back down on those numbers.
-    Returns the policy and the checked fill rates per store.
+    Search runs on ``search_net`` (default ``net``). Returns the policy and the checked fills.
     """
     stores = list(targets)
     top = {s: max(Z_MAX, (z_max or {}).get(s, Z_MAX)) for s in stores}
@@ -284,7 +298,8 @@ def tune_store_levels(
 
     def fills(z: dict[str, float], sim: SimRun) -> dict[str, float]:
         lv = {s: floor[s] + z[s] * scale[s] for s in stores}
-        res = run(net, _with_levels(policy, lv, policy.method or ""), sim)
+        on = search_net if search_net is not None and sim is search else net
+        res = run(on, _with_levels(policy, lv, policy.method or ""), sim)
         return {s: res.node(s).fill_rate.mean for s in stores}
 
     def ok(f: dict[str, float], s: str) -> bool:
@@ -344,13 +359,16 @@ def _tune(
     for s in plan.stores:
         mu, sd = flows[s]
         _, lsd = inbound_lead_time(net, s)
-        scale[s] = max(exposure_std(sd, store_floor_exposure[s], mu, lsd), SCALE_FLOOR * mu)
+        tau = store_floor_exposure[s]
+        err = ltd_error.exposure_error_std(plan.errors.get(s), sd, tau, mu, lsd)
+        scale[s] = max(err, SCALE_FLOOR * mu)
         z_max[s] = MAX_COVER_PERIODS * mu / scale[s] if scale[s] > 0 else Z_MAX
     floor = {s: plan.pipeline[name][s] for s in plan.stores}
     search, check = sims
     plan.policies[name], plan.fill[name] = tune_store_levels(
-        net, base, plan.targets, floor, scale, search, check, z_max
-    )
+        plan.simulated(), base, plan.targets, floor, scale, search, check, z_max,
+        search_net=plan.simulated(search=True),
+    )  # fmt: skip
     plan.policies[name].method = name.value
 
 
@@ -380,6 +398,11 @@ def _place_item(
         {s: t.fill_rate for s, t in store.items()}, {s: t.segment for s, t in store.items()},
         seed, gsm,
     )  # fmt: skip
+    found = {s: forecasts.series.get((item, s)) for s in stores}
+    plan.errors = {s: f.errors for s, f in found.items() if f is not None and f.errors is not None}
+    means = {s: f.mean for s, f in found.items() if f is not None}
+    sims = (cfg.sim_reps, cfg.sim_periods + WARMUP, (seed, seed + SEARCH_SEED_OFFSET))
+    plan.kpi_network, plan.search_network = ltd_error.error_networks(net, plan.errors, means, *sims)
     # meio: GSM levels, stores tuned on floor μτ + z·σ_τ
     tau = {n: float(gsm.nodes[n].net_replenishment_time or 0.0) for n in tier}
     floor_tau = {s: max(tau[s], 1.0) for s in stores}
@@ -392,6 +415,17 @@ def _place_item(
     flows = echelon_demand(net)
     plan.pipeline[PolicyName.CURRENT] = {n: flows[n][0] * exposure[n] for n in tier}
     return plan
+
+
+def _place_items(
+    chunk: list[tuple[int, str]],
+    ctx: PlanContext,
+    forecasts: PlanForecasts,
+    lead_times: dict[tuple[str, str], LaneLeadTime],
+    targets: Targets,
+) -> list[ItemPlan]:
+    """:func:`_place_item` for each (index, item) of ``chunk`` (one task of a cluster)."""
+    return [_place_item(ctx, i, k, forecasts, lead_times, targets) for k, i in chunk]
 
 
 def _short_of_target(plan: ItemPlan) -> list[PlanWarning]:
@@ -445,14 +479,13 @@ def place(
                 value=float(len(missing)),
             )
         )
-    todo = [i for i in items if i in known]
-    for k, item in enumerate(todo):
-        plan = _place_item(ctx, item, items.index(item), forecasts, lead_times, targets)
-        out.items[item] = plan
+    index = {item: k for k, item in enumerate(items)}  # an item's seed: its index
+    todo = [(index[i], i) for i in items if i in known]
+    step = (lambda f: progress("place", f)) if progress else None
+    for plan in map_items(_place_items, todo, (ctx, forecasts, lead_times, targets), step):
+        out.items[plan.item] = plan
         out.warnings.extend(_short_of_target(plan))
         out.placements.extend(explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes)
-        if progress:
-            progress("place", (k + 1) / len(todo))
     out.seconds = time.perf_counter() - start
     return out
 

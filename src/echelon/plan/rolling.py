@@ -86,8 +86,9 @@ def _pooled(windows: list[ShadowWindow]) -> Runs:
 
 
 def _segments(runs: Runs) -> list[SegmentService]:
-    """Realized fill rate per ABC class and policy over every item × store × window."""
-    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0] * 3))
+    """Realized fill rate per ABC class and policy over every item × store × window, and the
+    projected one (the plans' simulated fill rates, weighted by the same demand)."""
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0] * 5))
     target: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     series: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for p, item_runs in runs.items():
@@ -102,6 +103,10 @@ def _segments(runs: Runs) -> list[SegmentService]:
                 a[0] += d
                 a[1] += d * f
                 a[2] += (d * (node.fill_rate.ci95 or 0.0)) ** 2
+                projected = r.plan.fill.get(p, {}).get(s)
+                if projected is not None and not math.isnan(projected):
+                    a[3] += d
+                    a[4] += d * projected
                 if p is PolicyName.MEIO:
                     target[seg][0] += d
                     target[seg][1] += d * r.plan.targets.get(s, 0.0)
@@ -113,6 +118,7 @@ def _segments(runs: Runs) -> list[SegmentService]:
             series=len(series[seg]),
             realized={p: a[1] / a[0] if a[0] > 0 else None for p, a in by.items()},
             realized_ci={p: math.sqrt(a[2]) / a[0] if a[0] > 0 else None for p, a in by.items()},
+            projected={p: a[4] / a[3] if a[3] > 0 else None for p, a in by.items()},
         )
         for seg, by in sorted(acc.items())
     ]

@@ -27,6 +27,7 @@ from echelon.plan.context import PlanContext
 from echelon.plan.data import INPUT_FILES, load_context
 from echelon.plan.firm import FirmOrder, fingerprint, kept_recommendations, with_firm
 from echelon.plan.model import PlanException, PlanResult, exception_order, plan_parameters
+from echelon.plan.parallel import ClusterSpec, use_cluster
 
 if TYPE_CHECKING:
     from echelon.plan.pipeline import Prepared
@@ -112,6 +113,8 @@ def plan_and_store(
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
     extra_findings: Sequence[PlanException] = (),
+    on_items: Callable[[int], None] | None = None,
+    cluster: ClusterSpec | None = None,
     review: Review | None = None,
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
@@ -120,13 +123,19 @@ def plan_and_store(
     ``progress(stage, fraction)``: called as the stages advance; ``options``: command options
     recorded with the run (they are part of its idempotency key); ``extra_findings``: exceptions
     found outside the folder (the data store's monitoring alerts), added to its findings;
-    ``review(result)``: exceptions about the planned result itself (the forecast-promotion gate
-    of :mod:`echelon.monitor.champions`), added before it is stored."""
+    ``on_items(n)``: called with
+    the number of items once the folder is loaded (progress bars count items); ``cluster``:
+    run the per-item stages on a Dask cluster (:mod:`echelon.plan.parallel`; the same result,
+    so it is not part of the idempotency key); ``review(result)``: exceptions about the planned
+    result itself (the forecast-promotion gate of :mod:`echelon.monitor.champions`), added
+    before it is stored."""
     from echelon.storage import load_run
 
     folder = Path(folder)
     ctx = load_context(folder)  # bad input stops here: nothing computed, nothing written
     ctx.findings.extend(extra_findings)
+    if on_items is not None:
+        on_items(len(ctx.item_ids))
     _check_outputs(folder, db, [(report, "--report"), (json_out, "--json")])
     firm = firm_of(db, ctx)
     ctx = with_firm(ctx, firm)
@@ -136,7 +145,8 @@ def plan_and_store(
     if stored is not None:
         result, run_id, created = load_run(db, stored.id), stored.id, False
     else:
-        result, run_id = _plan_and_save(ctx, db, progress, options, firm, review)
+        with use_cluster(cluster):
+            result, run_id = _plan_and_save(ctx, db, progress, options, firm, review)
         created = True
     if report is not None:
         from echelon.report import write_report
@@ -217,7 +227,10 @@ def run_scenarios_for(
 
 
 def demo_and_store(
-    out: Path, seed: int = 0, progress: Progress | None = None
+    out: Path,
+    seed: int = 0,
+    progress: Progress | None = None,
+    on_items: Callable[[int], None] | None = None,
 ) -> tuple[Path, StoredPlan]:
     """``echelon demo``: write the M5 demo data folder under ``out``, plan and store it in
     ``out/echelon.db`` and write ``out/report.html``; returns the folder and the stored run."""
@@ -230,5 +243,6 @@ def demo_and_store(
         report=out / "report.html",
         progress=progress,
         options={"command": "demo"},
+        on_items=on_items,
     )
     return folder, stored

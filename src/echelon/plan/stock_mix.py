@@ -68,7 +68,7 @@ def _curves(ctx: PlanContext, placed: Placements) -> list[_Curve]:
         fills = []
         for f in FACTORS:
             sim = SimRun(cfg.sim_periods, cfg.sim_reps, plan.seed + SEARCH_SEED_OFFSET)
-            res = run(plan.network, scaled_policy(plan, MEIO, f), sim)
+            res = run(plan.simulated(search=True), scaled_policy(plan, MEIO, f), sim)
             fills.append({s: res.node(s).fill_rate.mean for s in plan.stores})
         flows = {s: res.node(s).demand_per_period for s in plan.stores}
         for s in plan.stores:

@@ -105,7 +105,7 @@ def read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
         ) from None
     raw.columns = [str(c).strip(BLANKS).lower() for c in raw.columns]
     raw = raw.dropna(how="all")
-    _check_columns(raw, spec, source)
+    check_columns(raw, spec, source)
     for col, default in spec.optional.items():
         if col not in raw.columns:
             raw[col] = pd.Series(default, index=raw.index)
@@ -144,7 +144,8 @@ def _text_of(path: Path, spec: TableSpec) -> str:
         ) from None
 
 
-def _check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> None:
+def check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> None:
+    """Refuse a duplicate, missing or misspelt column (the closest known name in the fix)."""
     cols = list(raw.columns)
     for col in cols:
         twin = re.fullmatch(r"(.+)\.\d+", col)  # pandas renames a repeated column 'x' to 'x.1'

@@ -1,0 +1,258 @@
+"""Lead-time-demand error from rolling-origin backtests: what safety stock must cover.
+
+The plan's forecast fit runs a walk-forward backtest from several origins
+(:data:`echelon.plan.forecasting.BACKTEST_ORIGINS` over the last year). At origin ``o`` the
+champion forecasts the next ``H`` periods; its **error path** is ``e[o, h] = actual − forecast``
+(units per period, h = 1 … H). Per item × store (:class:`LtdError`):
+
+- **bias** (:func:`persistent_bias`): the mean error per period ``b̄`` (units per period),
+  kept only where it is persistent — over ``O ≥ MIN_BIAS_ORIGINS`` origins, every origin's
+  mean error ``m_o`` has the same sign (a sign test: by chance with probability ``2^(1−O)``;
+  a missed season changes sign over the year and is no bias) and ``|b̄| > BIAS_T · sd(m_o) /
+  √O``. The plan's mean is ``forecast + b̄`` and the error paths are centred, ``e − b̄``;
+- **lead-time-demand error std** ``σ_τ`` for τ = 1 … H (:func:`ltd_curve`): the root mean
+  square over the origins of the centred error summed over the first τ periods, ``S_τ[o] =
+  Σ_{h ≤ τ} (e[o, h] − b̄)`` — it carries the errors' measured autocorrelation (level shifts,
+  missed seasonality), where σ·√τ assumed none;
+- **pooling** (:func:`pooled_models`): a few origins give a noisy ``σ_τ``, so each series'
+  curve is shrunk towards its group's (its demand class): the group's variance ratio
+  ``v_τ = Σ σ_τ² / Σ τ·s²`` (``s²``: a series' mean squared centred per-period error over all
+  O × H errors) scales the series' own ``τ·s²``; weights ``O`` (own curve) and
+  :data:`POOL_ORIGINS` (the group's), on the variance scale;
+- **exposure std** (:func:`ltd_std`): ``√(σ_τ² + μ²·σ_L²)`` (units) at any τ ≥ 0 — linear in
+  variance between whole periods, extrapolated past H at the mean variance per period of the
+  last measured exposure — with a random lead time of std ``σ_L`` periods. It replaces σ·√τ
+  (:func:`echelon.policies.normal.exposure_std`) in placement, tuning and single-echelon;
+- **simulated demand** (:func:`demand_paths`, :func:`simulation_network`): ``max(0, μ + ê)``
+  with μ the plan's mean (bias included) and ``ê`` a block
+  bootstrap of the centred error paths (whole H-period paths, so the autocorrelation within an
+  exposure is kept; the **same origin** for every store of an item in a block, so the
+  correlation between stores is kept too), scaled to the pooled ``σ_H``. Tuning and the KPI
+  projection simulate it, so that projected and realized service are the same quantity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from echelon.network.distributions import ScenarioDemand, ceil_periods
+from echelon.network.graph import topological_order
+from echelon.network.model import Network
+from echelon.policies.normal import exposure_std
+
+BIAS_T = 2.0  # a mean error this many standard errors from 0 is a persistent bias
+MIN_BIAS_ORIGINS = 3  # fewer origins: no bias correction
+POOL_ORIGINS = 6.0  # weight (in origins) of the group's curve in a series' shrunk curve
+MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to its σ)
+
+
+@dataclass(frozen=True)
+class LtdError:
+    """The backtest error model of one item × store (see the module doc).
+
+    ``paths``: centred error paths, origins × H (units per period); ``bias``: the persistent
+    mean error per period added to the forecast (units per period, 0 when not persistent);
+    ``curve[τ − 1]``: σ_τ, the pooled std of the error of demand summed over τ periods
+    (units); ``per_period``: s, the root mean square centred per-period error (units)."""
+
+    paths: np.ndarray
+    bias: float
+    curve: np.ndarray
+    per_period: float
+
+    @property
+    def origins(self) -> int:
+        """Backtest origins the model was measured on."""
+        return int(self.paths.shape[0])
+
+    @property
+    def horizon(self) -> int:
+        """Periods per error path (the longest exposure measured)."""
+        return int(self.paths.shape[1])
+
+
+def error_paths(backtest: pd.DataFrame, champions: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Per series id: the champion's error paths ``actual − forecast mean``, origins × H
+    (units per period), from a backtest forecast frame (unique_id, cutoff, ds, model, mean,
+    y). Origins with fewer than H periods are dropped."""
+    b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
+    b = b.sort_values(["unique_id", "cutoff", "ds"])
+    out: dict[str, np.ndarray] = {}
+    for uid, g in b.groupby("unique_id", sort=False):
+        err = (g["y"].to_numpy(float) - g["mean"].to_numpy(float)).clip(-1e300, 1e300)
+        sizes = g.groupby("cutoff", sort=False).size().to_numpy()
+        h = int(sizes.max())
+        full = np.repeat(sizes == h, sizes)
+        rows = err[full].reshape(-1, h) if full.any() else np.zeros((0, h))
+        out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
+    return out
+
+
+def persistent_bias(paths: np.ndarray) -> float:
+    """The mean error per period where it is persistent across origins (one sign at every
+    origin and 2 standard errors from 0), else 0 (units per period; module doc)."""
+    o = paths.shape[0]
+    if o < MIN_BIAS_ORIGINS:
+        return 0.0
+    per_origin = paths.mean(axis=1)
+    mean = float(per_origin.mean())
+    se = float(per_origin.std(ddof=1)) / math.sqrt(o)
+    same_sign = bool((per_origin > 0).all() or (per_origin < 0).all())
+    return mean if same_sign and abs(mean) > BIAS_T * se else 0.0
+
+
+def ltd_curve(centred: np.ndarray) -> np.ndarray:
+    """σ_τ for τ = 1 … H: root mean square over the origins of the centred errors summed
+    over the first τ periods (units)."""
+    sums = np.cumsum(centred, axis=1)
+    return np.asarray(np.sqrt((sums**2).mean(axis=0)), dtype=float)
+
+
+def _own(paths: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """A series' persistent bias, own curve and per-period rms centred error."""
+    bias = persistent_bias(paths)
+    centred = paths - bias
+    return bias, ltd_curve(centred), float(np.sqrt((centred**2).mean()))
+
+
+def pooled_models(
+    paths: Mapping[str, np.ndarray], groups: Mapping[str, str]
+) -> dict[str, LtdError]:
+    """The error model of every series with at least :data:`MIN_ORIGINS` origins, its curve
+    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group."""
+    own = {u: _own(p) for u, p in paths.items() if p.shape[0] >= MIN_ORIGINS}
+    if not own:
+        return {}
+    h = min(p.shape[1] for u, p in paths.items() if u in own)
+    taus = np.arange(1, h + 1, dtype=float)
+    num: dict[str, np.ndarray] = {}
+    den: dict[str, np.ndarray] = {}
+    for u, (_, curve, s) in own.items():
+        g = groups.get(u, "")
+        num[g] = num.get(g, np.zeros(h)) + curve[:h] ** 2
+        den[g] = den.get(g, np.zeros(h)) + taus * s**2
+    out = {}
+    for u, (bias, curve, s) in own.items():
+        g = groups.get(u, "")
+        ratio = np.where(den[g] > 0, num[g] / np.where(den[g] > 0, den[g], 1.0), 1.0)
+        o = float(paths[u].shape[0])
+        var = (o * curve[:h] ** 2 + POOL_ORIGINS * taus * s**2 * ratio) / (o + POOL_ORIGINS)
+        out[u] = LtdError(paths[u][:, :h] - bias, bias, np.sqrt(var), s)
+    return out
+
+
+def ltd_std(
+    model: LtdError, periods: float, mean: float = 0.0, lead_time_std: float = 0.0
+) -> float:
+    """Std (units) of the forecast error of demand over an exposure of ``periods`` periods
+    (τ ≥ 0), with a random lead time of std ``lead_time_std`` periods and per-period demand
+    ``mean`` (units); 0 for an exposure of 0 periods (module doc)."""
+    if periods <= 0:
+        return 0.0
+    var = np.concatenate([[0.0], model.curve**2])
+    h = len(var) - 1
+    if periods <= h:
+        v = float(np.interp(periods, np.arange(h + 1, dtype=float), var))
+    else:
+        v = float(var[h]) * periods / h
+    return math.sqrt(v + (mean * lead_time_std) ** 2)
+
+
+def effective_std(model: LtdError, periods: float) -> float:
+    """The per-period std (units per period) whose σ·√τ equals the measured σ_τ at an
+    exposure of ``periods`` periods (≥ 1): what a model that assumes independent periods (the
+    GSM, the single-echelon formula) must be given."""
+    tau = max(1.0, periods)
+    return ltd_std(model, tau) / math.sqrt(tau)
+
+
+def demand_paths(
+    models: Mapping[str, LtdError],
+    means: Mapping[str, float],
+    paths: int,
+    periods: int,
+    seed: int,
+) -> dict[str, list[list[float]]]:
+    """Simulated demand per store (key of ``models``): ``paths`` paths of ``periods`` periods,
+    ``max(0, mean + ê)`` (``means``: the plan's mean per period, bias included; ``ê``: the
+    block bootstrap of the centred error paths, the same origin for every store in a block,
+    scaled to the pooled σ_H; units per period; module doc). The stores' models share their
+    horizon; a store with fewer origins takes the block's origin modulo its own count."""
+    if not models:
+        return {}
+    first = next(iter(models.values()))
+    o, h = max(m.origins for m in models.values()), first.horizon
+    blocks = -(-periods // h)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, o, size=(paths, blocks))
+    out = {}
+    for key, m in models.items():
+        own = float(ltd_curve(m.paths)[-1])
+        scale = float(m.curve[-1]) / own if own > 0 else 1.0
+        err = m.paths[pick % m.origins].reshape(paths, blocks * h)[:, :periods] * scale
+        out[key] = np.maximum(0.0, means[key] + err).tolist()
+    return out
+
+
+def exposure_error_std(
+    model: LtdError | None, std: float, periods: float, mean: float, lead_time_std: float
+) -> float:
+    """The std (units) safety stock covers over ``periods`` periods of exposure: the measured
+    :func:`ltd_std` where the series has an error model, else σ·√τ with the per-period
+    ``std`` (:func:`echelon.policies.normal.exposure_std`). Per-period ``mean`` (units),
+    lead-time std ``lead_time_std`` (periods)."""
+    if model is None:
+        return exposure_std(std, periods, mean, lead_time_std)
+    return ltd_std(model, periods, mean, lead_time_std)
+
+
+def longest_supply_periods(net: Network) -> int:
+    """The longest chain of whole-period lead times from an external supplier to a node
+    (periods, ≥ 1): the largest net replenishment time a node of ``net`` can plan for."""
+    depth: dict[str, int] = {}
+    for nid in topological_order(net):
+        node = net.node(nid)
+        inbound = [ln for ln in net.lanes if ln.target == nid]
+        own = ceil_periods(node.lead_time.mean()) if node.external_supplier else 0
+        up = [depth[ln.source] + ceil_periods(net.lane_lead_time(ln).mean()) for ln in inbound]
+        depth[nid] = max([own, *up])
+    return max(1, max(depth.values(), default=1))
+
+
+def simulation_network(
+    net: Network,
+    models: Mapping[str, LtdError],
+    means: Mapping[str, float],
+    paths: int,
+    periods: int,
+    seed: int,
+) -> Network:
+    """``net`` with the demand of every store of ``models`` replaced by :func:`demand_paths`
+    (``paths`` paths of ``periods`` periods, warm-up included); other nodes unchanged."""
+    sims = demand_paths(models, means, paths, periods, seed)
+    nodes = [
+        n.model_copy(update={"demand": ScenarioDemand(paths=sims[n.id])}) if n.id in sims else n
+        for n in net.nodes
+    ]
+    return net.model_copy(update={"nodes": nodes})
+
+
+def error_networks(
+    net: Network,
+    models: Mapping[str, LtdError],
+    means: Mapping[str, float],
+    paths: int,
+    periods: int,
+    seeds: tuple[int, int],
+) -> tuple[Network | None, Network | None]:
+    """The KPI and the tuning-search simulation networks (:func:`simulation_network` with
+    ``seeds[0]`` and ``seeds[1]``); (None, None) where no store has an error model."""
+    if not models:
+        return None, None
+    kpi, search = (simulation_network(net, models, means, paths, periods, s) for s in seeds)
+    return kpi, search
