@@ -7,7 +7,10 @@ send SIGKILL there. Child processes call it before they save (``python -c``, see
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -59,3 +62,34 @@ def wait_for_pause(marker: Path, child: subprocess.Popen[bytes], timeout: float 
             child.kill()
             raise AssertionError("the child never reached the pause inside its transaction")
         time.sleep(0.05)
+
+
+def start_paused_child(
+    script: str, args: list[str], marker: Path, timeout: float = 60.0
+) -> subprocess.Popen[bytes]:
+    """Start ``python -c script ARGS`` with the tests folder on its path and wait until it is
+    paused inside its transaction (:func:`wait_for_pause`)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_pause(marker, child, timeout=timeout)
+    return child
+
+
+def kill_at_pause(script: str, args: list[str], marker: Path) -> str:
+    """Run ``script`` (:func:`start_paused_child`), SIGKILL it at its pause and return what it
+    printed before (a kill test checks it never printed that it committed)."""
+    child = start_paused_child(script, args, marker)
+    try:
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return child.stdout.read().decode() if child.stdout else ""

@@ -7,16 +7,12 @@ half of its recommendations, writes the marker file and sleeps before committing
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from echelon.storage import audit_log, list_runs, load_run, save_run, set_status
 from storage.databases import row_counts
 from storage.factories import make_plan_result
-from storage.pause_in_save import wait_for_pause
+from storage.pause_in_save import kill_at_pause
 
 CHILD = """
 import sys
@@ -37,25 +33,8 @@ def test_sigkill_during_save_leaves_the_database_consistent(db_url: str, tmp_pat
     before_run = load_run(db_url, earlier)
     before_audit = audit_log(db_url, earlier)
 
-    marker = tmp_path / "paused"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, db_url, str(marker)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_pause(marker, child)
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    if child.stdout:
-        assert "committed" not in child.stdout.read().decode()
+    out = kill_at_pause(CHILD, [db_url, str(tmp_path / "paused")], tmp_path / "paused")
+    assert "committed" not in out
 
     # the killed run left no trace; the earlier run and its review are intact
     assert row_counts(db_url) == before_counts

@@ -4,7 +4,6 @@ are printed with every password hidden (``redact_url``)."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from echelon.storage import list_runs, redact_url, save_run
 from storage.factories import make_plan_result
-from storage.pause_in_save import wait_for_pause
+from storage.pause_in_save import start_paused_child
 
 CHILD = """
 import sys
@@ -29,16 +28,7 @@ print("committed")
 
 
 def _start_writer(db: str, marker: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, db, str(marker)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    wait_for_pause(marker, child, timeout=90)
-    return child
+    return start_paused_child(CHILD, [db, str(marker)], marker, timeout=90)
 
 
 def test_runs_answers_while_another_process_holds_the_write_transaction(tmp_path: Path) -> None:

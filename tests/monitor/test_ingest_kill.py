@@ -7,16 +7,12 @@ the rows, writes the marker file and sleeps before the rest (inside the load's t
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from echelon.monitor.ingest import ingest
 from echelon.storage.datastore import read_dataset
 from monitor.stores import data_counts, tiny_load, write
-from storage.pause_in_save import wait_for_pause
+from storage.pause_in_save import kill_at_pause
 
 CHILD = """
 import sys, time
@@ -48,22 +44,7 @@ def test_sigkill_during_ingest_leaves_the_store_as_before(db_url: str, tmp_path:
     )
     week = write(tmp_path / "w" / "demand.csv", "item_id,location_id,ds,y\n" + rows)
     marker = tmp_path / "paused"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(week), db_url, str(marker)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_pause(marker, child)
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    kill_at_pause(CHILD, [str(week), db_url, str(marker)], marker)
     assert data_counts(db_url) == before
     after = read_dataset(db_url, "tiny").tables["demand"]
     assert after.equals(before_demand)
