@@ -204,27 +204,7 @@ def _dedupe(frame: pd.DataFrame, keys: list[str], src: str, findings: list[PlanE
 def _demand(path: Path, ref: Reference, findings: list[PlanException]) -> pd.DataFrame:
     src = str(path)
     raw = t.read_csv(path, t.DEMAND)
-    item, loc = _item_location(raw, src, ref)
-    stores = set(folder_loader.store_ids(ref.network))
-    not_store = ~loc.isin(stores)
-    if not_store.any():
-        raise t.rows_error(
-            "demand recorded at a location that is not a store",
-            loc.index[not_store.to_numpy()],
-            lambda i: repr(loc.at[i]),
-            source=src,
-            field="location_id",
-            expected="a store (a node of network.yaml without outbound lanes)",
-            fix="record demand at the stores only",
-        )
-    frame = pd.DataFrame(
-        {
-            "item_id": item,
-            "location_id": loc,
-            "ds": t.dates(raw, "ds", src),
-            "y": t.numbers(raw, "y", src, what="quantity", maximum=t.MAX_UNITS),
-        }
-    )
+    frame = folder_loader.demand_cells(raw, src, _items(ref), ref.network)
     return _dedupe(frame, KEYS["demand.csv"], src, findings).reset_index(drop=True)
 
 

@@ -300,6 +300,18 @@ def _load_demand(
             found="0 rows",
             fix="add the demand history",
         )
+    demand = demand_cells(raw, src, items, network)
+    t.no_duplicates(demand, ["item_id", "location_id", "ds"], src, "item × location × date")
+    stores = store_ids(network)
+    return t.complete_series(demand, src, list(items["item_id"]), stores, config, findings)
+
+
+def demand_cells(
+    raw: pd.DataFrame, src: str, items: pd.DataFrame, network: Network
+) -> pd.DataFrame:
+    """The cells of a demand table read from ``src``, checked (known items and stores, dates,
+    quantities ≥ 0 in units): ``item_id, location_id, ds, y``. Duplicates and gaps are the
+    caller's (the folder loader and the data store's ingest differ there)."""
     item, loc = _item_location(raw, src, items, network)
     stores = store_ids(network)
     not_store = ~loc.isin(stores)
@@ -318,23 +330,10 @@ def _load_demand(
             expected="a store (a node of network.yaml without outbound lanes)",
             fix="record demand at the stores only (a DC's demand is its stores' orders)",
         )
-    demand = pd.DataFrame(
-        {
-            "item_id": item,
-            "location_id": loc,
-            "ds": t.dates(raw, "ds", src),
-            "y": t.numbers(
-                raw,
-                "y",
-                src,
-                what="quantity",
-                maximum=t.MAX_UNITS,
-                fix="record returns separately; demand >= 0",
-            ),
-        }
-    )
-    t.no_duplicates(demand, ["item_id", "location_id", "ds"], src, "item × location × date")
-    return t.complete_series(demand, src, list(items["item_id"]), stores, config, findings)
+    fix = "record returns separately; demand >= 0"
+    y = t.numbers(raw, "y", src, what="quantity", maximum=t.MAX_UNITS, fix=fix)
+    ds = t.dates(raw, "ds", src)
+    return pd.DataFrame({"item_id": item, "location_id": loc, "ds": ds, "y": y})
 
 
 def _load_inventory(
