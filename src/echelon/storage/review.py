@@ -104,12 +104,7 @@ def set_status(
         )
     with transaction(db) as conn:
         run_id = resolve_run(conn, run)
-        rows = conn.execute(
-            select(recommendations.c.id, recommendations.c.key, recommendations.c.status)
-            .where(recommendations.c.run_id == run_id)
-            .order_by(recommendations.c.position)
-            .with_for_update()
-        ).all()
+        rows = lock_statuses(conn, run_id)
         if keys == "all":
             chosen = [r for r in rows if r.status == St.PROPOSED]
         else:
@@ -128,6 +123,19 @@ def set_status(
             _check_transition(action, St(r.status), r.key, run_id)
         _apply(conn, run_id, [(r.id, r.key, St(r.status)) for r in chosen], action, who, comment)
     return [r.key for r in chosen]
+
+
+def lock_statuses(conn: Connection, run_id: int) -> list[Any]:
+    """Lock the recommendations of ``run_id`` for a status change and read ``id, key, status``
+    of each, in the run's order."""
+    return list(
+        conn.execute(
+            select(recommendations.c.id, recommendations.c.key, recommendations.c.status)
+            .where(recommendations.c.run_id == run_id)
+            .order_by(recommendations.c.position)
+            .with_for_update()
+        ).all()
+    )
 
 
 def export_approved(

@@ -27,9 +27,9 @@ from echelon.plan.model import RecommendationStatus as St
 from echelon.storage.db import StorageError, transaction
 from echelon.storage.overrides import ReviewedRecommendation, reviewed
 from echelon.storage.promotions import held_segments
-from echelon.storage.review import _apply, _who
+from echelon.storage.review import _apply, _who, lock_statuses
 from echelon.storage.runs import RunId, resolve_run
-from echelon.storage.schema import approval_rules, recommendations
+from echelon.storage.schema import approval_rules
 
 KINDS = tuple(k.value for k in RecommendationKind)
 
@@ -106,12 +106,7 @@ def apply_rule(
     with transaction(db) as conn:
         run_id = resolve_run(conn, run)
         wanted = set(matches(rule, result, rows, held_segments(conn, run_id)))
-        locked = conn.execute(
-            select(recommendations.c.id, recommendations.c.key, recommendations.c.status)
-            .where(recommendations.c.run_id == run_id)
-            .order_by(recommendations.c.position)
-            .with_for_update()
-        ).all()
+        locked = lock_statuses(conn, run_id)
         # still proposed now (a reviewer may have decided one since it was read)
         chosen = [r for r in locked if r.key in wanted and r.status == St.PROPOSED.value]
         pk = conn.execute(
