@@ -59,9 +59,7 @@ def test_the_demo_never_prints_a_database_password(
     stored = plan_and_store(tiny_folder, str(tmp_path / "runs.db"))
     secret_url = "postgresql://planner:s3cret@db.example:5432/echelon?password=hunter2"
     fake = dataclasses.replace(stored, db=secret_url)
-    monkeypatch.setattr(
-        service, "demo_and_store", lambda out, seed=0, progress=None: (tiny_folder, fake)
-    )
+    monkeypatch.setattr(service, "demo_and_store", lambda out, **_: (tiny_folder, fake))
     code, out, err = run_cli(["demo", "--out", str(tmp_path / "demo"), "--quiet"], capsys)
     assert code == 0, out + err
     text = " ".join(out.split())
