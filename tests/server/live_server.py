@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from server_factories import password
 
+from browsers import ARGS, CHROMIUM
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -60,3 +62,21 @@ def login(page: Any, base: str, role: str) -> None:
     page.fill("input[name=password]", password(role))
     page.click("button[type=submit]")
     page.wait_for_selector("#runs")
+
+
+@contextmanager
+def watched_page(base: str, problems: list[str]) -> Iterator[Any]:
+    """A page of Debian's headless chromium (downloads accepted) whose console errors and
+    requests outside ``base`` are collected in ``problems`` (:func:`watch`); closed after."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1360, "height": 900},
+                                      accept_downloads=True)  # fmt: skip
+            page = ctx.new_page()
+            watch(page, base, problems)
+            yield page
+        finally:
+            browser.close()

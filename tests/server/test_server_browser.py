@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import login, serving, watch
+from live_server import login, serving, watched_page
 from server_factories import EVIL, SECRET, evil_result, seed
 
-from browsers import ARGS, CHROMIUM, require_browser
+from browsers import require_browser
 from echelon.server.app import create_app
 from echelon.storage import add_comment, save_run
 from storage.databases import fresh_database
@@ -44,34 +44,24 @@ def test_planner_overrides_approver_approves_and_exports(
     live: tuple[str, int, int], tmp_path: Path
 ) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
-
     base, run, evil = live
     shots = tmp_path / "screenshots"
     shots.mkdir()
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1360, "height": 900},
-                                      accept_downloads=True)  # fmt: skip
-            page = ctx.new_page()
-            watch(page, base, problems)
-            _planner(page, base, run, shots)
-            page.click("header.top button[type=submit]")  # log out
-            page.wait_for_selector("form.login")
-            _approver(page, base, run, shots)
-            for path in ("", "/recommendations", "/audit", "/exceptions"):
-                page.goto(f"{base}/runs/{evil}{path}")
-                page.wait_for_load_state("networkidle")
-            page.click("a.open-cell")  # the evil item × location, loaded by HTMX
-            page.wait_for_selector("#cell section.cell")
-            assert EVIL in page.locator("#cell h2").inner_text()  # shown as text, not run
-            page.screenshot(path=str(shots / "evil-worklist.png"), full_page=True)
-            page.goto(f"{base}/runs/{evil}/audit")
-            assert f"comment {EVIL}" in page.locator("#audit").inner_text()
-        finally:
-            browser.close()
+    with watched_page(base, problems) as page:
+        _planner(page, base, run, shots)
+        page.click("header.top button[type=submit]")  # log out
+        page.wait_for_selector("form.login")
+        _approver(page, base, run, shots)
+        for path in ("", "/recommendations", "/audit", "/exceptions"):
+            page.goto(f"{base}/runs/{evil}{path}")
+            page.wait_for_load_state("networkidle")
+        page.click("a.open-cell")  # the evil item × location, loaded by HTMX
+        page.wait_for_selector("#cell section.cell")
+        assert EVIL in page.locator("#cell h2").inner_text()  # shown as text, not run
+        page.screenshot(path=str(shots / "evil-worklist.png"), full_page=True)
+        page.goto(f"{base}/runs/{evil}/audit")
+        assert f"comment {EVIL}" in page.locator("#audit").inner_text()
     print(f"screenshots in {shots}")
     assert problems == []
 

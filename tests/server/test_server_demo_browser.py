@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 import yaml
-from live_server import login, serving, watch
+from live_server import login, serving, watched_page
 from server_factories import SECRET, password
 
-from browsers import ARGS, CHROMIUM, require_browser
+from browsers import require_browser
 from echelon.plan.demo_data import write_demo_folder
 from echelon.plan.model import PlanResult, exception_order
 from echelon.plan.service import plan_and_store
@@ -80,30 +80,20 @@ def _target(result: PlanResult) -> tuple[str, str, str, float]:
 def test_demo_override_approve_export_audit_and_the_next_plan_keeps_it(
     demo: tuple[str, str, Path, PlanResult], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, db, upload, result = demo
     item, location, key, planned = _target(result)
     quantity = max(1.0, float(round(planned / 2)))
     shots = Path(os.environ.get("ECHELON_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1360, "height": 900},
-                                      accept_downloads=True)  # fmt: skip
-            page = ctx.new_page()
-            watch(page, base, problems)
-            _planner_overrides(page, base, (item, location, key, quantity), shots)
-            page.click("header.top button[type=submit]")  # log out
-            page.wait_for_selector("form.login")
-            _approver_approves_and_exports(page, base, key, quantity, shots)
-            page.click("header.top button[type=submit]")
-            page.wait_for_selector("form.login")
-            new_run = _next_plan_keeps_it(page, base, upload, key, quantity, shots)
-        finally:
-            browser.close()
+    with watched_page(base, problems) as page:
+        _planner_overrides(page, base, (item, location, key, quantity), shots)
+        page.click("header.top button[type=submit]")  # log out
+        page.wait_for_selector("form.login")
+        _approver_approves_and_exports(page, base, key, quantity, shots)
+        page.click("header.top button[type=submit]")
+        page.wait_for_selector("form.login")
+        new_run = _next_plan_keeps_it(page, base, upload, key, quantity, shots)
     print(f"screenshots in {shots}")
     assert problems == []
     kept = {r.key: r for r in load_run(db, new_run).recommendations}[f"{key}@firm-1"]
