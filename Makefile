@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.installed-demo-stamp
 
-.PHONY: demo serve test lint typecheck unit install clean bench system-deps
+.PHONY: demo serve test test-install lint typecheck unit install clean bench system-deps
 
 # Everything (tests, RL, benchmarks). The demo needs less: its own, faster install.
 $(STAMP): pyproject.toml
@@ -43,7 +43,11 @@ system-deps:
 unit: $(STAMP) system-deps
 	@set -e; url=$$(bash scripts/postgres.sh start); \
 	trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT; \
-	ECHELON_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q
+	ECHELON_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q -m "not install"
+
+# A fresh venv with `pip install .` (no extras) from the registry runs `echelon plan` (minutes).
+test-install: $(STAMP)
+	$(BIN)/python -m pytest -q -m install tests/cli/test_install.py
 
 test: lint typecheck unit
 
