@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
 
     monitor_app = typer.Typer(
         help="Forecast accuracy, drift, reporting lag, decisions and model cards of a dataset; "
-        "`echelon monitor approve-promotion ID --by NAME` approves a forecast promotion.",
+        "`echelon monitor approve-promotion ID --by NAME` approves a forecast promotion, "
+        "`reject-promotion ID --by NAME --reason TEXT` rejects it.",
         no_args_is_help=False,
     )
     app.add_typer(monitor_app, name="monitor")
@@ -102,6 +103,25 @@ def register(app: typer.Typer) -> None:
             f"{plain(row['segment'])} of dataset '{plain(row['dataset'])}' is forecast by "
             f"{plain(row['new_model'])} (was {plain(row['old_model'])}); the recommendations "
             f"of run {row['run_id']} in it can be auto-approved again."
+        )
+
+    @monitor_app.command("reject-promotion")
+    def reject_promotion_cmd(
+        promotion: int = typer.Argument(..., help="id of a pending forecast promotion"),
+        by: str = typer.Option(..., "--by", help="who rejects (for the audit trail)"),
+        reason: str = typer.Option(..., "--reason", help="why (kept in the audit trail)"),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """Reject a forecast champion's promotion that waits for approval (audited, with the
+        reason); the old champion stays."""
+        from echelon.storage.promotions import reject_promotion
+
+        row = reject_promotion(db, promotion, by, reason)
+        console.print(
+            f"Promotion {row['id']} rejected by {plain(row['decided_by'])}: segment "
+            f"{plain(row['segment'])} of dataset '{plain(row['dataset'])}' stays forecast by "
+            f"{plain(row['old_model'])} (not {plain(row['new_model'])}); the recommendations "
+            f"of run {row['run_id']} in it stay held from auto-approval."
         )
 
 
