@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_champions import MODELS, WINDOW, _stored
 
 from echelon.monitor.champions import Registered, forecast_card, gate, segment_champions
 from echelon.storage import audit_log
@@ -20,7 +21,6 @@ from echelon.storage.promotions import (
     registered_champions,
     reject_promotion,
 )
-from test_champions import MODELS, WINDOW, _stored
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from cli_helpers import run_cli

@@ -18,8 +18,8 @@ series' model. Per ABC/XYZ segment of the placements (:func:`segment_champions`)
 promotion is *pending*: the run gets a high ``large_change`` exception and its
 recommendations of the segment are not auto-approvable until an approver approves it
 (``echelon monitor approve-promotion ID --by NAME``) — or rejects it with a reason
-(``echelon monitor reject-promotion ID --by NAME --reason TEXT``: the old champion stays). A plan without forecasts (no hold-out)
-registers nothing.
+(``echelon monitor reject-promotion ID --by NAME --reason TEXT``: the old champion stays).
+A plan without forecasts (no hold-out) registers nothing.
 """
 
 from __future__ import annotations
