@@ -64,6 +64,11 @@ def register(app: typer.Typer) -> None:
             )
         if done.scores_added:
             console.print(f"  forecast scores: {done.scores_added} added")
+        for ev in done.evaluations:
+            what = {None: "champion kept", "promoted": "PROMOTED", "pending": "promotion "
+                    "waits for approval"}[ev.status]  # fmt: skip
+            console.print(f"  retraining, segment {plain(ev.segment)}: {what} — "
+                          f"{plain(ev.decision.reason)}")  # fmt: skip
         for f in done.findings[:SHOWN]:
             console.print(f"[yellow]{f.severity.value}:[/] {plain(f.message)}")
         if len(done.findings) > SHOWN:
