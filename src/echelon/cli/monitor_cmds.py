@@ -145,7 +145,10 @@ def show_monitoring(db: str | None, name: str) -> None:
         late = ", ".join(f"{plain(s)} ({d} d)" for s, d in sorted(summary.lag.items()) if d)
         console.print(f"Reporting lag: {late or 'every store is up to date'}")
     console.print(metrics_table(summary.metrics))
-    console.print(f"Drift alerts (two-sided CUSUM, k = 0.5, h = 5): {len(summary.alarms)}")
+    console.print(
+        "Drift alerts (two-sided CUSUM on the whitened errors, k = 0.5, h = 5): "
+        f"{len(summary.alarms)}"
+    )
     for a in summary.alarms[-SHOWN:]:
         console.print(
             f"  {a.period_start}  {plain(a.item_id)} at {plain(a.location_id)}: "

@@ -9,10 +9,23 @@ Montgomery, *Introduction to Statistical Quality Control*, 8th ed., §9.1) accum
 and signals when either exceeds h; both restart at 0 after a signal. With k = 0.5 and h = 5
 (in standard deviations: tuned to detect a shift of one standard deviation) the in-control
 average run length of the two-sided scheme is about 465 periods for independent N(0, 1)
-errors (Montgomery, Table 9.3; Siegmund's approximation gives about 938 for each side), and a
-shift of 1 σ is signalled after about
-10 periods, of 3 σ after about 2.5. The k and h values are the textbook ones; the weekly replay
-(bench/weekly_replay.py) measures the false-alarm rate on real M5 errors.
+errors (Montgomery, Table 9.3), and a shift of 1 σ is signalled after about 10 periods, of
+3 σ after about 2.5.
+
+**The errors are not independent N(0, 1).** The plan's std is its backtest's, not the
+realized spread of the weekly errors, and forecast errors are autocorrelated (a level the
+forecast lags behind stays missed for weeks, see echelon/plan/ltd_error.py) — and the
+textbook run lengths collapse with autocorrelation: :func:`in_control_arl` gives ≈ 240
+periods at a lag-1 autocorrelation of 0.1, ≈ 95 at 0.3, ≈ 50 at 0.5. So by default the chart
+runs on the **innovations** of the measured error process (:class:`ErrorProcess`, an AR(1)
+pooled over the dataset's series: mean, std and lag-1 autocorrelation of z), ``(x_t − φ
+x_{t−1}) / √(1 − φ²)`` with ``x = (z − mean) / std`` (:func:`whiten`), which are N(0, 1)
+and independent in control, so that k = 0.5, h = 5 keep their textbook meaning. The process
+is measured **causally** (:func:`causal_whitened`): each period's z is whitened with the
+process fitted on the *earlier* periods only (an expanding window; until
+:data:`MIN_PAIRS` consecutive pairs exist, z as it is) — no period is judged with
+parameters fitted on it, and no h is tuned on the weeks it is evaluated on. The weekly replay
+(bench/weekly_replay.py, bench/drift_variants.py) measures both charts on real M5 errors.
 
 Why not a library: evidently and nannyml compare feature and prediction *distributions* of a
 reference and a current window (PSI, KS, ...) and estimate performance without labels; here
@@ -247,8 +260,9 @@ def to_exception(alarm: Alarm) -> PlanException:
         severity=Severity.HIGH,
         message=(
             f"forecast drift: actual demand of '{alarm.item_id}' at '{alarm.location_id}' has "
-            f"run {side} the plans' forecasts (CUSUM {alarm.statistic:.1f} > {H:g} standard "
-            f"deviations in the period from {alarm.period_start}); check for a change in demand"
+            f"run {side} the plans' forecasts (CUSUM of the whitened errors "
+            f"{alarm.statistic:.1f} > {H:g} standard deviations in the period from "
+            f"{alarm.period_start}); check for a change in demand"
         ),
         item=alarm.item_id,
         location=alarm.location_id,
