@@ -140,3 +140,11 @@ def test_a_drift_alarm_promotes_without_waiting_k_weeks(
     (ev,) = evaluate_challengers(db, "d")
     assert ev.drift_alarms == 2 and ev.decision.promoted and ev.status == "promoted"
     assert registered_champions(db, "d")["AX"][0] == "Naive"
+
+
+def test_the_history_ends_with_the_scored_period() -> None:
+    days = pd.date_range("2024-01-01", "2024-03-03", freq="D")  # 9 whole weeks, Monday first
+    demand = pd.DataFrame({"item_id": "A", "location_id": "S1", "ds": days, "y": 1.0})
+    hist = ch._periods(demand, pd.Timestamp("2024-02-19"), 7)  # the 8th week, not the 9th
+    assert hist["ds"].iloc[-1] == pd.Timestamp("2024-02-19") and len(hist) == 8
+    assert (hist["y"] == 7.0).all()
