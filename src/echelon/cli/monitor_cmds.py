@@ -64,6 +64,11 @@ def register(app: typer.Typer) -> None:
             )
         if done.scores_added:
             console.print(f"  forecast scores: {done.scores_added} added")
+        for ev in done.evaluations:
+            what = {None: "champion kept", "promoted": "PROMOTED", "pending": "promotion "
+                    "waits for approval"}[ev.status]  # fmt: skip
+            console.print(f"  retraining, segment {plain(ev.segment)}: {what} — "
+                          f"{plain(ev.decision.reason)}")  # fmt: skip
         for f in done.findings[:SHOWN]:
             console.print(f"[yellow]{f.severity.value}:[/] {plain(f.message)}")
         if len(done.findings) > SHOWN:
@@ -71,7 +76,8 @@ def register(app: typer.Typer) -> None:
 
     monitor_app = typer.Typer(
         help="Forecast accuracy, drift, reporting lag, decisions and model cards of a dataset; "
-        "`echelon monitor approve-promotion ID --by NAME` approves a forecast promotion.",
+        "`echelon monitor approve-promotion ID --by NAME` approves a forecast promotion, "
+        "`reject-promotion ID --by NAME --reason TEXT` rejects it.",
         no_args_is_help=False,
     )
     app.add_typer(monitor_app, name="monitor")
@@ -104,6 +110,25 @@ def register(app: typer.Typer) -> None:
             f"of run {row['run_id']} in it can be auto-approved again."
         )
 
+    @monitor_app.command("reject-promotion")
+    def reject_promotion_cmd(
+        promotion: int = typer.Argument(..., help="id of a pending forecast promotion"),
+        by: str = typer.Option(..., "--by", help="who rejects (for the audit trail)"),
+        reason: str = typer.Option(..., "--reason", help="why (kept in the audit trail)"),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    ) -> None:
+        """Reject a forecast champion's promotion that waits for approval (audited, with the
+        reason); the old champion stays."""
+        from echelon.storage.promotions import reject_promotion
+
+        row = reject_promotion(db, promotion, by, reason)
+        console.print(
+            f"Promotion {row['id']} rejected by {plain(row['decided_by'])}: segment "
+            f"{plain(row['segment'])} of dataset '{plain(row['dataset'])}' stays forecast by "
+            f"{plain(row['old_model'])} (not {plain(row['new_model'])}); the recommendations "
+            f"of run {row['run_id']} in it stay held from auto-approval."
+        )
+
 
 def show_monitoring(db: str | None, name: str) -> None:
     """Print the monitoring of dataset ``name`` (accuracy, drift, lag, decisions, cards)."""
@@ -120,7 +145,10 @@ def show_monitoring(db: str | None, name: str) -> None:
         late = ", ".join(f"{plain(s)} ({d} d)" for s, d in sorted(summary.lag.items()) if d)
         console.print(f"Reporting lag: {late or 'every store is up to date'}")
     console.print(metrics_table(summary.metrics))
-    console.print(f"Drift alerts (two-sided CUSUM, k = 0.5, h = 5): {len(summary.alarms)}")
+    console.print(
+        "Drift alerts (two-sided CUSUM on the whitened errors, k = 0.5, h = 5): "
+        f"{len(summary.alarms)}"
+    )
     for a in summary.alarms[-SHOWN:]:
         console.print(
             f"  {a.period_start}  {plain(a.item_id)} at {plain(a.location_id)}: "

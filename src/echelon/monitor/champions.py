@@ -17,8 +17,9 @@ series' model. Per ABC/XYZ segment of the placements (:func:`segment_champions`)
 (relative to the latest evaluation that planned with the registered model), else the
 promotion is *pending*: the run gets a high ``large_change`` exception and its
 recommendations of the segment are not auto-approvable until an approver approves it
-(``echelon monitor approve-promotion ID --by NAME``). A plan without forecasts (no hold-out)
-registers nothing.
+(``echelon monitor approve-promotion ID --by NAME``) — or rejects it with a reason
+(``echelon monitor reject-promotion ID --by NAME --reason TEXT``: the old champion stays).
+A plan without forecasts (no hold-out) registers nothing.
 """
 
 from __future__ import annotations
@@ -196,6 +197,9 @@ def forecast_card(
                          "--by NAME`")  # fmt: skip
         elif p["status"] == "approved":
             lines.append(f"{head}: approved by {p['decided_by']} "
+                         f"{p['decided_at']:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+        elif p["status"] == "rejected":
+            lines.append(f"{head}: rejected by {p['decided_by']} "
                          f"{p['decided_at']:%Y-%m-%d %H:%M} UTC")  # fmt: skip
         else:
             lines.append(f"{head}: superseded by a later plan")

@@ -5,13 +5,16 @@ nothing written), finds its data-quality problems against the store
 (:mod:`echelon.monitor.quality`), applies it in one transaction
 (:func:`echelon.storage.datastore.apply_load`: idempotent by content, corrections audited) and
 then scores the stored plans of the dataset against the periods the load completed
-(:mod:`echelon.monitor.scoring`).
+(:mod:`echelon.monitor.scoring`) and, when a period was newly scored, evaluates the forecast
+challengers of each segment against its champion (the retraining policy,
+:mod:`echelon.monitor.challengers`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,12 +22,15 @@ from echelon.monitor.loadfiles import read_load
 from echelon.plan.context import store_ids
 from echelon.plan.model import PlanException
 
+if TYPE_CHECKING:
+    from echelon.monitor.challengers import Evaluation
+
 
 @dataclass(frozen=True)
 class IngestResult:
     """What one ``ingest`` did: the load's id, whether it changed anything (False: the same
     content was loaded before), rows added / corrected / unchanged per table, the findings and
-    the forecast scores added."""
+    the forecast scores added, the retraining policy's evaluations of the scored period."""
 
     dataset: str
     load_id: int
@@ -32,6 +38,7 @@ class IngestResult:
     counts: dict[str, dict[str, int]]
     findings: list[PlanException]
     scores_added: int = 0
+    evaluations: list[Evaluation] = field(default_factory=list)
 
 
 def ingest(target: str | Path, db: str | None, dataset: str) -> IngestResult:
@@ -62,8 +69,13 @@ def ingest(target: str | Path, db: str | None, dataset: str) -> IngestResult:
     )
     if not outcome.applied:
         return IngestResult(dataset, outcome.load_id, False, {}, [])
+    from echelon.monitor.challengers import evaluate_challengers
+
     added = score_dataset(db, dataset) if "demand" in files.tables else 0
-    return IngestResult(dataset, outcome.load_id, True, outcome.counts, findings, added)
+    evaluations = evaluate_challengers(db, dataset) if added else []
+    return IngestResult(
+        dataset, outcome.load_id, True, outcome.counts, findings, added, evaluations
+    )
 
 
 def _real(demand: pd.DataFrame) -> pd.DataFrame:

@@ -200,7 +200,7 @@ forecast_promotions = Table(
     Column("old_model", String(80), nullable=False),  # the registered champion
     Column("new_model", String(80), nullable=False),  # the plan's champion
     Column("change", Float),  # relative change of the segment's safety stock value; None: ∞
-    Column("status", String(20), nullable=False),  # pending | approved | superseded
+    Column("status", String(20), nullable=False),  # pending | approved | rejected | superseded
     Column("requested_at", DateTime(timezone=True), nullable=False),  # UTC
     Column("decided_by", String(200)),
     Column("decided_at", DateTime(timezone=True)),  # UTC

@@ -9,6 +9,9 @@ promotions (:mod:`echelon.monitor.champions` decides; this module stores).
   pending one; older pending promotions of the segment become ``superseded``;
 - :func:`approve_promotion`: an approver approves a pending promotion — its status, a registry
   row promoting the new champion and a run audit row (``approve_promotion``), one transaction;
+- :func:`reject_promotion`: an approver rejects a pending promotion with a reason — its
+  status ``rejected``, a registry row keeping the old champion (who, why) and a run audit row
+  (``reject_promotion``, the reason in its comment), one transaction;
 - :func:`held_segments`: the segments of a run whose promotion is not approved (the
   auto-approval rules leave their recommendations alone).
 """
@@ -138,41 +141,83 @@ def approve_promotion(db: str | None, promotion_id: int, by: str) -> dict[str, A
     by = _who(by)
     now = datetime.now(UTC)
     with transaction(db) as conn:
-        row = conn.execute(
-            select(forecast_promotions)
-            .where(forecast_promotions.c.id == promotion_id)
-            .with_for_update()
-        ).mappings().first()  # fmt: skip
-        if row is None or row["status"] != "pending":
-            found = "no such promotion" if row is None else f"it is {row['status']}"
-            raise StorageError(
-                f"cannot approve forecast promotion {promotion_id}: {found}",
-                field="ID", expected="the id of a pending promotion", found=found,
-                fix="`echelon monitor --name DATASET` lists the pending promotions",
-            )  # fmt: skip
-        reg = conn.execute(
-            select(model_registry).where(model_registry.c.id == row["registry_id"])
-        ).mappings().one()  # fmt: skip
+        row, reg = _pending(conn, promotion_id, "approve")
         reason = f"approved by {by}: {reg['reason'].replace(': waits for approval', '')}"
         _registry_row(
             conn, row["dataset"], reg["kind"], row["new_model"],
             (reg["data_start"], reg["data_end"]), dict(reg["metrics"]), True, reason, now,
         )  # fmt: skip
-        conn.execute(
-            update(forecast_promotions)
-            .where(forecast_promotions.c.id == promotion_id)
-            .values(status="approved", decided_by=by, decided_at=now)
-        )
-        conn.execute(
-            insert(audit).values(
-                run_id=row["run_id"], key=f"promotion:{row['segment']}",
-                action="approve_promotion", from_status="pending", to_status="approved",
-                who=by, at=now,
-                comment=f"forecast champion of segment {row['segment']}: "
-                f"{row['old_model']} → {row['new_model']}",
-            )
-        )  # fmt: skip
+        _decide(conn, row, "approved", by, now, "")
         return {**dict(row), "status": "approved", "decided_by": by, "decided_at": now}
+
+
+def reject_promotion(db: str | None, promotion_id: int, by: str, reason: str) -> dict[str, Any]:
+    """Reject pending promotion ``promotion_id`` as ``by`` with ``reason`` (module doc): the
+    old champion stays registered (a registry row that says who rejected what and why), the
+    promotion is ``rejected`` and a run audit row (``reject_promotion``) carries the reason —
+    one transaction. The run's recommendations of the segment stay held (not approved)."""
+    from echelon.storage.review import _who
+
+    by = _who(by)
+    why = " ".join(reason.split())
+    if not why:
+        raise StorageError(
+            f"cannot reject forecast promotion {promotion_id} without a reason",
+            field="--reason", expected="why the promotion is rejected", found="empty",
+            fix="give e.g. --reason 'the new model over-forecasts the promotion weeks'",
+        )  # fmt: skip
+    now = datetime.now(UTC)
+    with transaction(db) as conn:
+        row, reg = _pending(conn, promotion_id, "reject")
+        text = (
+            f"promotion #{promotion_id} to {row['new_model']} rejected by {by}: {why}; "
+            f"{row['old_model']} stays the champion"
+        )
+        _registry_row(
+            conn, row["dataset"], reg["kind"], row["old_model"],
+            (reg["data_start"], reg["data_end"]), dict(reg["metrics"]), False, text, now,
+        )  # fmt: skip
+        _decide(conn, row, "rejected", by, now, f"; reason: {why}")
+        return {**dict(row), "status": "rejected", "decided_by": by, "decided_at": now}
+
+
+def _pending(
+    conn: Connection, promotion_id: int, verb: str
+) -> tuple[Any, Any]:  # fmt: skip
+    """The pending promotion row (locked) and its registry row; a clear error otherwise."""
+    row = conn.execute(
+        select(forecast_promotions).where(forecast_promotions.c.id == promotion_id)
+        .with_for_update()
+    ).mappings().first()  # fmt: skip
+    if row is None or row["status"] != "pending":
+        found = "no such promotion" if row is None else f"it is {row['status']}"
+        raise StorageError(
+            f"cannot {verb} forecast promotion {promotion_id}: {found}",
+            field="ID", expected="the id of a pending promotion", found=found,
+            fix="`echelon monitor --name DATASET` lists the pending promotions",
+        )  # fmt: skip
+    reg = conn.execute(
+        select(model_registry).where(model_registry.c.id == row["registry_id"])
+    ).mappings().one()  # fmt: skip
+    return row, reg
+
+
+def _decide(conn: Connection, row: Any, status: str, by: str, now: datetime, why: str) -> None:
+    """Mark the promotion ``status`` by ``by`` and write its run audit row."""
+    conn.execute(
+        update(forecast_promotions)
+        .where(forecast_promotions.c.id == row["id"])
+        .values(status=status, decided_by=by, decided_at=now)
+    )
+    action = "approve_promotion" if status == "approved" else "reject_promotion"
+    conn.execute(
+        insert(audit).values(
+            run_id=row["run_id"], key=f"promotion:{row['segment']}", action=action,
+            from_status="pending", to_status=status, who=by, at=now,
+            comment=f"forecast champion of segment {row['segment']}: "
+            f"{row['old_model']} → {row['new_model']}{why}",
+        )
+    )  # fmt: skip
 
 
 def held_segments(conn: Connection, run_id: int) -> set[str]:
