@@ -114,7 +114,7 @@ def read_session(request: Request) -> dict[str, Any] | None:
     request (the result is kept on ``request.state``)."""
     kept = getattr(request.state, "session", _UNREAD)
     if kept is not _UNREAD:
-        return kept  # type: ignore[no-any-return]
+        return kept  # type: ignore[return-value]
     raw = request.cookies.get(SESSION_COOKIE)
     data: Any = None
     if raw:

@@ -163,7 +163,7 @@ def recommendation_rows(db: DB, run_id: int) -> tuple[PlanResult, list[RecRow]]:
 
 
 #: rows per page of the recommendations list (cards) and of the exceptions worklist
-REC_PAGE_SIZE = 20
+REC_PAGE_SIZE = 10
 EXC_PAGE_SIZE = 50
 
 

@@ -313,8 +313,8 @@ def load_run(db: str | Path | None, run: RunId = "latest") -> PlanResult:
                 )
             ).all()
         )
-    recs = [
-        r.model_copy(update={"status": RecommendationStatus(current.get(r.key, r.status))})
-        for r in result.recommendations
-    ]
+    recs = []
+    for r in result.recommendations:  # a copy only where the status changed since the save
+        status = RecommendationStatus(current.get(r.key, r.status))
+        recs.append(r if status == r.status else r.model_copy(update={"status": status}))
     return result.model_copy(update={"recommendations": recs})

@@ -7,7 +7,7 @@ outcome, or the refusal, as a message) and a plain form post with a redirect bac
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -51,15 +51,15 @@ def worklist_page(
     shown = workspace.page_of(rows, page, workspace.EXC_PAGE_SIZE)
     chosen = {"severity": severity, "kind": kind, "item": item, "location": location, "sort": sort}
     path = f"/runs/{run_id}/exceptions"
-    context = {
+    context: dict[str, Any] = {
         "run_id": run_id, "page": shown, "page_size": workspace.EXC_PAGE_SIZE,
         "more_url": page_url(path, chosen, shown.next),
     }  # fmt: skip
     if is_htmx(request):
         return render(request, "_exc_rows.html.j2", **context)
     return render(
-        request, "exceptions.html.j2", r=result, chosen=chosen, first_url=page_url(path, chosen, 1),
-        choices=workspace.filter_choices(), **context,
+        request, "exceptions.html.j2", r=result, chosen=chosen,
+        first_url=page_url(path, chosen, 1), choices=workspace.filter_choices(), **context,
     )  # fmt: skip
 
 
@@ -81,19 +81,21 @@ def recommendations_page(
     page: PageNumber = 1,
 ) -> Response:
     """A page of the recommendation cards (HTMX: the cards and the next "load more" only)."""
-    result, shown = workspace.recommendation_page(_db(request), run_id, item, location, status, page)
+    result, shown = workspace.recommendation_page(
+        _db(request), run_id, item, location, status, page
+    )
     chosen = {"item": item, "location": location, "status": status}
     path = f"/runs/{run_id}/recommendations"
-    context = {
+    context: dict[str, Any] = {
         "run_id": run_id, "page": shown, "page_size": workspace.REC_PAGE_SIZE,
         "filtered": any(chosen.values()), "more_url": page_url(path, chosen, shown.next),
     }  # fmt: skip
     if is_htmx(request):
         return render(request, "_recs.html.j2", **context)
     return render(
-        request, "recommendations.html.j2", r=result, chosen=chosen, first_url=page_url(path, chosen, 1),
-        statuses=workspace.filter_choices()["statuses"], rules=rules_of(_db(request), run_id),
-        kinds=KINDS, **context,
+        request, "recommendations.html.j2", r=result, chosen=chosen,
+        first_url=page_url(path, chosen, 1), statuses=workspace.filter_choices()["statuses"],
+        rules=rules_of(_db(request), run_id), kinds=KINDS, **context,
     )  # fmt: skip
 
 
