@@ -96,58 +96,35 @@ async def _timed(c: httpx.AsyncClient, kind: str, samples: Samples, errors: list
         errors.append(failed)
 
 
-async def _reader(base: str, run: int, cells: list[tuple[str, str]], until: float,
+async def _reader(c: httpx.AsyncClient, run: int, cells: list[tuple[str, str]], until: float,
                   samples: Samples, errors: list[str], seed: int) -> None:  # fmt: skip
-    c, _ = await _client(base, "load-reader")
     rng = random.Random(seed)
     pages = [("runs", "/"), ("dashboard", f"/runs/{run}"),
              ("worklist", f"/runs/{run}/exceptions"),
              ("recommendations", f"/runs/{run}/recommendations"),
              ("api recommendations", f"/api/v1/runs/{run}/recommendations")]  # fmt: skip
-    try:
-        while time.perf_counter() < until:
-            if rng.random() < 0.15:
-                item, loc = rng.choice(cells)
-                await _timed(
-                    c,
-                    "item x location",
-                    samples,
-                    errors,
-                    "GET",
-                    f"/runs/{run}/cell",
-                    params={"item": item, "location": loc},
-                )
-            else:
-                kind, url = rng.choice(pages)
-                await _timed(c, kind, samples, errors, "GET", url)
-    finally:
-        await c.aclose()
+    while time.perf_counter() < until:
+        if rng.random() < 0.15:
+            item, loc = rng.choice(cells)
+            await _timed(c, "item x location", samples, errors, "GET", f"/runs/{run}/cell",
+                         params={"item": item, "location": loc})  # fmt: skip
+        else:
+            kind, url = rng.choice(pages)
+            await _timed(c, kind, samples, errors, "GET", url)
 
 
-async def _writer(base: str, run: int, keys: list[str], until: float, samples: Samples,
-                  errors: list[str]) -> None:  # fmt: skip
+async def _writer(c: httpx.AsyncClient, token: str, run: int, keys: list[str], until: float,
+                  samples: Samples, errors: list[str]) -> None:  # fmt: skip
     """Approve, then reject, then approve ... its own keys (every change is allowed)."""
-    c, token = await _client(base, "load-writer")
     headers = {"HX-Request": "true", "X-CSRF-Token": token}
     action = {k: "approve" for k in keys}
-    try:
-        while time.perf_counter() < until:
-            for k in keys:
-                if time.perf_counter() >= until:
-                    break
-                await _timed(
-                    c,
-                    f"{action[k]} (write)",
-                    samples,
-                    errors,
-                    "POST",
-                    f"/runs/{run}/{action[k]}",
-                    data={"key": k},
-                    headers=headers,
-                )
-                action[k] = "reject" if action[k] == "approve" else "approve"
-    finally:
-        await c.aclose()
+    while time.perf_counter() < until:
+        for k in keys:
+            if time.perf_counter() >= until:
+                break
+            await _timed(c, f"{action[k]} (write)", samples, errors, "POST",
+                         f"/runs/{run}/{action[k]}", data={"key": k}, headers=headers)  # fmt: skip
+            action[k] = "reject" if action[k] == "approve" else "approve"
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -186,19 +163,28 @@ async def _load(base: str, run: int, args: argparse.Namespace, db: str, pid: int
     keys = [r.key for r in result.recommendations if r.status.value == "proposed"]
     samples: Samples = {}
     errors: list[str] = []
+    # every client logs in first (argon2 is meant to be slow: ~0.1 s of CPU a login), so that
+    # neither the clock nor the server CPU per request counts the logins
+    readers = await asyncio.gather(*[_client(base, "load-reader") for _ in range(args.readers)])
+    writers = await asyncio.gather(*[_client(base, "load-writer") for _ in range(args.writers)])
     until = time.perf_counter() + args.seconds
-    tasks = [_reader(base, run, cells, until, samples, errors, i) for i in range(args.readers)]
-    tasks += [_writer(base, run, keys[i :: args.writers][:20], until, samples, errors)
-              for i in range(args.writers)]  # fmt: skip
-    start, cpu = time.perf_counter(), cpu_seconds(pid)
-    await asyncio.gather(*tasks)
+    tasks = [_reader(c, run, cells, until, samples, errors, i) for i, (c, _) in enumerate(readers)]
+    tasks += [_writer(c, token, run, keys[i :: args.writers][:20], until, samples, errors)
+              for i, (c, token) in enumerate(writers)]  # fmt: skip
+    start, cpu, own = time.perf_counter(), cpu_seconds(pid), time.process_time()
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for c, _ in readers + writers:
+            await c.aclose()
     _report(samples, errors, time.perf_counter() - start)
     after = cpu_seconds(pid)
     n = sum(len(xs) for xs in samples.values())
     if cpu is not None and after is not None and n:
         print(
             f"server CPU {after - cpu:.1f} s for {n} requests: {(after - cpu) / n * 1000:.1f} ms "
-            f"per request; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+            f"per request; load generator CPU {time.process_time() - own:.1f} s; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
     if errors:
         raise SystemExit(1)
@@ -227,7 +213,7 @@ def main() -> None:
     port = _free_port()
     env = os.environ | {"ECHELON_SECRET": "load-test-secret"}
     server = subprocess.Popen(
-        [str(ECHELON), "serve", "--db", str(db), "--port", str(port)],
+        [str(ECHELON), "serve", "--db", str(db), "--port", str(port), "--no-access-log"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -242,7 +228,8 @@ def main() -> None:
         else:
             raise SystemExit("the server did not start")
         print(f"run {run} of {source}: {args.readers} readers + {args.writers} writers for "
-              f"{args.seconds:g} s on {base}", flush=True)  # fmt: skip
+              f"{args.seconds:g} s on {base}; load average before "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)  # fmt: skip
         asyncio.run(_load(base, run, args, str(db), server.pid))
     finally:
         server.terminate()

@@ -90,7 +90,7 @@ def test_demo_override_approve_export_audit_and_the_next_plan_keeps_it(
         _planner_overrides(page, base, (item, location, key, quantity), shots)
         page.click("header.top button[type=submit]")  # log out
         page.wait_for_selector("form.login")
-        _approver_approves_and_exports(page, base, key, quantity, shots)
+        _approver_approves_and_exports(page, base, (item, location, key, quantity), shots)
         page.click("header.top button[type=submit]")
         page.wait_for_selector("form.login")
         new_run = _next_plan_keeps_it(page, base, upload, key, quantity, shots)
@@ -129,10 +129,15 @@ def _planner_overrides(page: Any, base: str, target: tuple[str, str, str, float]
 
 
 def _approver_approves_and_exports(
-    page: Any, base: str, key: str, quantity: float, shots: Path
+    page: Any, base: str, target: tuple[str, str, str, float], shots: Path
 ) -> None:
+    item, location, key, quantity = target
     login(page, base, "approver")
-    page.goto(f"{base}/runs/1/recommendations")
+    page.goto(f"{base}/runs/1/recommendations?status=proposed")  # paged: find it by status
+    shown = page.locator("article.rec").count()
+    page.click("a.load-more")  # the demo has more than one page: HTMX adds the next one
+    page.wait_for_selector(f"article.rec >> nth={shown}")
+    page.goto(f"{base}/runs/1/recommendations?item={item}&location={location}")
     card = page.locator(f'article.rec[data-key="{key}"]')
     assert "promotion ends early" in card.inner_text()
     card.locator("button.approve").click()
@@ -163,7 +168,7 @@ def _next_plan_keeps_it(
     page.click("#job-run")
     page.wait_for_selector("body[data-ready=true]", timeout=60_000)
     new_run = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    page.goto(f"{base}/runs/{new_run}/recommendations")
+    page.goto(f"{base}/runs/{new_run}/recommendations?status=exported")
     card = page.locator(f'article.rec[data-key="{key}@firm-1"]')
     text = card.inner_text()
     assert "Firm order kept from run #1" in text and "exported" in text, text

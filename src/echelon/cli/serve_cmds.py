@@ -113,6 +113,9 @@ def serve(
     work_dir: Path | None = typer.Option(
         None, "--work-dir", help="where uploaded data folders are unpacked (default: a temp dir)"
     ),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="log every request (uvicorn's access log)"
+    ),
     demo: bool = typer.Option(
         False,
         "--demo",
@@ -149,7 +152,7 @@ def serve(
         console.print(plain(f"the demo run: {where}"))
         if password is not None:
             console.print(plain(f"log in as {DEMO_USER} with the password {password} (shown once)"))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -96,20 +97,34 @@ def settings(request: Request) -> Settings:
     return value
 
 
+@cache
+def _serializer_for(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="echelon-session")
+
+
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings(request).secret, salt="echelon-session")
+    return _serializer_for(settings(request).secret)
+
+
+_UNREAD = object()
 
 
 def read_session(request: Request) -> dict[str, Any] | None:
-    """The signed session's content, or None (missing, forged or expired)."""
+    """The signed session's content, or None (missing, forged or expired); verified once per
+    request (the result is kept on ``request.state``)."""
+    kept = getattr(request.state, "session", _UNREAD)
+    if kept is not _UNREAD:
+        return kept  # type: ignore[return-value]
     raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    try:
-        data = _serializer(request).loads(raw, max_age=SESSION_MAX_AGE_S)
-    except BadSignature:
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("csrf"), str) else None
+    data: Any = None
+    if raw:
+        try:
+            data = _serializer(request).loads(raw, max_age=SESSION_MAX_AGE_S)
+        except BadSignature:
+            data = None
+    session = data if isinstance(data, dict) and isinstance(data.get("csrf"), str) else None
+    request.state.session = session
+    return session
 
 
 def new_session(request: Request, user_id: int | None) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import Request
@@ -63,3 +63,11 @@ def safe_next(target: str | None) -> str:
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def page_url(path: str, filters: dict[str, str], number: int | None) -> str:
+    """``path`` with the non-empty ``filters`` and ``page=number`` as its query string (''
+    when there is no such page)."""
+    if number is None:
+        return ""
+    return f"{path}?{urlencode({k: v for k, v in filters.items() if v} | {'page': number})}"

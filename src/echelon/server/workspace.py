@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from echelon.plan.model import (
     ExceptionKind,
@@ -20,6 +20,7 @@ from echelon.plan.model import (
     PlanResult,
     PolicyName,
     Recommendation,
+    RecommendationStatus,
     Severity,
     exception_order,
 )
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from echelon.monitor.report import MonitoringView
 
 DB = str | None
+T = TypeVar("T")
 SORTS = ("severity", "kind", "item", "location")
 
 
@@ -151,12 +153,61 @@ def filter_choices() -> dict[str, list[str]]:
         "severities": [s.value for s in Severity],
         "kinds": [k.value for k in ExceptionKind],
         "sorts": list(SORTS),
+        "statuses": [s.value for s in RecommendationStatus],
     }
 
 
 def recommendation_rows(db: DB, run_id: int) -> tuple[PlanResult, list[RecRow]]:
     """The run's recommendations in plan order, with current status and override."""
     return reviewed(db, run_id)
+
+
+#: rows per page of the recommendations list (cards) and of the exceptions worklist
+REC_PAGE_SIZE = 10
+EXC_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its rows, its number (1-based), how many pages and rows in all."""
+
+    rows: list[T]
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def next(self) -> int | None:
+        """The next page's number (None on the last page)."""
+        return self.number + 1 if self.number < self.pages else None
+
+
+def page_of(rows: list[T], number: int, size: int) -> Page[T]:
+    """Page ``number`` (1-based; past the end: the last page) of ``rows``, ``size`` a page."""
+    pages = max(1, -(-len(rows) // size))
+    number = min(max(1, number), pages)
+    return Page(rows[(number - 1) * size : number * size], number, pages, len(rows))
+
+
+def recommendation_page(
+    db: DB,
+    run_id: int,
+    item: str = "",
+    location: str = "",
+    status: str = "",
+    number: int = 1,
+) -> tuple[PlanResult, Page[RecRow]]:
+    """Page ``number`` of the run's recommendations in plan order, filtered (substring of item
+    / location, exact status)."""
+    result, rows = recommendation_rows(db, run_id)
+    chosen = [
+        r
+        for r in rows
+        if (not item or item.lower() in r.rec.item.lower())
+        and (not location or location.lower() in r.rec.location.lower())
+        and (not status or r.rec.status.value == status)
+    ]
+    return result, page_of(chosen, number, REC_PAGE_SIZE)
 
 
 def recommendation_row(db: DB, run_id: int, key: str) -> RecRow | None:

@@ -55,6 +55,7 @@ _PG_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg"}
 #: query-string parameters that carry a secret (libpq and common drivers)
 _SECRET_PARAMS = {"password", "passwd", "pwd", "sslpassword", "passfile", "sslkey"}
 _engines: dict[str, Engine] = {}
+_by_name: dict[str, Engine] = {}  # the same engines by a URL's or an absolute path's text
 _lock = threading.Lock()
 
 
@@ -135,7 +136,15 @@ def database_files(db: str | Path | None = None) -> list[Path]:
 
 
 def get_engine(db: str | Path | None = None) -> Engine:
-    """The (cached) engine for ``db``, with the schema created and its version checked."""
+    """The (cached) engine for ``db``, with the schema created and its version checked.
+
+    A URL or an absolute path names the same database wherever the process runs, so its
+    engine is also found by the name itself (no parsing, no file-system call per
+    transaction: the workspace opens several transactions per request)."""
+    name = str(db) if db is not None else ""
+    fixed = "://" in name or os.path.isabs(name)
+    if fixed and (hit := _by_name.get(name)) is not None:
+        return hit
     url = resolve_url(db)
     key = url.render_as_string(hide_password=False)
     with _lock:
@@ -143,6 +152,8 @@ def get_engine(db: str | Path | None = None) -> Engine:
         if engine is None:
             engine = _create(url)
             _engines[key] = engine
+        if fixed:
+            _by_name[name] = engine
     return engine
 
 
@@ -152,6 +163,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _by_name.clear()
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, insert, select, update
 from echelon.plan.model import PlanResult, Recommendation
 from echelon.plan.model import RecommendationStatus as St
 from echelon.storage.db import StorageError, transaction
-from echelon.storage.runs import RunId, resolve_run
+from echelon.storage.runs import RunId, current_result, resolve_run
 from echelon.storage.schema import audit, overrides, recommendations
 
 MAX_TEXT = 2000
@@ -63,10 +63,10 @@ class ReviewedRecommendation:
 
 def reviewed(db: str | Path | None, run: RunId) -> tuple[PlanResult, list[ReviewedRecommendation]]:
     """The stored result of ``run`` and its recommendations in plan order, reviewed."""
-    from echelon.storage.runs import load_run
-
-    result = load_run(db, run)
-    changed = overrides_of(db, run)
+    with transaction(db, readonly=True) as conn:  # statuses and overrides of one snapshot
+        run_id = resolve_run(conn, run)
+        result = current_result(conn, run_id)
+        changed = current_overrides(conn, run_id)
     return result, [
         ReviewedRecommendation(r, changed.get(r.key), result.currency)
         for r in result.recommendations

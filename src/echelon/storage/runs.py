@@ -304,17 +304,21 @@ def _parsed(conn: Connection, run_id: int) -> PlanResult:
 def load_run(db: str | Path | None, run: RunId = "latest") -> PlanResult:
     """The stored ``PlanResult`` of ``run`` with the CURRENT status of each recommendation."""
     with transaction(db, readonly=True) as conn:
-        run_id = resolve_run(conn, run)
-        result = _parsed(conn, run_id)
-        current = dict(
-            conn.execute(
-                select(recommendations.c.key, recommendations.c.status).where(
-                    recommendations.c.run_id == run_id
-                )
-            ).all()
-        )
-    recs = [
-        r.model_copy(update={"status": RecommendationStatus(current.get(r.key, r.status))})
-        for r in result.recommendations
-    ]
+        return current_result(conn, resolve_run(conn, run))
+
+
+def current_result(conn: Connection, run_id: int) -> PlanResult:
+    """:func:`load_run` of the stored run ``run_id`` inside the caller's transaction."""
+    result = _parsed(conn, run_id)
+    current = dict(
+        conn.execute(
+            select(recommendations.c.key, recommendations.c.status).where(
+                recommendations.c.run_id == run_id
+            )
+        ).all()
+    )
+    recs = []
+    for r in result.recommendations:  # a copy only where the status changed since the save
+        status = RecommendationStatus(current.get(r.key, r.status))
+        recs.append(r if status == r.status else r.model_copy(update={"status": status}))
     return result.model_copy(update={"recommendations": recs})

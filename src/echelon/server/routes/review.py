@@ -7,13 +7,13 @@ outcome, or the refusal, as a message) and a plain form post with a redirect bac
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from echelon.server import auth, workspace
-from echelon.server.web import is_htmx, redirect, render, safe_next
+from echelon.server.web import is_htmx, page_url, redirect, render, safe_next
 from echelon.storage import StorageError, export_records, set_status
 from echelon.storage.overrides import add_comment, override_quantity
 from echelon.storage.review import Action, export_csv
@@ -26,6 +26,8 @@ Reader = Annotated[User, Depends(auth.allow(READ))]
 Key = Annotated[str, Form(min_length=1, max_length=400)]
 Text = Annotated[str, Form(max_length=2000)]
 Back = Annotated[str, Form(max_length=2000)]
+Filter = Annotated[str, Query(max_length=200)]
+PageNumber = Annotated[int, Query(ge=1, le=10**6)]
 
 
 def _db(request: Request) -> str | None:
@@ -37,17 +39,27 @@ def worklist_page(
     request: Request,
     run_id: int,
     user: Reader,
-    severity: str = "",
-    kind: str = "",
-    item: str = "",
-    location: str = "",
-    sort: str = "severity",
+    severity: Filter = "",
+    kind: Filter = "",
+    item: Filter = "",
+    location: Filter = "",
+    sort: Filter = "severity",
+    page: PageNumber = 1,
 ) -> Response:
+    """A page of the worklist (HTMX: its rows and the next "load more" row only)."""
     result, rows = workspace.worklist(_db(request), run_id, severity, kind, item, location, sort)
-    chosen = {"severity": severity, "kind": kind, "item": item, "location": location}
+    shown = workspace.page_of(rows, page, workspace.EXC_PAGE_SIZE)
+    chosen = {"severity": severity, "kind": kind, "item": item, "location": location, "sort": sort}
+    path = f"/runs/{run_id}/exceptions"
+    context: dict[str, Any] = {
+        "run_id": run_id, "page": shown, "page_size": workspace.EXC_PAGE_SIZE,
+        "more_url": page_url(path, chosen, shown.next),
+    }  # fmt: skip
+    if is_htmx(request):
+        return render(request, "_exc_rows.html.j2", **context)
     return render(
-        request, "exceptions.html.j2", run_id=run_id, r=result, rows=rows,
-        chosen=chosen | {"sort": sort}, choices=workspace.filter_choices(),
+        request, "exceptions.html.j2", r=result, chosen=chosen,
+        first_url=page_url(path, chosen, 1), choices=workspace.filter_choices(), **context,
     )  # fmt: skip
 
 
@@ -59,11 +71,31 @@ def cell_page(request: Request, run_id: int, user: Reader, item: str, location: 
 
 
 @router.get("/runs/{run_id}/recommendations", response_class=HTMLResponse)
-def recommendations_page(request: Request, run_id: int, user: Reader) -> Response:
-    result, rows = workspace.recommendation_rows(_db(request), run_id)
+def recommendations_page(
+    request: Request,
+    run_id: int,
+    user: Reader,
+    item: Filter = "",
+    location: Filter = "",
+    status: Filter = "",
+    page: PageNumber = 1,
+) -> Response:
+    """A page of the recommendation cards (HTMX: the cards and the next "load more" only)."""
+    result, shown = workspace.recommendation_page(
+        _db(request), run_id, item, location, status, page
+    )
+    chosen = {"item": item, "location": location, "status": status}
+    path = f"/runs/{run_id}/recommendations"
+    context: dict[str, Any] = {
+        "run_id": run_id, "page": shown, "page_size": workspace.REC_PAGE_SIZE,
+        "filtered": any(chosen.values()), "more_url": page_url(path, chosen, shown.next),
+    }  # fmt: skip
+    if is_htmx(request):
+        return render(request, "_recs.html.j2", **context)
     return render(
-        request, "recommendations.html.j2", run_id=run_id, r=result, rows=rows,
-        rules=rules_of(_db(request), run_id), kinds=KINDS,
+        request, "recommendations.html.j2", r=result, chosen=chosen,
+        first_url=page_url(path, chosen, 1), statuses=workspace.filter_choices()["statuses"],
+        rules=rules_of(_db(request), run_id), kinds=KINDS, **context,
     )  # fmt: skip
 
 
