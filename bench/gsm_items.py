@@ -36,7 +36,9 @@ def main() -> None:
     args = ap.parse_args()
     for n in args.items:
         folder = Path(tempfile.mkdtemp()) / f"items-{n}"
-        write_catalogue(CatalogueParams(items=n, stores=args.stores, demand_format="parquet"), folder)
+        write_catalogue(
+            CatalogueParams(items=n, stores=args.stores, demand_format="parquet"), folder
+        )
         ctx = load_context(folder)
         stats = ctx.history.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
         series = {

@@ -3,7 +3,6 @@ class, reproducible, every item of a small catalogue, and the context restricted
 
 from __future__ import annotations
 
-
 import pytest
 from pydantic import ValidationError
 
