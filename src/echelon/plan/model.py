@@ -101,6 +101,13 @@ class PlanConfig(BaseModel):
         description="shadow-mode windows of holdout_periods each, back from the plan date "
         "(rolling shadow mode; the latest is the shadow mode of the hold-out; 0 = off)",
     )
+    shadow_sample_items: int | None = _strict(
+        500,
+        ge=1,
+        le=1_000_000,
+        description="items replayed by the rolling shadow mode: a sample stratified by ABC "
+        "class (item demand value) when the catalogue has more; None = every item",
+    )
     budget: float | None = _strict(
         None, gt=0, le=MAX_MONEY, description="money for today's orders; None = unlimited"
     )
@@ -410,6 +417,9 @@ class RollingShadow(_Out):
     kpis: list[PolicyKpis]
     segments: list[SegmentService]
     saving: float | None  # MEIO vs single-echelon inventory value at the realized service
+    #: items replayed (``config.shadow_sample_items``) out of the catalogue's; equal: all
+    sampled_items: int | None = None
+    catalogue_items: int | None = None
 
 
 class StockMixSummary(_Out):

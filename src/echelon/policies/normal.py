@@ -22,15 +22,28 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
 FloatArray = NDArray[np.float64]
 TINY = 1e-9  # a std at or below this is treated as 0 (deterministic demand)
+_SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+
+
+def _pdf(u: ArrayLike) -> FloatArray:
+    """Standard normal density φ(u), as ``scipy.stats.norm.pdf`` computes it, without its
+    per-call argument checks (a millisecond each: ``z_for_fill_rate`` calls it ~15 times)."""
+    x = np.asarray(u, float)
+    return np.asarray(np.exp(-(x * x) / 2.0) / _SQRT_2PI, dtype=float)
+
+
+def _sf(u: ArrayLike) -> FloatArray:
+    """Standard normal upper tail 1 − Φ(u) (``scipy.stats.norm.sf``: ``ndtr(−u)``)."""
+    return np.asarray(special.ndtr(-np.asarray(u, float)), dtype=float)
 
 
 def normal_loss(z: float) -> float:
     """Standard normal first-order loss ``G(z) = E[(Z − z)^+]`` (dimensionless)."""
-    return float(stats.norm.pdf(z) - z * stats.norm.sf(z))
+    return float(_pdf(z) - z * _sf(z))
 
 
 def expected_shortage(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> FloatArray:
@@ -42,7 +55,7 @@ def expected_shortage(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> FloatArr
     )
     pos = s > TINY
     u = (xa - m) / np.where(pos, s, 1.0)
-    loss = s * (stats.norm.pdf(u) - u * stats.norm.sf(u))
+    loss = s * (_pdf(u) - u * _sf(u))
     return np.asarray(np.where(pos, loss, np.maximum(m - xa, 0.0)), dtype=float)
 
 
@@ -53,7 +66,7 @@ def stockout_probability(x: ArrayLike, mean: ArrayLike, std: ArrayLike) -> Float
     )
     pos = s > TINY
     u = (xa - m) / np.where(pos, s, 1.0)
-    return np.asarray(np.where(pos, stats.norm.sf(u), (m > xa).astype(float)), dtype=float)
+    return np.asarray(np.where(pos, _sf(u), (m > xa).astype(float)), dtype=float)
 
 
 def exposure_std(
