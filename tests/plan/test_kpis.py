@@ -15,6 +15,7 @@ from echelon.plan.current_policy import current_policy
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.kpis import policy_kpis, project_kpis, run_policy, sim_item
 from echelon.plan.leadtimes import fit_lead_times
+from echelon.plan.model import PolicyName
 from echelon.plan.placement import ItemPlan, Placements, place, scaled_policy
 from echelon.policies.model import BaseStock, PolicySet
 
@@ -145,7 +146,7 @@ def test_batched_kpi_simulations_equal_the_per_item_ones() -> None:
     data = small_plan_data(sim_periods=60, sim_reps=3)
     fc = plan_forecasts(data)
     placed = place(data, fc, fit_lead_times(data))
-    for policy, factor in (("meio", 1.0), ("single_echelon", 0.5)):
+    for policy, factor in ((PolicyName.MEIO, 1.0), (PolicyName.SINGLE_ECHELON, 0.5)):
         runs = run_policy(placed, policy, 60, 3, factor=factor)
         for r in runs:
             pol = (
