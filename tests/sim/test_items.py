@@ -47,7 +47,7 @@ def _variant(case: Case, k: int) -> tuple[Network, PolicySet]:
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases(with_scenarios=False), items=st.integers(1, 4), reps=st.integers(1, 3))
 def test_batched_items_equal_the_per_item_kernel(case: Case, items: int, reps: int) -> None:
     variants = [_variant(case, k) for k in range(items)]
