@@ -13,9 +13,10 @@ from echelon.optimize.single_echelon import solve_single_echelon
 from echelon.plan.context import PlanContext
 from echelon.plan.current_policy import current_policy
 from echelon.plan.forecasting import plan_forecasts
-from echelon.plan.kpis import policy_kpis, project_kpis, run_policy
+from echelon.plan.kpis import policy_kpis, project_kpis, run_policy, sim_item
 from echelon.plan.leadtimes import fit_lead_times
-from echelon.plan.placement import ItemPlan, Placements, place
+from echelon.plan.model import PolicyName
+from echelon.plan.placement import ItemPlan, Placements, place, scaled_policy
 from echelon.policies.model import BaseStock, PolicySet
 
 
@@ -138,3 +139,22 @@ def test_demo_meio_holds_less_than_single_echelon_at_every_store_target(
     assert len(meio.stores) == 10
     assert meio.network.inventory_value < single.network.inventory_value
     assert saving is not None and saving > 0
+
+
+def test_batched_kpi_simulations_equal_the_per_item_ones() -> None:
+    """run_policy (items batched in one kernel call) = sim_item per item on the same numbers."""
+    data = small_plan_data(sim_periods=60, sim_reps=3)
+    fc = plan_forecasts(data)
+    placed = place(data, fc, fit_lead_times(data))
+    for policy, factor in ((PolicyName.MEIO, 1.0), (PolicyName.SINGLE_ECHELON, 0.5)):
+        runs = run_policy(placed, policy, 60, 3, factor=factor)
+        for r in runs:
+            pol = (
+                r.plan.policies[policy] if factor == 1.0 else scaled_policy(r.plan, policy, factor)
+            )
+            ref = sim_item(r.plan, pol, 60, 3)
+            for got, want in zip(r.result.nodes, ref.nodes, strict=True):
+                assert got.id == want.id
+                assert got.fill_rate == want.fill_rate
+                assert got.avg_on_hand == want.avg_on_hand
+                assert got.cost_per_period == want.cost_per_period

@@ -12,9 +12,10 @@ from test_placement import small_plan_data
 
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.leadtimes import fit_lead_times
-from echelon.plan.placement import Placements
-from echelon.plan.shadow import replay, shadow_mode
+from echelon.plan.placement import Placements, place
+from echelon.plan.shadow import WARMUP_PERIODS, replay, replay_network, replay_runs, shadow_mode
 from echelon.policies.model import BaseStock, PolicySet
+from echelon.sim.batch import simulate
 
 
 def test_replay_against_actual_demand_matches_a_hand_computation() -> None:
@@ -47,3 +48,29 @@ def test_shadow_mode_replays_the_held_out_periods_for_every_policy() -> None:
 def test_no_holdout_gives_no_shadow_result() -> None:
     data = small_plan_data(holdout_periods=0)
     assert shadow_mode(data, plan_forecasts(data), fit_lead_times(data)) is None
+
+
+def test_batched_replays_equal_the_per_item_simulation() -> None:
+    """replay_runs (items batched) = simulate of each item's replay network alone."""
+    data = small_plan_data(sim_reps=3)
+    fc = plan_forecasts(data)
+    placed = place(data, fc, fit_lead_times(data))
+    hold, reps = 8, 3
+    runs = replay_runs(placed, data.history, hold, reps)
+    for p, item_runs in runs.items():
+        for r in item_runs:
+            plan = r.plan
+            ys = {
+                s: data.history[
+                    (data.history["item_id"] == plan.item) & (data.history["location_id"] == s)
+                ].sort_values("ds")["y"].to_numpy(float)
+                for s in plan.stores
+            }  # fmt: skip
+            warm = min(WARMUP_PERIODS, min(len(y) for y in ys.values()) - hold)
+            paths = {s: [max(0.0, float(v)) for v in y[-(hold + warm) :]] for s, y in ys.items()}
+            net = replay_network(plan, paths)
+            ref = simulate(net, plan.policies[p], hold, reps, plan.seed, warm)
+            for got, want in zip(r.result.nodes, ref.nodes, strict=True):
+                assert (got.id, got.fill_rate, got.avg_on_hand) == (
+                    want.id, want.fill_rate, want.avg_on_hand,
+                )  # fmt: skip

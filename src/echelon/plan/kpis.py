@@ -38,9 +38,11 @@ from echelon.plan.model import (
     PolicyName,
     inventory_saving,
 )
-from echelon.plan.placement import ItemPlan, Placements, SimRun, run, scaled_policy
+from echelon.plan.placement import WARMUP, ItemPlan, Placements, SimRun, run, scaled_policy
+from echelon.plan.tuning import chunk_draws
 from echelon.policies.model import PolicySet
-from echelon.sim.results import SimulationResult
+from echelon.sim.items import compile_items, items_per_chunk, simulate_items
+from echelon.sim.results import SimulationResult, summarize
 
 Progress = Callable[[str, float], None]
 CURVE_FACTORS = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # multipliers of the safety stocks
@@ -77,8 +79,44 @@ class ItemRun:
 
 
 def sim_item(plan: ItemPlan, policy: PolicySet, periods: int, reps: int) -> SimulationResult:
-    """Simulate one item's policy on the item's KPI random numbers."""
+    """Simulate one item's policy on the item's KPI random numbers (one item alone)."""
     return run(plan.simulated(), policy, SimRun(periods, reps, plan.seed))
+
+
+def _item_bytes(plan: ItemPlan, periods: int, reps: int) -> int:
+    """Bytes of draws and KPI sums of one item of a KPI chunk."""
+    cols = 2 * len(plan.stores) + len(plan.network.lanes) + len(plan.network.nodes)
+    return reps * (periods + WARMUP) * cols * 8 + reps * len(plan.network.nodes) * 19 * 8
+
+
+def sim_items(
+    plans: Sequence[ItemPlan], policies: Sequence[PolicySet], periods: int, reps: int
+) -> list[SimulationResult]:
+    """:func:`sim_item` for every item (one policy set each): in chunks of items sized by
+    :data:`echelon.sim.items.ITEM_BUDGET_BYTES`, one kernel call per chunk on the items' KPI
+    random numbers (:mod:`echelon.sim.items`: the results of :func:`sim_item`)."""
+    if not plans:
+        return []
+    size = items_per_chunk(_item_bytes(plans[0], periods, reps))
+    out: list[SimulationResult] = []
+    for lo in range(0, len(plans), size):
+        part, pols = plans[lo : lo + size], policies[lo : lo + size]
+        nets = [p.network for p in part]
+        batch = compile_items(nets, pols)
+        draws = chunk_draws(
+            batch, nets, [p.seed for p in part], [p.demand_paths() for p in part], reps,
+            periods + WARMUP,
+        )  # fmt: skip
+        acc = simulate_items(batch, None, draws.demand, draws.lead, WARMUP)
+        cn = batch.structure
+        for i, plan in enumerate(part):
+            net = plan.network
+            res = summarize(
+                acc[i], cn.ids, cn.demand_nodes, batch.unit_value[i], periods, net.period_days,
+                net.name, WARMUP, plan.seed,
+            )  # fmt: skip
+            out.append(res)
+    return out
 
 
 def _store_kpis(runs: Sequence[ItemRun], store: str, period_days: float) -> tuple[Kpis, float]:
@@ -150,11 +188,14 @@ def policy_kpis(
 def run_policy(
     placements: Placements, policy: PolicyName, periods: int, reps: int, factor: float = 1.0
 ) -> list[ItemRun]:
-    """Simulate ``policy`` (safety stocks × ``factor``) for every item."""
+    """Simulate ``policy`` (safety stocks × ``factor``) for every item (:func:`sim_items`)."""
+    plans = list(placements.items.values())
+    pols = [
+        plan.policies[policy] if factor == 1.0 else scaled_policy(plan, policy, factor)
+        for plan in plans
+    ]
     out = []
-    for plan in placements.items.values():
-        pol = plan.policies[policy] if factor == 1.0 else scaled_policy(plan, policy, factor)
-        res = sim_item(plan, pol, periods, reps)
+    for plan, res in zip(plans, sim_items(plans, pols, periods, reps), strict=True):
         ss = sum(plan.safety_stock(policy, n) for n in plan.tiers) * plan.unit_cost * factor
         out.append(ItemRun(plan, res, ss))
     return out

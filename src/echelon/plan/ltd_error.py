@@ -178,11 +178,25 @@ def demand_paths(
     periods: int,
     seed: int,
 ) -> dict[str, list[list[float]]]:
+    """:func:`demand_path_arrays` as lists (one list of ``periods`` values per path)."""
+    return {
+        k: v.tolist() for k, v in demand_path_arrays(models, means, paths, periods, seed).items()
+    }
+
+
+def demand_path_arrays(
+    models: Mapping[str, LtdError],
+    means: Mapping[str, float],
+    paths: int,
+    periods: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
     """Simulated demand per store (key of ``models``): ``paths`` paths of ``periods`` periods,
-    ``max(0, mean + ê)`` (``means``: the plan's mean per period, bias included; ``ê``: the
-    block bootstrap of the centred error paths, the same origin for every store in a block,
-    scaled to the pooled σ_H; units per period; module doc). The stores' models share their
-    horizon; a store with fewer origins takes the block's origin modulo its own count."""
+    ``[paths, periods]``, ``max(0, mean + ê)`` (``means``: the plan's mean per period, bias
+    included; ``ê``: the block bootstrap of the centred error paths, the same origin for every
+    store in a block, scaled to the pooled σ_H; units per period; module doc). The stores'
+    models share their horizon; a store with fewer origins takes the block's origin modulo its
+    own count."""
     if not models:
         return {}
     first = next(iter(models.values()))
@@ -195,7 +209,7 @@ def demand_paths(
         own = float(ltd_curve(m.paths)[-1])
         scale = float(m.curve[-1]) / own if own > 0 else 1.0
         err = m.paths[pick % m.origins].reshape(paths, blocks * h)[:, :periods] * scale
-        out[key] = np.maximum(0.0, means[key] + err).tolist()
+        out[key] = np.maximum(0.0, means[key] + err)
     return out
 
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from echelon.errors import DataError
@@ -44,15 +45,12 @@ from echelon.network.distributions import (
     NormalLeadTime,
     is_stochastic,
 )
-from echelon.network.graph import echelon_demand, tiers
+from echelon.network.graph import echelon_demand
 from echelon.network.model import Network, ServiceMeasure, ServiceTarget
-from echelon.optimize.gsm.solve import solve_gsm
 from echelon.optimize.result import OptimizationResult
 from echelon.optimize.segments import SegmentTargets, classify_history
-from echelon.optimize.single_echelon import solve_single_echelon
 from echelon.plan import ltd_error
 from echelon.plan.context import PlanContext
-from echelon.plan.current_policy import current_policy
 from echelon.plan.decompose import explain_placement
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
@@ -60,6 +58,7 @@ from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
 from echelon.plan.parallel import map_items
 from echelon.policies.model import BaseStock, PolicySet
 from echelon.sim.batch import simulate
+from echelon.sim.items import items_per_chunk
 from echelon.sim.results import SimulationResult
 
 Progress = Callable[[str, float], None]
@@ -121,13 +120,29 @@ class ItemPlan:
     pipeline: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # node → μτ
     fill: dict[PolicyName, dict[str, float]] = field(default_factory=dict)  # tuned fill rates
     errors: dict[str, ltd_error.LtdError] = field(default_factory=dict)  # store → model
-    kpi_network: Network | None = None  # stores' demand on error paths, KPI random numbers
-    search_network: Network | None = None  # the same on the tuning search's numbers
+    means: dict[str, float] = field(default_factory=dict)  # store → plan's mean per period
+    paths_shape: tuple[int, int] = (0, 0)  # simulated demand: (paths, periods incl. warm-up)
+
+    def path_seed(self, search: bool = False) -> int:
+        """The seed of the KPI (``search``: the tuning search's) random numbers."""
+        return self.seed + SEARCH_SEED_OFFSET if search else self.seed
+
+    def demand_paths(self, search: bool = False) -> dict[str, np.ndarray]:
+        """The stores' simulated demand ``[paths, periods]`` on the error paths (stores with
+        an error model; units per period) for the KPI or the search random numbers."""
+        reps, periods = self.paths_shape
+        seed = self.path_seed(search)
+        return ltd_error.demand_path_arrays(self.errors, self.means, reps, periods, seed)
 
     def simulated(self, search: bool = False) -> Network:
-        """The network the KPI (``search``: the tuning search's) simulations run on."""
-        net = self.search_network if search else self.kpi_network
-        return net if net is not None else self.network
+        """The network the KPI (``search``: the tuning search's) simulations run on: the
+        stores' demand on :meth:`demand_paths` (built on demand: a list per path)."""
+        if not self.errors:
+            return self.network
+        reps, periods = self.paths_shape
+        return ltd_error.simulation_network(
+            self.network, self.errors, self.means, reps, periods, self.path_seed(search)
+        )
 
     def safety_stock(self, policy: PolicyName, node: str) -> float:
         """level − μ·τ of ``policy`` at ``node`` (units, ≥ 0)."""
@@ -218,7 +233,7 @@ def item_network(
     return with_lead_times(net, lead_times)
 
 
-def _stochastic_lead_times(net: Network) -> bool:
+def stochastic_lead_times(net: Network) -> bool:
     lts = [net.lane_lead_time(lane) for lane in net.lanes]
     lts += [n.lead_time for n in net.nodes if n.external_supplier]
     return any(is_stochastic(lt) for lt in lts)
@@ -241,7 +256,7 @@ def gsm_network(net: Network) -> Network:
     return net.model_copy(update={"lanes": lanes, "nodes": nodes})
 
 
-def _with_levels(policy: PolicySet, levels: dict[str, float], method: str) -> PolicySet:
+def with_levels(policy: PolicySet, levels: dict[str, float], method: str) -> PolicySet:
     pols = dict(policy.policies)
     for nid, lv in levels.items():
         pols[nid] = BaseStock(level=round(max(0.0, lv), 6))
@@ -299,7 +314,7 @@ def tune_store_levels(
     def fills(z: dict[str, float], sim: SimRun) -> dict[str, float]:
         lv = {s: floor[s] + z[s] * scale[s] for s in stores}
         on = search_net if search_net is not None and sim is search else net
-        res = run(on, _with_levels(policy, lv, policy.method or ""), sim)
+        res = run(on, with_levels(policy, lv, policy.method or ""), sim)
         return {s: res.node(s).fill_rate.mean for s in stores}
 
     def ok(f: dict[str, float], s: str) -> bool:
@@ -330,7 +345,7 @@ def tune_store_levels(
         z = _bisect(fills, ok, lo2, hi2, check, BISECTIONS // 2)
         f = fills(z, check)
     levels = {s: floor[s] + z[s] * scale[s] for s in stores}
-    return _with_levels(policy, levels, policy.method or ""), f
+    return with_levels(policy, levels, policy.method or ""), f
 
 
 def _next_z(z: float, top: float) -> float:
@@ -340,92 +355,43 @@ def _next_z(z: float, top: float) -> float:
     return min(Z_MAX, nxt) if z < Z_MAX else min(top, nxt)
 
 
-def _tune(
+@dataclass
+class TuneInputs:
+    """A policy's tuning search for one item: level = ``floor + z·scale`` per store (units),
+    z up to ``top``; the other nodes at ``base``'s levels."""
+
+    base: PolicySet
+    floor: dict[str, float]
+    scale: dict[str, float]
+    top: dict[str, float]
+
+
+def tune_inputs(
     plan: ItemPlan,
     name: PolicyName,
     base: PolicySet,
     exposure: dict[str, float],
     store_floor_exposure: dict[str, float],
-    sims: tuple[SimRun, SimRun],
-) -> None:
+) -> TuneInputs:
     """Policy ``name`` of ``plan``: ``base``'s levels with the pipeline ``μ·exposure`` per node
-    and every store tuned on ``μτ + z·scale`` (:func:`tune_store_levels`): ``scale = max(σ_τ,
-    SCALE_FLOOR·μ)`` with ``σ_τ`` over ``store_floor_exposure`` periods, z up to Z_MAX, or up
-    to :data:`MAX_COVER_PERIODS` periods of demand where the store is still short there."""
+    (set in ``plan.pipeline``) and every store searched on ``μτ + z·scale``: ``scale =
+    max(σ_τ, SCALE_FLOOR·μ)`` with ``σ_τ`` over ``store_floor_exposure`` periods, z up to
+    Z_MAX, or up to :data:`MAX_COVER_PERIODS` periods of demand where the store is still short
+    there (:func:`tune_store_levels`)."""
     net = plan.network
     flows = echelon_demand(net)
     plan.pipeline[name] = {n: flows[n][0] * exposure[n] for n in plan.tiers}
-    scale, z_max = {}, {}
+    scale, top = {}, {}
     for s in plan.stores:
         mu, sd = flows[s]
         _, lsd = inbound_lead_time(net, s)
         tau = store_floor_exposure[s]
         err = ltd_error.exposure_error_std(plan.errors.get(s), sd, tau, mu, lsd)
         scale[s] = max(err, SCALE_FLOOR * mu)
-        z_max[s] = MAX_COVER_PERIODS * mu / scale[s] if scale[s] > 0 else Z_MAX
+        z_max = MAX_COVER_PERIODS * mu / scale[s] if scale[s] > 0 else Z_MAX
+        top[s] = max(Z_MAX, z_max)
     floor = {s: plan.pipeline[name][s] for s in plan.stores}
-    search, check = sims
-    plan.policies[name], plan.fill[name] = tune_store_levels(
-        plan.simulated(), base, plan.targets, floor, scale, search, check, z_max,
-        search_net=plan.simulated(search=True),
-    )  # fmt: skip
-    plan.policies[name].method = name.value
-
-
-def _place_item(
-    ctx: PlanContext,
-    item: str,
-    index: int,
-    forecasts: PlanForecasts,
-    lead_times: dict[tuple[str, str], LaneLeadTime],
-    targets: Targets,
-) -> ItemPlan:
-    cfg = ctx.config
-    net = item_network(ctx, item, forecasts, lead_times, targets)
-    tier = tiers(net)
-    stores = [n.id for n in net.nodes if tier[n.id] == 0]
-    gsm = solve_gsm(
-        gsm_network(net),
-        lead_time_variance=_stochastic_lead_times(net),
-        default_service_level=cfg.default_fill_rate,
-    )
-    seed = cfg.seed + index
-    check = SimRun(cfg.sim_periods, cfg.sim_reps, seed)
-    search = SimRun(cfg.sim_periods, cfg.sim_reps, seed + SEARCH_SEED_OFFSET)
-    store = {s: target_of(targets, item, s, cfg.default_fill_rate) for s in stores}
-    plan = ItemPlan(
-        item, net, ctx.items[item].unit_cost, stores, tier,
-        {s: t.fill_rate for s, t in store.items()}, {s: t.segment for s, t in store.items()},
-        seed, gsm,
-    )  # fmt: skip
-    found = {s: forecasts.series.get((item, s)) for s in stores}
-    plan.errors = {s: f.errors for s, f in found.items() if f is not None and f.errors is not None}
-    means = {s: f.mean for s, f in found.items() if f is not None}
-    sims = (cfg.sim_reps, cfg.sim_periods + WARMUP, (seed, seed + SEARCH_SEED_OFFSET))
-    plan.kpi_network, plan.search_network = ltd_error.error_networks(net, plan.errors, means, *sims)
-    # meio: GSM levels, stores tuned on floor μτ + z·σ_τ
-    tau = {n: float(gsm.nodes[n].net_replenishment_time or 0.0) for n in tier}
-    floor_tau = {s: max(tau[s], 1.0) for s in stores}
-    _tune(plan, PolicyName.MEIO, gsm.policy, tau, floor_tau, (search, check))
-    # single-echelon: μL + z·σ_LTD per node, stores tuned the same way
-    se = solve_single_echelon(net, default_target=cfg.default_fill_rate)
-    exposure = {n: float(se.nodes[n].net_replenishment_time or 1.0) for n in tier}
-    _tune(plan, PolicyName.SINGLE_ECHELON, se.policy, exposure, exposure, (search, check))
-    plan.policies[PolicyName.CURRENT] = current_policy(net)
-    flows = echelon_demand(net)
-    plan.pipeline[PolicyName.CURRENT] = {n: flows[n][0] * exposure[n] for n in tier}
-    return plan
-
-
-def _place_items(
-    chunk: list[tuple[int, str]],
-    ctx: PlanContext,
-    forecasts: PlanForecasts,
-    lead_times: dict[tuple[str, str], LaneLeadTime],
-    targets: Targets,
-) -> list[ItemPlan]:
-    """:func:`_place_item` for each (index, item) of ``chunk`` (one task of a cluster)."""
-    return [_place_item(ctx, i, k, forecasts, lead_times, targets) for k, i in chunk]
+    return TuneInputs(base, floor, scale, top)
 
 
 def _short_of_target(plan: ItemPlan) -> list[PlanWarning]:
@@ -482,10 +448,18 @@ def place(
     index = {item: k for k, item in enumerate(items)}  # an item's seed: its index
     todo = [(index[i], i) for i in items if i in known]
     step = (lambda f: progress("place", f)) if progress else None
-    for plan in map_items(_place_items, todo, (ctx, forecasts, lead_times, targets), step):
-        out.items[plan.item] = plan
-        out.warnings.extend(_short_of_target(plan))
-        out.placements.extend(explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes)
+    shared = (ctx, forecasts, lead_times, targets)
+    from echelon.plan.tuning import item_bytes, place_groups  # it builds on this module
+
+    size = items_per_chunk(item_bytes(ctx))
+    groups = [todo[k : k + size] for k in range(0, len(todo), size)]
+    for group in map_items(place_groups, groups, shared, step):
+        for plan in group:
+            out.items[plan.item] = plan
+            out.warnings.extend(_short_of_target(plan))
+            out.placements.extend(
+                explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes
+            )
     out.seconds = time.perf_counter() - start
     return out
 
@@ -496,4 +470,4 @@ def scaled_policy(plan: ItemPlan, policy: PolicyName, factor: float) -> PolicySe
         n: plan.pipeline[policy][n] + factor * plan.safety_stock(policy, n)
         for n in plan.policies[policy].policies
     }
-    return _with_levels(plan.policies[policy], lv, f"{policy.value}x{factor:g}")
+    return with_levels(plan.policies[policy], lv, f"{policy.value}x{factor:g}")

@@ -32,12 +32,15 @@ from echelon.plan.forecasting import PlanForecasts
 from echelon.plan.kpis import ItemRun, policy_description, policy_kpis
 from echelon.plan.leadtimes import LaneLeadTime
 from echelon.plan.model import Kpis, PolicyKpis, PolicyName, ShadowResult
-from echelon.plan.placement import ItemPlan, Placements, SimRun, run
+from echelon.plan.placement import ItemPlan, Placements
 from echelon.plan.stock_mix import place_with_mix
 from echelon.policies.model import BaseStock
+from echelon.sim.items import compile_items, item_draws, simulate_items
+from echelon.sim.results import SimulationResult, summarize
 
 Progress = Callable[[str, float], None]
 WARMUP_PERIODS = 26  # periods of actual demand replayed before the hold-out window
+REPLAY_CHUNK = 200  # items replayed in one kernel call (their draws: 1-2 MB an item)
 
 
 def holdout_view(forecasts: PlanForecasts) -> PlanForecasts:
@@ -54,8 +57,9 @@ def holdout_view(forecasts: PlanForecasts) -> PlanForecasts:
 
 
 def replay_network(plan: ItemPlan, paths: dict[str, list[float]]) -> Network:
-    """The item's network with each store's demand replaced by its actual path and every node
-    starting with the current policy's level on hand."""
+    """The item's network with each store's demand replaced by its actual path (a store given
+    no values keeps its distribution: its path comes as an array, ``sim.items.item_draws``)
+    and every node starting with the current policy's level on hand."""
     start = plan.policies[PolicyName.CURRENT].policies
     nodes = []
     for node in plan.network.nodes:
@@ -63,7 +67,7 @@ def replay_network(plan: ItemPlan, paths: dict[str, list[float]]) -> Network:
         upd: dict[str, object] = {
             "initial_on_hand": max(0.0, level.level) if isinstance(level, BaseStock) else None
         }
-        if node.id in paths:
+        if paths.get(node.id):
             upd["demand"] = ScenarioDemand(paths=[paths[node.id]])
         nodes.append(node.model_copy(update=upd))
     return plan.network.model_copy(update={"nodes": nodes})
@@ -112,22 +116,55 @@ def _per_window(k: Kpis, windows: int) -> Kpis:
 
 
 def replay_runs(placements: Placements, history: pd.DataFrame, hold: int, reps: int) -> Runs:
-    """Every policy of every item replayed against the last ``hold`` periods of ``history``."""
+    """Every policy of every item replayed against the last ``hold`` periods of ``history``:
+    items with the same warm-up in one batch (:mod:`echelon.sim.items`, one kernel call per
+    policy), the results of simulating each item's :func:`replay_network` alone."""
     runs: Runs = {p: [] for p in PolicyName}
     series = {
         (str(i), str(loc)): g.sort_values("ds")["y"].to_numpy(float)
         for (i, loc), g in history.groupby(["item_id", "location_id"], sort=False)
     }
+    by_warm: dict[int, list[tuple[ItemPlan, dict[str, np.ndarray]]]] = {}
     for item, plan in placements.items.items():
         ys = {s: series.get((item, s), np.zeros(0)) for s in plan.stores}
         warm = min(WARMUP_PERIODS, min(len(y) for y in ys.values()) - hold)
-        paths = {s: [max(0.0, float(v)) for v in y[-(hold + warm) :]] for s, y in ys.items()}
-        net = replay_network(plan, paths)
+        paths = {s: np.maximum(0.0, y[-(hold + warm) :])[None, :] for s, y in ys.items()}
+        by_warm.setdefault(warm, []).append((plan, paths))
+    results: dict[tuple[str, PolicyName], SimulationResult] = {}
+    for warm, group in by_warm.items():
+        results |= _replay_group(group, hold, warm, reps)
+    for plan in placements.items.values():
         for p in PolicyName:
-            res = run(net, plan.policies[p], SimRun(hold, reps, plan.seed, warmup=warm))
             ss = sum(plan.safety_stock(p, n) for n in plan.tiers) * plan.unit_cost
-            runs[p].append(ItemRun(plan, res, ss))
+            runs[p].append(ItemRun(plan, results[(plan.item, p)], ss))
     return runs
+
+
+def _replay_group(
+    group: list[tuple[ItemPlan, dict[str, np.ndarray]]], hold: int, warm: int, reps: int
+) -> dict[tuple[str, PolicyName], SimulationResult]:
+    """The replays of items sharing their warm-up ``warm`` (periods): (item, policy) → result."""
+    out: dict[tuple[str, PolicyName], SimulationResult] = {}
+    for lo in range(0, len(group), REPLAY_CHUNK):
+        part = group[lo : lo + REPLAY_CHUNK]
+        nets = [replay_network(plan, {s: [] for s in paths}) for plan, paths in part]
+        batch = compile_items(nets, [plan.policies[PolicyName.CURRENT] for plan, _ in part])
+        made = [
+            item_draws(batch.structure, net, plan.seed, reps, hold + warm, paths)
+            for net, (plan, paths) in zip(nets, part, strict=True)
+        ]
+        demand, lead = np.stack([d for d, _ in made]), np.stack([ld for _, ld in made])
+        cn = batch.structure
+        for p in PolicyName:
+            levels = batch.levels([plan.policies[p] for plan, _ in part])
+            acc = simulate_items(batch, levels, demand, lead, warm)
+            for i, (plan, _) in enumerate(part):
+                net = plan.network
+                out[(plan.item, p)] = summarize(
+                    acc[i], cn.ids, cn.demand_nodes, batch.unit_value[i], hold, net.period_days,
+                    net.name, warm, plan.seed,
+                )  # fmt: skip
+    return out
 
 
 def shadow_mode(

@@ -745,6 +745,41 @@ def run_batch_drawn(net, horizon, states, periods, plan, warmup, ACC):
             draw_run_rep(bnet, st, bplan, warmup, ACC[r], notrace, S, D)
 
 
+@njit(cache=True, parallel=True)
+def run_items(net, NPs, LFs, inits, horizon, demand, lead, warmup, ACC):
+    """Items of one network structure × their replications in parallel (``sim.items``).
+
+    ``net`` is the structure (:func:`local_net`'s layout; its NP, LF and initial on-hand are
+    replaced per item by ``NPs[i]``, ``LFs[i]``, ``inits[i]``); ``demand[i, r]`` and
+    ``lead[i, r]`` are the draws of replication r of item i, ``ACC[i, r]`` gets its KPI sums.
+    The (item, replication) pairs are split into up to ``BLOCKS`` contiguous blocks; results
+    do not depend on the blocks. No random closures (no onset/duration draws).
+    """
+    n_items, R, T = demand.shape[0], demand.shape[1], demand.shape[2]
+    total = n_items * R
+    nb = min(total, BLOCKS)
+    for b in prange(nb):
+        bnet = local_net(net)
+        NP, LF, init_oh = bnet[0], bnet[2], bnet[10]
+        notrace = np.zeros((0, 0, N_T))
+        noonset = np.zeros((T, 0))
+        noduration = np.zeros((T, 0), dtype=np.int64)
+        S, D = _workspace(bnet, horizon, demand.shape[2:], lead.shape[2:], (T, 0))
+        cur = -1
+        for k in range(b * total // nb, (b + 1) * total // nb):
+            i = k // R
+            if i != cur:
+                NP[:, :] = NPs[i]
+                LF[:, :] = LFs[i]
+                init_oh[:] = inits[i]
+                cur = i
+            r = k - i * R
+            run_rep(
+                bnet, demand[i, r], lead[i, r], noonset, noduration, warmup, ACC[i, r], notrace,
+                S, D,
+            )  # fmt: skip
+
+
 @njit(cache=True, inline="always")
 def draw_run_rep(net, st, plan, warmup, ACC, TR, S, D):
     """One replication: its draws from stream state ``st`` into ``D``, then the simulation."""
