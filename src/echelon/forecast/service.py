@@ -23,7 +23,6 @@ from echelon.forecast.classify import classify
 from echelon.forecast.data import DemandData, season_length
 from echelon.forecast.lgbm import LGBMQuantileModel, quantile_cube
 from echelon.forecast.metrics import qcol
-from echelon.forecast.seasonal import fit_index, is_seasonal
 from echelon.forecast.models import (
     CANDIDATES,
     ModelOutput,
@@ -34,6 +33,7 @@ from echelon.forecast.models import (
     merge_outputs,
     run_statsforecast,
 )
+from echelon.forecast.seasonal import fit_index, is_seasonal
 
 DEFAULT_TAUS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 Progress = Callable[[str, float], None]
