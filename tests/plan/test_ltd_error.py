@@ -123,6 +123,16 @@ def test_error_paths_take_the_champion_and_whole_windows_only() -> None:
     assert paths["u"].tolist() == [[0.0, 1.0, 2.0], [-1.0, -1.0, -1.0]]
 
 
+def test_error_paths_measure_against_the_flat_mean_the_plan_holds() -> None:
+    # a seasonal forecast 4, 5, 6 of demand 4, 5, 6: no error per period, but the plan holds
+    # the flat mean 5, so the path is -1, 0, 1
+    rows = [
+        {"unique_id": "u", "cutoff": "c", "ds": h, "model": "M", "mean": v, "y": v}
+        for h, v in enumerate([4.0, 5.0, 6.0])
+    ]
+    assert error_paths(pd.DataFrame(rows), {"u": "M"})["u"].tolist() == [[-1.0, 0.0, 1.0]]
+
+
 def test_demand_paths_keep_the_block_structure_and_the_stores_in_step() -> None:
     base = np.array([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0], [0.5, 0.5, 0.5]])
     models = {"S1": _model(base), "S2": _model(base)}

@@ -20,6 +20,11 @@ import pandas as pd
 
 from echelon.forecast import metrics as mt
 from echelon.forecast.models import ModelOutput
+from echelon.forecast.seasonal import is_seasonal
+
+#: a seasonal challenger (``<base>+season``) must lower the criterion by this fraction to be
+#: chosen: where its index is not significant it equals its base model up to sampling noise
+CHALLENGER_MARGIN = 0.01
 
 
 def cutoffs(
@@ -118,7 +123,8 @@ def choose_champions(
     """Champion per segment: lowest mean ``criterion``; explains the choice.
 
     Models are compared on the (cutoff, series) pairs they all cover (a model covering less
-    than 90% of the segment is left out). Returns segment, champion, its score, the
+    than 90% of the segment is left out); a seasonal challenger must beat the others by
+    :data:`CHALLENGER_MARGIN`. Returns segment, champion, its score, the
     runner-up and its score, the MASE winner and a one-line reason.
     """
     s = scores[~scores["model"].isin(exclude)].replace([np.inf, -np.inf], np.nan)
@@ -135,7 +141,8 @@ def choose_champions(
         m = g.groupby("model")[[criterion, "mase"]].mean().dropna(subset=[criterion])
         if m.empty:
             continue
-        ranked = m.sort_values(criterion)
+        handicap = np.array([1.0 + CHALLENGER_MARGIN * is_seasonal(str(x)) for x in m.index])
+        ranked = m.iloc[np.argsort(m[criterion].to_numpy() * handicap, kind="stable")]
         champ = str(ranked.index[0])
         runner = str(ranked.index[1]) if len(ranked) > 1 else ""
         mase_best = str(m["mase"].idxmin()) if m["mase"].notna().any() else ""

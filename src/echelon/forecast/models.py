@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from statsforecast.models import (
 )
 
 from echelon.forecast import leadtime as ltd
+from echelon.forecast.seasonal import SeasonIndex, base_model, is_seasonal
 
 TSB_ALPHA_D, TSB_ALPHA_P = 0.1, 0.1
 INTERMITTENT_MODELS = ("CrostonClassic", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
@@ -144,13 +146,23 @@ def run_statsforecast(
     seed: int = 0,
     keep_paths: bool = False,
     pools: dict[str, np.ndarray] | None = None,
+    season_index: SeasonIndex | None = None,
 ) -> dict[str, ModelOutput]:
     """Run candidates. ``assignments[model]`` = {"compound": uids, "simulate": uids}.
 
     ``pools`` optionally overrides the size pool (non-zero sizes) of a series (group borrowing).
+    Seasonal candidates (``<base>+season``) need ``season_index`` (:func:`run_seasonal`).
     """
-    rng = np.random.default_rng(seed)
+    kw = dict(freq=freq, season=season, taus=taus, lead_times=lead_times, n_paths=n_paths)
     out: dict[str, ModelOutput] = {}
+    for m in [m for m in assignments if is_seasonal(m)]:
+        if season_index is None:
+            raise ValueError(f"{m}: a seasonal candidate needs a season index")
+        out[m] = run_seasonal(
+            train, h, m, assignments[m], season_index, seed=seed, keep_paths=keep_paths, **kw
+        )
+    assignments = {m: a for m, a in assignments.items() if not is_seasonal(m)}
+    rng = np.random.default_rng(seed)
     # 1) mean forecasts for everything needing compound paths, one statsforecast call
     comp_models = sorted(m for m, a in assignments.items() if a.get("compound"))
     comp_ids = sorted({u for m in comp_models for u in assignments[m]["compound"]})
@@ -197,6 +209,37 @@ def run_statsforecast(
     return out
 
 
+def run_seasonal(
+    train: pd.DataFrame,
+    h: int,
+    name: str,
+    assignment: dict[str, list[str]],
+    index: SeasonIndex,
+    *,
+    seed: int,
+    keep_paths: bool,
+    **kw: Any,
+) -> ModelOutput:
+    """A seasonal candidate ``<base>+season``: the base model fitted on the demand divided by
+    the pooled seasonal index (:mod:`echelon.forecast.seasonal`), its forecasts and sample
+    paths multiplied by the index of the forecast dates (units per period)."""
+    base = base_model(name)
+    uids = sorted({u for v in assignment.values() for u in v})
+    sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]].copy()
+    sub["_s"] = 1.0
+    for uid, g in sub.groupby("unique_id", sort=False):
+        sub.loc[g.index, "_s"] = index.factors(str(uid), g["ds"].to_numpy())
+    sub["y"] = sub["y"] / sub["_s"]
+    res = run_statsforecast(
+        sub[["unique_id", "ds", "y"]], h, {base: assignment}, seed=seed, keep_paths=True, **kw
+    )[base]
+    fut = np.stack([index.factors(u, d) for u, d in zip(res.uids, res.ds, strict=True)])
+    assert res.paths is not None
+    paths = res.paths * fut[:, None, :]
+    taus, lead_times = kw["taus"], kw["lead_times"]
+    return _finish(name, res.uids, res.ds, res.mean * fut, paths, taus, lead_times, keep_paths)
+
+
 def merge_outputs(a: ModelOutput, b: ModelOutput) -> ModelOutput:
     """Concatenate two outputs of the same model over disjoint series."""
     lt = {
@@ -230,14 +273,15 @@ def assign(
     out: dict[str, dict[str, list[str]]] = {}
     for cls, grp in classes.groupby("demand_class"):
         for m in cand.get(str(cls), ()):
-            if m in ("LightGBM", "EmpiricalQuantile"):
+            if base_model(m) in ("LightGBM", "EmpiricalQuantile"):
                 continue
             uids = grp["unique_id"].tolist()
             if m == "SeasonalNaive" and "n_obs" in grp:
                 uids = grp.loc[grp["n_obs"] >= 2 * season, "unique_id"].tolist()
             if not uids:
                 continue
-            method = "simulate" if (m in SIMULATABLE and cls not in COUNT_CLASSES) else "compound"
+            simulated = base_model(m) in SIMULATABLE and cls not in COUNT_CLASSES
+            method = "simulate" if simulated else "compound"
             out.setdefault(m, {}).setdefault(method, []).extend(uids)
     return out
 

@@ -9,7 +9,7 @@ sample paths. Series shorter than ``min_history`` periods borrow strength from t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,7 @@ from echelon.forecast.models import (
     merge_outputs,
     run_statsforecast,
 )
+from echelon.forecast.seasonal import fit_index, is_seasonal
 
 DEFAULT_TAUS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 Progress = Callable[[str, float], None]
@@ -44,6 +45,8 @@ class Settings:
 
     ``lgbm_window`` / ``sf_window``: periods of history given to LightGBM / the statsforecast
     models (None = all); ``min_history``: shorter series borrow from their ``group_col``.
+    ``season_groups``: series id → pool of the seasonal candidates' index
+    (:mod:`echelon.forecast.seasonal`; None: each series its own pool).
     """
 
     horizon: int
@@ -57,6 +60,7 @@ class Settings:
     sf_window: int | None = None
     min_history: int | None = None
     group_col: str | None = None
+    season_groups: Mapping[str, str] | None = None
     candidates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(CANDIDATES))
     n_windows: int = 2
     step: int | None = None
@@ -144,10 +148,14 @@ def run_candidates(
             cand[c] = (*cand.get(c, ()), "LightGBM")
     regular = classes[classes["demand_class"] != "short"]
     sf_train = train if st.sf_window is None else train.groupby("unique_id").tail(st.sf_window)
+    todo = assign(regular, cand, season)
+    index = None
+    if any(is_seasonal(m) for m in todo):
+        index = fit_index(train[train["unique_id"].isin(regular["unique_id"])], st.season_groups)
     outputs = run_statsforecast(
         sf_train,
         h,
-        assign(regular, cand, season),
+        todo,
         freq=data.freq,
         season=season,
         taus=st.taus,
@@ -155,6 +163,7 @@ def run_candidates(
         n_paths=st.n_paths,
         seed=st.seed,
         keep_paths=keep_paths,
+        season_index=index,
     )
     if champions is not None:  # a champion that cannot run on a series: HistoricAverage
         covered = {u for o in outputs.values() for u in o.uids}

@@ -41,10 +41,10 @@ from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "smooth": ("AutoETS", "HistoricAverage", "Naive"),
-    "erratic": ("AutoETS", "HistoricAverage", "Naive"),
-    "intermittent": ("CrostonSBA", "TSB", "HistoricAverage"),
-    "lumpy": ("CrostonSBA", "TSB", "HistoricAverage"),
+    "smooth": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
+    "erratic": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
+    "intermittent": ("CrostonSBA", "TSB", "HistoricAverage", "TSB+season"),
+    "lumpy": ("CrostonSBA", "TSB", "HistoricAverage", "TSB+season"),
     "zero": ("Zero", "HistoricAverage"),
 }
 PLAN_TAUS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -122,6 +122,7 @@ def _fit(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> Forec
     freq, season = _freq(period_days, df["ds"])
     data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
     n_max = int(df.groupby("unique_id").size().max())
+    pools = dict(zip(df["unique_id"], df["item_id"], strict=True))  # season: pooled per item
     windows, step = backtest_windows(n_max, horizon, period_days)
     st = Settings(
         horizon=horizon,
@@ -136,6 +137,7 @@ def _fit(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> Forec
         min_history=PLAN_MIN_HISTORY,
         unconstrain=False,
         sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
+        season_groups=pools,
     )
     return forecast(data, st)
 

@@ -2,8 +2,9 @@
 
 The plan's forecast fit runs a walk-forward backtest from several origins
 (:data:`echelon.plan.forecasting.BACKTEST_ORIGINS` over the last year). At origin ``o`` the
-champion forecasts the next ``H`` periods; its **error path** is ``e[o, h] = actual − forecast``
-(units per period, h = 1 … H). Per item × store (:class:`LtdError`):
+champion forecasts the next ``H`` periods; its **error path** is ``e[o, h] = actual − f̄_o``
+(units per period, h = 1 … H; ``f̄_o`` the forecast averaged over the H periods, the flat mean
+the plan holds, :func:`error_paths`). Per item × store (:class:`LtdError`):
 
 - **bias** (:func:`persistent_bias`): the mean error per period ``b̄`` (units per period),
   kept only where it is persistent — over ``O ≥ MIN_BIAS_ORIGINS`` origins, every origin's
@@ -77,18 +78,25 @@ class LtdError:
 
 
 def error_paths(backtest: pd.DataFrame, champions: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """Per series id: the champion's error paths ``actual − forecast mean``, origins × H
+    """Per series id: the champion's error paths ``actual − flat forecast``, origins × H
     (units per period), from a backtest forecast frame (unique_id, cutoff, ds, model, mean,
-    y). Origins with fewer than H periods are dropped."""
+    y). The flat forecast of an origin is its forecast mean averaged over the H periods —
+    what the plan holds (:attr:`echelon.plan.forecasting.SeriesForecast.mean`), so that a
+    forecast shape within the horizon (a season, a trend) the plan does not hold is error.
+    Origins with fewer than H periods are dropped."""
     b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
     b = b.sort_values(["unique_id", "cutoff", "ds"])
     out: dict[str, np.ndarray] = {}
     for uid, g in b.groupby("unique_id", sort=False):
-        err = (g["y"].to_numpy(float) - g["mean"].to_numpy(float)).clip(-1e300, 1e300)
         sizes = g.groupby("cutoff", sort=False).size().to_numpy()
         h = int(sizes.max())
         full = np.repeat(sizes == h, sizes)
-        rows = err[full].reshape(-1, h) if full.any() else np.zeros((0, h))
+        if not full.any():
+            out[str(uid)] = np.zeros((0, h))
+            continue
+        y = g["y"].to_numpy(float)[full].reshape(-1, h)
+        flat = g["mean"].to_numpy(float)[full].reshape(-1, h).mean(axis=1, keepdims=True)
+        rows = (y - flat).clip(-1e300, 1e300)
         out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
     return out
 

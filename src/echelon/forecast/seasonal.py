@@ -1,0 +1,156 @@
+"""A pooled annual seasonal index: seasonality for series with one to two years of history.
+
+A per-series 52-week season needs two years of a series' own history (AutoETS takes no
+52-period season; SeasonalNaive and LightGBM's seasonal lags need a full year before every
+forecast origin). Here the annual profile is a smooth Fourier curve estimated from a **pool**
+of series (e.g. one item at all its stores), so that a few months of history already carry
+it:
+
+- every series is scaled by its own mean, ``z = y / ȳ``; a pool's profile is the average
+  ``z̄_t`` of its members per date;
+- per pool, least squares of ``z̄_t`` on ``1``, a linear trend (a nuisance term, so that
+  growth is not read as season) and :data:`HARMONICS` pairs ``sin / cos(2π k · yr(t))``,
+  ``yr(t)`` = the date in years (365.25 days) since 2000-01-01;
+- each pool's Fourier coefficients ``β_p`` (relative to its level) are shrunk towards those
+  of all series together, ``β_g``, by an empirical-Bayes weight per coefficient
+  ``w = τ² / (τ² + se_p²)`` (``τ²``: the spread of the pools' coefficients around ``β_g``
+  beyond their own sampling variance);
+- the season is kept only where it is significant: a Wald test of the shrunk coefficients
+  (own covariance) at level :data:`ALPHA`; else the index is exactly 1 (no season);
+- the index of a date is ``s(t) = 1 + Σ_k (a_k sin + b_k cos)(2π k · yr(t))``, clipped to
+  ``[MIN_FACTOR, MAX_FACTOR]`` (dimensionless; its mean over a year is 1).
+
+A seasonal candidate (``<base>+season``, :mod:`echelon.forecast.models`) fits its base model on
+``y / s(t)`` and multiplies the forecasts and sample paths by ``s`` of the forecast dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+HARMONICS = 2  # Fourier pairs of the annual profile
+ALPHA = 0.001  # Wald-test level below which a pool's season is kept
+MIN_DATES = 26  # a pool needs this many dates with data to estimate its profile
+MIN_FACTOR, MAX_FACTOR = 0.2, 5.0
+EPOCH = pd.Timestamp("2000-01-01")
+SUFFIX = "+season"
+
+
+def base_model(name: str) -> str:
+    """The base model of a seasonal candidate name (``AutoETS+season`` → ``AutoETS``)."""
+    return name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
+
+
+def is_seasonal(name: str) -> bool:
+    """Whether ``name`` is a pooled-seasonal candidate."""
+    return name.endswith(SUFFIX)
+
+
+def _years(ds: np.ndarray | pd.Series) -> np.ndarray:
+    d = pd.to_datetime(pd.Series(np.asarray(ds).ravel()))
+    return np.asarray((d - EPOCH).dt.days.to_numpy(float) / 365.25)
+
+
+def fourier(years: np.ndarray) -> np.ndarray:
+    """(n, 2·HARMONICS) design of sin / cos(2π k · years), k = 1 … HARMONICS."""
+    cols = []
+    for k in range(1, HARMONICS + 1):
+        cols += [np.sin(2 * np.pi * k * years), np.cos(2 * np.pi * k * years)]
+    return np.stack(cols, axis=1)
+
+
+def _fit_profile(years: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Relative Fourier coefficients of one pooled profile and their covariance; None when
+    the profile has too few dates or no positive level."""
+    if len(z) < MIN_DATES:
+        return None
+    t = years - years.mean()
+    x = np.column_stack([np.ones_like(t), t, fourier(years)])
+    coef, *_ = np.linalg.lstsq(x, z, rcond=None)
+    resid = z - x @ coef
+    dof = len(z) - x.shape[1]
+    level = float(coef[0])
+    if dof <= 0 or level <= 0:
+        return None
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.pinv(x.T @ x)
+    return coef[2:] / level, cov[2:, 2:] / level**2
+
+
+def _pooled(train: pd.DataFrame, groups: Mapping[str, str] | None) -> pd.DataFrame:
+    """Per pool and date: the mean of its members' demand scaled by their own mean."""
+    mean = train.groupby("unique_id")["y"].transform("mean")
+    ok = mean > 0
+    t = train.loc[ok, ["unique_id", "ds"]].assign(z=train.loc[ok, "y"] / mean[ok])
+    ids = t["unique_id"].astype(str)
+    t["pool"] = ids.map(groups).fillna(ids) if groups is not None else ids
+    return t.groupby(["pool", "ds"], sort=True)["z"].mean().reset_index()
+
+
+@dataclass(frozen=True)
+class SeasonIndex:
+    """Fourier coefficients (relative to the level) per pool, and each series' pool."""
+
+    coef: dict[str, np.ndarray]  # pool → (2·HARMONICS,), zeros where not significant
+    pool_of: dict[str, str]  # unique_id → pool
+
+    def factors(self, uid: str, ds: np.ndarray | pd.Series) -> np.ndarray:
+        """``s(t)`` of series ``uid`` at the dates ``ds`` (dimensionless; 1 without season)."""
+        c = self.coef.get(self.pool_of.get(uid, uid))
+        n = len(np.asarray(ds).ravel())
+        if c is None or not c.any():
+            return np.ones(n)
+        return np.clip(1.0 + fourier(_years(ds)) @ c, MIN_FACTOR, MAX_FACTOR)
+
+    def amplitude(self, uid: str) -> float:
+        """The first harmonic's relative amplitude √(a₁² + b₁²) of ``uid``'s pool."""
+        c = self.coef.get(self.pool_of.get(uid, uid))
+        return 0.0 if c is None else float(np.hypot(c[0], c[1]))
+
+
+def _significant(beta: np.ndarray, cov: np.ndarray) -> bool:
+    stat = float(beta @ np.linalg.pinv(cov) @ beta)
+    return stat > float(stats.chi2.ppf(1 - ALPHA, len(beta)))
+
+
+def fit_index(train: pd.DataFrame, groups: Mapping[str, str] | None = None) -> SeasonIndex:
+    """The pooled seasonal index of every series of ``train`` (unique_id, ds, y; module doc).
+    ``groups``: series id → pool (None: each series its own pool)."""
+    ids = train["unique_id"].astype(str).unique()
+    pool_of = {u: (groups.get(u, u) if groups is not None else u) for u in ids}
+    prof = _pooled(train, groups)
+    every = train.assign(z=train["y"] / train.groupby("unique_id")["y"].transform("mean"))
+    allz = every[np.isfinite(every["z"])].groupby("ds", sort=True)["z"].mean()
+    glob = _fit_profile(_years(allz.index.to_numpy()), allz.to_numpy(float))
+    fits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for pool, g in prof.groupby("pool", sort=True):
+        f = _fit_profile(_years(g["ds"].to_numpy()), g["z"].to_numpy(float))
+        if f is not None:
+            fits[str(pool)] = f
+    coef: dict[str, np.ndarray] = {}
+    zero = np.zeros(2 * HARMONICS)
+    if glob is None:
+        for pool, (b, v) in fits.items():
+            coef[pool] = b if _significant(b, v) else zero
+        return SeasonIndex(coef, pool_of)
+    bg, vg = glob
+    tau2 = np.zeros(2 * HARMONICS)
+    if fits:
+        dev = np.stack([b - bg for b, _ in fits.values()])
+        se2 = np.stack([np.diag(v) for _, v in fits.values()])
+        tau2 = np.maximum(0.0, (dev**2).mean(axis=0) - se2.mean(axis=0))
+    for pool in {*pool_of.values()}:
+        if pool in fits:
+            b, v = fits[pool]
+            w = np.where(tau2 + np.diag(v) > 0, tau2 / (tau2 + np.diag(v)), 0.0)
+            beta = bg + w * (b - bg)
+            cov = np.diag(w) @ v @ np.diag(w) + np.diag(1 - w) @ vg @ np.diag(1 - w)
+        else:
+            beta, cov = bg, vg
+        coef[pool] = beta if _significant(beta, cov) else zero
+    return SeasonIndex(coef, pool_of)
