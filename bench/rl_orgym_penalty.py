@@ -5,12 +5,13 @@ Run from the repository root::
     OMP_NUM_THREADS=1 .venv/bin/python bench/rl_orgym_penalty.py
 
 For the retail lost-sale penalty 1.60 (the instance: OR-Gym's chain margin 2 − 0.5 plus
-goodwill 0.10) and the old 0.60 (goodwill plus 0.5), on the correctly mapped network
-(lead times 4/6/11): finds the simulation-optimized base stock (``simopt_base_stock``, the
-same search as bench/rl.py: 2,000 periods × 40 reps, seed 12346, 400 evaluations at most),
-then evaluates it, the other penalty's optimum and "stop supplying" (levels 100 / 100 / 0:
-the manufacturer buys nothing, the initial stock flows down and is sold in the warm-up) on
-bench/rl.py's evaluation paths (100 × 1,000 periods after a warm-up of 100, seed 12345).
+goodwill 0.10) and the old 0.60 (the retailer's own margin 2 − 1.5 plus goodwill), on the
+correctly mapped network (lead times 4/6/11): finds the simulation-optimized base stock
+(``simopt_base_stock``, the same search as bench/rl.py: 2,000 periods × 40 reps, seed 12346,
+400 evaluations at most), then evaluates it, the other penalty's optimum and "stop supplying"
+(levels 100 / 100 / 0: the manufacturer buys nothing, the initial stock flows down and is sold
+in the warm-up) on bench/rl.py's evaluation paths (100 × 1,000 periods after a warm-up of 100,
+seed 12345).
 Prints cost per period (money, mean ± 95% CI) and fill rate; writes nothing.
 """
 
@@ -26,7 +27,7 @@ from echelon.rl.classical import PolicyAgent, simopt_base_stock
 from echelon.rl.evaluate import evaluate_agents
 from echelon.rl.instances import ORGYM_RETAIL_PENALTY, orgym_serial_lost_sales
 
-OLD_PENALTY = 0.60  # the instance's penalty before issue 17: goodwill 0.10 + raw cost 0.5
+OLD_PENALTY = 0.60  # before issue 17: the retailer's own margin 2 - 1.5 plus goodwill 0.10
 STOP_LEVELS = {"retailer": 100.0, "distributor": 100.0, "manufacturer": 0.0}  # units
 
 
