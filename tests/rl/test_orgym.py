@@ -27,6 +27,9 @@ from hypothesis import strategies as st
 
 from echelon.network.io import network_from_dict
 from echelon.network.model import Network
+from echelon.policies.model import BaseStock, PolicySet
+from echelon.rl.classical import PolicyAgent
+from echelon.rl.evaluate import evaluate_agents
 from echelon.rl.instances import (
     ORGYM_GOODWILL,
     ORGYM_LEAD_TIMES,
@@ -116,13 +119,18 @@ class OrGymLostSales:
         return np.minimum(np.minimum(np.asarray(CAPACITY), np.maximum(z - IP, 0)), Im1)
 
 
-def on_path(net: Network, demand: np.ndarray) -> Network:
-    """``net`` with the retailer's demand replaced by the one path ``demand``."""
+def with_retailer(net: Network, **fields: object) -> Network:
+    """``net`` with the retailer's ``fields`` replaced."""
     data = net.model_dump(mode="json", by_alias=True, exclude_none=True)
     for node in data["nodes"]:
         if node["id"] == "retailer":
-            node["demand"] = {"kind": "scenarios", "paths": [[float(d) for d in demand]]}
+            node.update(fields)
     return network_from_dict(data, source="test")
+
+
+def on_path(net: Network, demand: np.ndarray) -> Network:
+    """``net`` with the retailer's demand replaced by the one path ``demand``."""
+    return with_retailer(net, demand={"kind": "scenarios", "paths": [[float(d) for d in demand]]})
 
 
 def run_echelon(actions: np.ndarray, demand: np.ndarray) -> dict[str, np.ndarray]:
@@ -212,13 +220,13 @@ def poisson_path() -> np.ndarray:
 
 def test_instance_maps_orgym_lead_times_and_chain_margin() -> None:
     net = orgym_serial_lost_sales()
-    lt = {n.id: n.lead_time.value for n in net.nodes}  # type: ignore[union-attr]
+    lt = {n.id: n.lead_time.value for n in net.nodes}
     assert lt == {"retailer": 4.0, "distributor": 6.0, "manufacturer": 11.0}
     assert math.isclose(ORGYM_RETAIL_PENALTY, 1.60)
     assert {n.id: n.capacity for n in net.nodes} == dict(zip(STAGES, CAPACITY, strict=True))
 
 
-def test_orgym_base_stock_run_is_echelons_trace(poisson_path: np.ndarray) -> None:
+def test_orgym_invmanagement_v1_trace_equal(poisson_path: np.ndarray) -> None:
     """OR-Gym's own base-stock rule on Poisson(20) demand, replayed in echelon."""
     n = len(poisson_path)
     env = OrGymLostSales(poisson_path, ORGYM_LEAD_TIMES)
@@ -246,7 +254,7 @@ def test_orgym_base_stock_run_is_echelons_trace(poisson_path: np.ndarray) -> Non
         )
     )
 )
-def test_any_orders_and_demand_give_orgyms_trace(case) -> None:
+def test_orgym_invmanagement_v1_trace_equal_any_orders(case) -> None:
     """Orders beyond the capacity or the supplier's stock, any demand: the same trace."""
     demand, acts = case
     actions = np.asarray(acts, dtype=float)
@@ -265,3 +273,31 @@ def test_raw_material_term_is_the_change_in_chain_stock(poisson_path: np.ndarray
     env = run_orgym(actions, poisson_path)
     bought_less_sold = (env.S[:, 3] - env.S[:, 0]).sum()
     assert bought_less_sold == pytest.approx(env.I[n].sum() + env.T[n].sum() - sum(I0))
+
+
+def base_stock(levels: tuple[float, float, float], name: str) -> PolicyAgent:
+    """Installation base stock at ``levels`` (retailer, distributor, manufacturer; units)."""
+    pols = {s: BaseStock(level=lv) for s, lv in zip(STAGES, levels, strict=True)}
+    return PolicyAgent(PolicySet(policies=pols), name)
+
+
+@pytest.mark.parametrize("penalty", [ORGYM_RETAIL_PENALTY, 0.60])
+def test_stopping_supply_is_worse_only_with_the_chain_margin(penalty: float) -> None:
+    """With 1.60 per lost sale, supplying (simopt's levels 99/113/207, bench/results/rl.md)
+    beats losing every sale; with the old 0.60 — below the 0.70 of pipeline holding a unit
+    sold carries in echelon (docs/rl.md, "OR-Gym") — losing every sale is cheaper."""
+    net = with_retailer(orgym_serial_lost_sales(), penalty_cost=penalty)
+    # stop supplying: the manufacturer buys nothing; its stock and the distributor's flow down
+    # and are sold during the warm-up, after which every sale is lost
+    agents = [base_stock((100, 100, 0), "stop supplying"), base_stock((99, 113, 207), "supply")]
+    ev = evaluate_agents(net, agents, periods=400, reps=8, seed=3, warmup=100)
+    stop, supply = ev.agents
+    assert stop.result.fill_rate.mean == 0.0
+    assert stop.cost.mean == pytest.approx(penalty * 20.0, rel=0.02)  # penalty x Poisson(20)
+    assert supply.result.fill_rate.mean > 0.9
+    delta = supply.delta  # supply − stop, paired, money per period
+    assert delta.ci95 is not None
+    if penalty == ORGYM_RETAIL_PENALTY:
+        assert delta.mean + delta.ci95 < 0
+    else:
+        assert delta.mean - delta.ci95 > 0

@@ -70,19 +70,9 @@ def zipkin_lost_sales(
     )
 
 
-# OR-Gym InvManagement-v1 (Hubbs et al. 2020) parameters: prices 2 / 1.5 / 1.0 / 0.75 per unit
-# at retailer / distributor / manufacturer / raw-material supplier, replenishment costs
-# 1.5 / 1.0 / 0.75 / 0.5, unfulfilled-demand penalties 0.10 / 0.075 / 0.05 / 0.025, holding
-# costs 0.15 / 0.10 / 0.05 per unit per period, initial inventories 100 / 100 / 200, lead times
-# 3 / 5 / 10.
-# OR-Gym's reward is the chain-wide profit: internal prices cancel, leaving 2 per unit sold, 0.5
-# per unit bought from the raw-material supplier, goodwill and holding. echelon minimizes cost,
-# so a unit of retailer demand lost costs the chain's lost margin plus the goodwill penalty:
-# (2.0 − 0.5) + 0.10 = 1.60 per unit. What echelon's cost does not share with OR-Gym's profit
-# (tests/rl/test_orgym.py states the exact per-period relation): echelon charges units in transit
-# at the supplier's holding cost (docs/model.md), OR-Gym holds the pipeline for free; internal
-# shortfalls are cancelled at the customer without OR-Gym's 0.075 / 0.05 goodwill; the raw
-# material is paid for when ordered in OR-Gym, when sold here (the same in the long run).
+# OR-Gym InvManagement-v1 (Hubbs et al. 2020; or_gym/envs/supply_chain/inventory_management.py)
+# defaults: p = 2, r = 1.5 / 1.0 / 0.75 / 0.5, k = 0.10 / 0.075 / 0.05 / 0.025, h = 0.15 / 0.10 /
+# 0.05, c = 100 / 90 / 80, I0 = 100 / 100 / 200, L = 3 / 5 / 10 (see orgym_serial_lost_sales).
 ORGYM_PRICE = 2.0  # money per unit sold at the retailer
 ORGYM_RAW_COST = 0.5  # money per unit bought from the raw-material supplier
 ORGYM_GOODWILL = 0.10  # money per unit of retailer demand lost
@@ -91,7 +81,31 @@ ORGYM_LEAD_TIMES = (3, 5, 10)  # OR-Gym's L per stage (retailer, distributor, ma
 
 
 def orgym_serial_lost_sales(mean: float = 20.0) -> Network:
-    """OR-Gym ``InvManagement-v1`` as an echelon network (lead times mapped L -> L + 1)."""
+    """OR-Gym ``InvManagement-v1`` as an echelon network; ``mean`` in units per period.
+
+    Lead times. OR-Gym receives in period n what was ordered in period n − L, before period n's
+    demand: its order leaves at the start of a period. echelon orders at the end of a period
+    (docs/model.md), so OR-Gym's order of period n is echelon's of period n − 1 and arrives
+    ``lead_time`` = L + 1 periods later: OR-Gym's 3 / 5 / 10 are echelon's 4 / 6 / 11
+    (echelon's 3 / 5 / 10 reproduce OR-Gym with 2 / 4 / 9).
+
+    Lost-sale penalty (money per unit). OR-Gym's reward is the chain's profit per period,
+    Σ_stages price × units sold − cost × units bought − goodwill × units unfilled − holding; a
+    stage's cost is its supplier's price, so the internal prices 1.5 / 1.0 / 0.75 cancel and the
+    chain earns 2 per unit sold at the retailer and pays 0.5 per unit bought from the
+    raw-material supplier. A unit of retail demand lost forgoes the sale (2), saves the raw
+    material that would have been bought for it (0.5) and costs the goodwill 0.10:
+    (2 − 0.5) + 0.10 = 1.60 = ``ORGYM_RETAIL_PENALTY``. The old 0.60, the retailer's own margin
+    (2 − 1.5) + 0.10, left out the upstream stages' margins; below the 0.70 of pipeline holding
+    that echelon charges per unit sold (docs/rl.md, "OR-Gym"), it made "stop supplying" the
+    optimum (bench/rl_orgym_penalty.py).
+
+    What echelon's cost does not share with OR-Gym's profit (tests/rl/test_orgym.py states the
+    exact per-period relation): echelon charges units in transit at the supplier's holding cost,
+    OR-Gym holds the pipeline for free; internal shortfalls are cancelled at the customer without
+    OR-Gym's 0.075 / 0.05 goodwill; the raw material is paid for when ordered in OR-Gym, when sold
+    here (the same in the long run). Profit is undiscounted here (OR-Gym's default 0.97ⁿ).
+    """
     lt = [lead + 1 for lead in ORGYM_LEAD_TIMES]
     return network_from_dict(
         {
