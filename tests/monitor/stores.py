@@ -1,10 +1,20 @@
-"""Test helpers: the tiny data folder as loads, and row counts of the data store."""
+"""Test helpers: the tiny data folder as loads, its long demand history, row counts of the
+data store, and stored runs forecast by given models (the champions' tests)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from plan.bad_folders import write_tiny_folder
+import numpy as np
+
+from echelon.plan.model import ForecastSeries, PlanResult
+from plan.bad_folders import TINY_AS_OF, TINY_RATES, write_tiny_folder
+from storage.factories import AS_OF, make_plan_result
+
+WEEKS = 26  # enough history for the plan's hold-out fit (16 periods + 4 held out)
+WINDOW = (AS_OF.replace(month=1, day=1), AS_OF)  # a registry data window
+MODELS = {("FOODS_1", "CA_1"): "AutoETS", ("FOODS_1", "CA_2"): "AutoETS",
+          ("HOBBIES_1", "CA_1"): "TSB", ("HOBBIES_1", "CA_2"): "CrostonSBA"}  # fmt: skip
 
 
 def tiny_load(path: Path) -> Path:
@@ -40,3 +50,37 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def long_demand(days: int, end: str = TINY_AS_OF) -> str:
+    """demand.csv of the tiny series: ``days`` days of Poisson demand ending before ``end``."""
+    rng = np.random.default_rng(5)
+    first = np.datetime64(end) - days
+    lines = ["item_id,location_id,ds,y"]
+    for (item, store), rate in TINY_RATES.items():
+        for d, y in enumerate(rng.poisson(rate, days)):
+            lines.append(f"{item},{store},{first + d},{y}")
+    return "\n".join(lines) + "\n"
+
+
+def _series(item: str, loc: str, model: str, actual: list[float | None], mean: list[float]):
+    return ForecastSeries(item=item, location=loc, model=model, history_ds=[], history=[],
+                          ds=[AS_OF] * len(mean), actual=actual, mean=mean)  # fmt: skip
+
+
+def with_models(models: dict[tuple[str, str], str], **kw: object) -> PlanResult:
+    """The factory's result (FOODS_1 is segment AX, HOBBIES_1 BY) forecast by ``models``."""
+    result = make_plan_result(**kw)  # type: ignore[arg-type]
+    fc = [_series(i, loc, m, [10.0, 20.0, None], [12.0, 15.0, 9.0])
+          for (i, loc), m in models.items()]  # fmt: skip
+    return result.model_copy(update={"forecasts": fc})
+
+
+def stored_run(db: str, models: dict[tuple[str, str], str], tag: str) -> tuple[int, PlanResult]:
+    """:func:`with_models` stored as a plan from the store of dataset ``d`` (input hash from
+    ``tag``): (run id, result)."""
+    from echelon.storage import save_run
+
+    result = with_models(models, input_hash=tag * 64,
+                         parameters={"options": {"from_store": "d", "nowcast": False}})  # fmt: skip
+    return save_run(db, result).id, result

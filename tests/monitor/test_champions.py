@@ -19,8 +19,8 @@ from echelon.monitor.champions import (
     relative_change,
     segment_champions,
 )
-from echelon.plan.model import ExceptionKind, ForecastSeries, PlanResult, Severity
-from echelon.storage import audit_log, save_run
+from echelon.plan.model import ExceptionKind, Severity
+from echelon.storage import audit_log
 from echelon.storage.db import StorageError
 from echelon.storage.promotions import (
     approve_promotion,
@@ -31,29 +31,10 @@ from echelon.storage.promotions import (
     registered_champions,
 )
 from echelon.storage.rules import ApprovalRule, apply_rule
-from storage.factories import AS_OF, make_plan_result
+from monitor.stores import MODELS, WINDOW, stored_run, with_models
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from cli_helpers import run_cli
-
-WINDOW = (AS_OF.replace(month=1, day=1), AS_OF)
-
-
-def _series(item: str, loc: str, model: str, actual: list[float | None], mean: list[float]):
-    return ForecastSeries(item=item, location=loc, model=model, history_ds=[], history=[],
-                          ds=[AS_OF] * len(mean), actual=actual, mean=mean)  # fmt: skip
-
-
-def with_models(models: dict[tuple[str, str], str], **kw: object) -> PlanResult:
-    """The factory's result (FOODS_1 is segment AX, HOBBIES_1 BY) forecast by ``models``."""
-    result = make_plan_result(**kw)  # type: ignore[arg-type]
-    fc = [_series(i, loc, m, [10.0, 20.0, None], [12.0, 15.0, 9.0])
-          for (i, loc), m in models.items()]  # fmt: skip
-    return result.model_copy(update={"forecasts": fc})
-
-
-MODELS = {("FOODS_1", "CA_1"): "AutoETS", ("FOODS_1", "CA_2"): "AutoETS",
-          ("HOBBIES_1", "CA_1"): "TSB", ("HOBBIES_1", "CA_2"): "CrostonSBA"}  # fmt: skip
 
 
 def test_segment_champion_share_wape_and_safety_stock_by_hand() -> None:
@@ -104,19 +85,13 @@ def test_a_new_champion_waits_exactly_when_the_change_exceeds_the_threshold(
     assert change >= 0 and (math.isinf(change) == (before == 0 and after > 0))
 
 
-def _stored(db: str, models: dict[tuple[str, str], str], tag: str) -> tuple[int, PlanResult]:
-    result = with_models(models, input_hash=tag * 64,
-                         parameters={"options": {"from_store": "d", "nowcast": False}})  # fmt: skip
-    return save_run(db, result).id, result
-
-
 def test_a_pending_promotion_holds_auto_approval_until_approved(db_url: str) -> None:
-    run1, r1 = _stored(db_url, MODELS, "a")
+    run1, r1 = stored_run(db_url, MODELS, "a")
     record_verdicts(db_url, "d", run1, gate(segment_champions(r1), {}), WINDOW)
     reg = registered_champions(db_url, "d")
     assert reg["AX"][0] == "AutoETS" and reg["BY"][0] == "CrostonSBA"
     changed = {**MODELS, ("FOODS_1", "CA_1"): "Naive", ("FOODS_1", "CA_2"): "Naive"}
-    run2, r2 = _stored(db_url, changed, "b")
+    run2, r2 = stored_run(db_url, changed, "b")
     champs = segment_champions(r2)
     doubled = {"AX": Registered("AutoETS", champs["AX"].safety_stock_value / 2),
                "BY": Registered("CrostonSBA", champs["BY"].safety_stock_value)}  # fmt: skip
@@ -149,11 +124,11 @@ def test_a_pending_promotion_holds_auto_approval_until_approved(db_url: str) -> 
 
 
 def test_a_later_plan_supersedes_a_pending_promotion(db_url: str) -> None:
-    run1, r1 = _stored(db_url, MODELS, "a")
+    run1, r1 = stored_run(db_url, MODELS, "a")
     zero = {s: Registered("Zero", 0.0) for s in ("AX", "BY")}  # any safety stock is from 0
     ids = record_verdicts(db_url, "d", run1, gate(segment_champions(r1), zero), WINDOW)
     assert len(ids) == 2 and {p["change"] for p in promotions(db_url, "d")} == {None}
-    run2, r2 = _stored(db_url, MODELS, "b")
+    run2, r2 = stored_run(db_url, MODELS, "b")
     record_verdicts(db_url, "d", run2, gate(segment_champions(r2), zero), WINDOW)
     status = [p["status"] for p in promotions(db_url, "d")]
     assert status == ["superseded", "superseded", "pending", "pending"]
@@ -168,7 +143,7 @@ def test_approve_promotion_through_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "store.db")
-    run, result = _stored(db, MODELS, "a")
+    run, result = stored_run(db, MODELS, "a")
     zero = {"AX": Registered("Zero", 0.0)}
     champs = {"AX": segment_champions(result)["AX"]}
     (pid,) = record_verdicts(db, "d", run, gate(champs, zero), WINDOW)

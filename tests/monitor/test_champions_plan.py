@@ -7,30 +7,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from echelon.monitor.champions import SegmentChampion, Verdict
 from echelon.plan.model import ExceptionKind
 from echelon.storage import load_run
 from echelon.storage.promotions import forecast_entries, promotions, record_verdicts
-from monitor.stores import tiny_load, write
-from plan.bad_folders import TINY_AS_OF, TINY_RATES
+from monitor.stores import WEEKS, long_demand, tiny_load, write
+from plan.bad_folders import TINY_RATES
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from cli_helpers import run_cli
-
-WEEKS = 26  # enough history for the plan's hold-out fit (16 periods + 4 held out)
-
-
-def long_demand(days: int, end: str = TINY_AS_OF) -> str:
-    rng = np.random.default_rng(5)
-    first = np.datetime64(end) - days
-    lines = ["item_id,location_id,ds,y"]
-    for (item, store), rate in TINY_RATES.items():
-        for d, y in enumerate(rng.poisson(rate, days)):
-            lines.append(f"{item},{store},{first + d},{y}")
-    return "\n".join(lines) + "\n"
 
 
 def test_plans_from_the_store_register_and_gate(

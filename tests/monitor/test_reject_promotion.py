@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_champions import MODELS, WINDOW, _stored
 
 from echelon.monitor.champions import Registered, forecast_card, gate, segment_champions
 from echelon.storage import audit_log
@@ -21,6 +20,7 @@ from echelon.storage.promotions import (
     registered_champions,
     reject_promotion,
 )
+from monitor.stores import MODELS, WINDOW, stored_run
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from cli_helpers import run_cli
@@ -28,7 +28,7 @@ from cli_helpers import run_cli
 
 def _pending(db: str) -> tuple[int, int]:
     """A run whose AX champion (AutoETS) waits for approval against a registered Zero."""
-    run, result = _stored(db, MODELS, "a")
+    run, result = stored_run(db, MODELS, "a")
     champs = {"AX": segment_champions(result)["AX"]}
     (pid,) = record_verdicts(db, "d", run, gate(champs, {"AX": Registered("Zero", 0.0)}), WINDOW)
     return run, pid

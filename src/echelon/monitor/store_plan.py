@@ -18,7 +18,10 @@ stored state and settings give the stored run at once), and ``promotion_threshol
 not the default. The forecast-drift alerts of the dataset (:mod:`echelon.monitor.drift`) are
 added to the plan's exceptions, and so is the forecast-promotion gate
 (:mod:`echelon.monitor.champions`): a new run's segment champions are registered
-(:mod:`echelon.storage.promotions`) after it is stored.
+(:mod:`echelon.storage.promotions`) after it is stored. Each series forecasts with the
+registered champion of its segment (:func:`echelon.monitor.challengers.pinned_champions`,
+part of the idempotency key): a promotion by the retraining policy changes the next plan's
+model, a rejected one keeps the old.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def plan_from_store(
     ``on_items`` and ``cluster`` as in :func:`echelon.plan.service.plan_and_store`;
     ``promotion_threshold``: the relative change of a segment's safety stock value above which
     a new forecast champion waits for approval."""
+    from echelon.monitor.challengers import pinned_champions
     from echelon.monitor.drift import drift_exceptions
     from echelon.plan.service import plan_and_store
     from echelon.storage.datastore import read_dataset
@@ -155,6 +159,7 @@ def plan_from_store(
             options=options,
             extra_findings=[*marked, *drift_exceptions(db, dataset)],
             review=review,
+            pinned=pinned_champions(db, dataset),
         )
     if done.created and verdicts:
         from echelon.storage.promotions import record_verdicts

@@ -11,7 +11,10 @@ Every stage of the plan takes the :class:`PlanContext` (or the typed pieces it n
   and the open orders grouped by item (:class:`StockSnapshot`);
 - ``demand`` (the validated rows) and ``history`` (demand per period, ``calendar.bucket``);
 - ``lead_times`` (observations), ``targets`` (per segment), ``findings`` (data quality),
-  ``input_hash`` (SHA-256 of the input files, for idempotence).
+  ``input_hash`` (SHA-256 of the input files, for idempotence);
+- ``pinned`` — item × store → the forecast model the plan must use (the registered champion of
+  its segment, :func:`echelon.monitor.challengers.pinned_champions`; set by
+  :func:`echelon.plan.service.plan_and_store`, empty: the backtest chooses).
 
 :func:`build_context` is the one constructor (the loader calls it after validation; tests that
 build a plan by hand call it too).
@@ -151,6 +154,8 @@ class PlanContext:
     targets: SegmentTargets | None
     input_hash: str
     findings: list[PlanException] = field(default_factory=list)
+    # (item, store) → the forecast model it must use (the registered champion); empty: free
+    pinned: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def as_of(self) -> date:

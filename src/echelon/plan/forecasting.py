@@ -27,8 +27,8 @@ champion per demand class minimises the scaled pinball loss of demand summed ove
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -117,14 +117,14 @@ def backtest_windows(n_max: int, horizon: int, period_days: int) -> tuple[int, i
     return max(1, min(BACKTEST_ORIGINS, room // step + 1)), step
 
 
-def _fit(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> ForecastResult:
-    df = hist.assign(unique_id=hist["item_id"] + SEP + hist["location_id"])
-    freq, season = _freq(period_days, df["ds"])
-    data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
-    n_max = int(df.groupby("unique_id").size().max())
-    pools = dict(zip(df["unique_id"], df["item_id"], strict=True))  # season: pooled per item
+def _settings(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> Settings:
+    """The forecast settings of a plan fit on ``hist`` (module doc)."""
+    _, season = _freq(period_days, hist["ds"])
+    n_max = int(hist.groupby(["item_id", "location_id"]).size().max())
+    uids = hist["item_id"] + SEP + hist["location_id"]
+    pools = dict(zip(uids, hist["item_id"], strict=True))  # season: pooled per item
     windows, step = backtest_windows(n_max, horizon, period_days)
-    st = Settings(
+    return Settings(
         horizon=horizon,
         taus=PLAN_TAUS,
         lead_times=(min(SELECT_PERIODS, horizon),),
@@ -139,7 +139,74 @@ def _fit(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> Forec
         sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
         season_groups=pools,
     )
-    return forecast(data, st)
+
+
+def _fit(
+    hist: pd.DataFrame,
+    period_days: int,
+    horizon: int,
+    seed: int,
+    pinned: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[ForecastResult, list[str]]:
+    """The fit on ``hist`` (every candidate backtested, the champion per demand class), then
+    the pinned series refitted with their pinned model (:func:`_pins`); returns the fit and
+    the pins that are no candidate of their series ("item at store: model (class)")."""
+    df = hist.assign(unique_id=hist["item_id"] + SEP + hist["location_id"])
+    freq, _ = _freq(period_days, df["ds"])
+    data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
+    st = _settings(hist, period_days, horizon, seed)
+    fc = forecast(data, st)
+    refit, rejected = _pins(fc, pinned or {})
+    for model, uids in refit.items():
+        sub = validate_demand(
+            df.loc[df["unique_id"].isin(uids), ["unique_id", "ds", "y"]],
+            source="demand.csv",
+            freq=freq,
+        )
+        classes = sorted({*PLAN_CANDIDATES, "short"})
+        table = pd.DataFrame({"demand_class": classes, "champion": [model] * len(classes)})
+        fc = _replace_series(fc, forecast(sub, st, champions=table), set(uids))
+    return fc, rejected
+
+
+def _pins(
+    fc: ForecastResult, pinned: Mapping[tuple[str, str], str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Pinned model → the series ids to refit with it (those whose free champion differs),
+    and the pins that are no candidate of their series' demand class (:data:`PLAN_CANDIDATES`;
+    those series keep the free choice)."""
+    classes = dict(
+        zip(fc.classes["unique_id"].astype(str), fc.classes["demand_class"], strict=True)
+    )
+    chosen = fc.forecasts.groupby("unique_id", sort=False)["model"].first()
+    refit: dict[str, list[str]] = {}
+    rejected = []
+    for (item, loc), model in sorted(pinned.items()):
+        uid = item + SEP + loc
+        if uid not in classes:
+            continue  # not planned: nothing to pin
+        cls = str(classes[uid])
+        if model not in PLAN_CANDIDATES.get(cls, ()):
+            rejected.append(f"{item} at {loc}: {model} ({cls})")
+        elif str(chosen.get(uid)) != model:
+            refit.setdefault(model, []).append(uid)
+    return refit, rejected
+
+
+def _replace_series(fc: ForecastResult, new: ForecastResult, uids: set[str]) -> ForecastResult:
+    """``fc`` with the forecasts and lead-time demand of the series ``uids`` from ``new``
+    (its backtest and classes kept)."""
+
+    def swap(old: pd.DataFrame, repl: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+        kept = old[~old["unique_id"].astype(str).isin(uids)] if len(old) else old
+        both = pd.concat([kept, repl], ignore_index=True) if len(repl) else kept
+        return both.sort_values(by).reset_index(drop=True)
+
+    return replace(
+        fc,
+        forecasts=swap(fc.forecasts, new.forecasts, ["unique_id", "ds"]),
+        leadtime=swap(fc.leadtime, new.leadtime, ["unique_id", "lead_time"]),
+    )
 
 
 def _error_models(fc: ForecastResult, models: pd.Series) -> dict[str, LtdError]:
@@ -241,8 +308,8 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
     hold = int(cfg.holdout_periods) if n_per - cfg.holdout_periods >= MIN_TRAIN else 0
     if progress:
         progress("forecast", 0.0)
-    series = _summaries(_fit(hist, cfg.period_days, cfg.horizon, cfg.seed), hist, None)
-    result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, series)
+    fit, unpinned = _fit(hist, cfg.period_days, cfg.horizon, cfg.seed, ctx.pinned)
+    result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, _summaries(fit, hist, None))
     if hold > 0:
         if progress:
             progress("forecast", 0.5)
@@ -256,7 +323,7 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
             h = result.holdout.get(key)
             s.bias = h.bias if h is not None else None
             s.actual_mean = h.actual_mean if h is not None else None
-    result.warnings = _fallback_warnings(result, cfg.holdout_periods)
+    result.warnings = [*_fallback_warnings(result, cfg.holdout_periods), *_pin_warnings(unpinned)]
     if progress:
         progress("forecast", 1.0)
     result.seconds = time.perf_counter() - start
@@ -275,7 +342,8 @@ def _origin_fit(
     test = full[(full["ds"] >= cut) & (full["ds"] < end)]
     if cfg.history_periods is not None:
         train = train.groupby(["item_id", "location_id"]).tail(cfg.history_periods)
-    return _fit(train, cfg.period_days, max(cfg.horizon, hold), cfg.seed), train, test
+    fit, _ = _fit(train, cfg.period_days, max(cfg.horizon, hold), cfg.seed, ctx.pinned)
+    return fit, train, test
 
 
 def origin_view(ctx: PlanContext, cut: date, hold: int) -> PlanForecasts | None:
@@ -314,3 +382,20 @@ def _fallback_warnings(fc: PlanForecasts, holdout_asked: int) -> list[PlanWarnin
             )
         )
     return out
+
+
+def _pin_warnings(rejected: list[str]) -> list[PlanWarning]:
+    """One warning for the pinned models that are no candidate of their series."""
+    if not rejected:
+        return []
+    shown = "; ".join(rejected[:5]) + (
+        f" and {len(rejected) - 5} more" if len(rejected) > 5 else ""
+    )
+    return [
+        PlanWarning(
+            kind=WarningKind.FALLBACK,
+            message=f"{len(rejected)} pinned forecast models are no candidate of their series' "
+            f"demand class ({shown}): those series use the champion chosen by the backtest",
+            value=float(len(rejected)),
+        )
+    ]

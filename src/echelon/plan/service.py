@@ -8,7 +8,8 @@ echelon version (:func:`echelon.storage.runs.key_of`) — **before planning**: u
 return the stored run at once. Before the key, the firm orders of the latest stored run of the
 same plan name are read (approved, exported or overridden recommendations,
 :mod:`echelon.plan.firm`): the plan counts them as open orders, keeps them as recommendations,
-and they are part of the key. Otherwise it plans (:func:`echelon.plan.pipeline.run_plan`),
+and they are part of the key, and so are the pinned forecast models (``pinned``, :func:`pins_key`).
+Otherwise it plans (:func:`echelon.plan.pipeline.run_plan`),
 stores the run in one transaction and writes the report / JSON from the stored run (atomic
 writes). A failure before the save stores nothing; outputs are checked before any work.
 
@@ -17,8 +18,10 @@ This is the only module of ``echelon.plan`` that imports storage and report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +119,7 @@ def plan_and_store(
     on_items: Callable[[int], None] | None = None,
     cluster: ClusterSpec | None = None,
     review: Review | None = None,
+    pinned: Mapping[tuple[str, str], str] | None = None,
 ) -> StoredPlan:
     """Plan the data folder ``folder`` and store the run in ``db`` (module doc).
 
@@ -128,7 +132,8 @@ def plan_and_store(
     run the per-item stages on a Dask cluster (:mod:`echelon.plan.parallel`; the same result,
     so it is not part of the idempotency key); ``review(result)``: exceptions about the planned
     result itself (the forecast-promotion gate of :mod:`echelon.monitor.champions`), added
-    before it is stored."""
+    before it is stored; ``pinned``: (item, store) → the forecast model that series must use
+    (the registered champion; :mod:`echelon.plan.forecasting`), part of the idempotency key."""
     from echelon.storage import load_run
 
     folder = Path(folder)
@@ -141,6 +146,9 @@ def plan_and_store(
     ctx = with_firm(ctx, firm)
     if firm:
         options = {**(options or {}), "firm": fingerprint(firm)}
+    if pinned:
+        ctx = replace(ctx, pinned=dict(pinned))
+        options = {**(options or {}), "pinned": pins_key(pinned)}
     stored = _stored_run(db, ctx, options)
     if stored is not None:
         result, run_id, created = load_run(db, stored.id), stored.id, False
@@ -155,6 +163,14 @@ def plan_and_store(
     if json_out is not None:
         atomic_write_text(json_out, result.model_dump_json(indent=1))
     return StoredPlan(result, run_id, created, db, report, json_out)
+
+
+def pins_key(pinned: Mapping[tuple[str, str], str]) -> dict[str, Any]:
+    """What of the pinned models enters the run's idempotency key (JSON-ready): the number
+    of series per model and the SHA-256 of the sorted ``item,store,model`` lines."""
+    lines = sorted(f"{i},{loc},{m}" for (i, loc), m in pinned.items())
+    models = dict(sorted(Counter(pinned.values()).items()))
+    return {"models": models, "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
 
 
 def _stored_run(db: str | None, ctx: PlanContext, options: dict[str, Any] | None) -> RunRef | None:
