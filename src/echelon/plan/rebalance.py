@@ -48,6 +48,7 @@ from echelon.plan.explain import (
 )
 from echelon.plan.model import Placement, Recommendation, RecommendationKind
 from echelon.plan.orders import order_window, propose_orders, recommendation_key
+from echelon.plan.rebalance_rows import Columns, constraint_rows
 from echelon.policies.normal import expected_shortage, stockout_probability, window_demand
 
 FloatArray = NDArray[np.float64]
@@ -153,52 +154,10 @@ def solve_rebalance(
     obj[c_e : c_e + k] = e_cost
     obj[c_z : c_z + n] = p
 
-    starts: list[int] = []
-    index: list[int] = []
-    value: list[float] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def row(cols: list[int], vals: list[float], lower: float, upper: float) -> None:
-        starts.append(len(index))
-        index.extend(cols)
-        value.extend(vals)
-        lo.append(lower)
-        hi.append(upper)
-
-    inf = highspy.kHighsInf
-    # Δ_j = Σ_i t_ij − Σ_l t_jl + Σ_{k at j} e_k: the change of the stock at j
-    delta: list[tuple[list[int], list[float]]] = [([], []) for _ in range(n)]
-    for q, (i, j) in enumerate(pairs.tolist()):
-        delta[j][0].append(c_t + q)
-        delta[j][1].append(1.0)
-        delta[i][0].append(c_t + q)
-        delta[i][1].append(-1.0)
-    for q, j in enumerate(e_loc.tolist()):
-        delta[j][0].append(c_e + q)
-        delta[j][1].append(1.0)
-    for i in range(n):
-        out_cols = [c_t + q for q in range(n_t) if pairs[q, 0] == i]
-        if out_cols:
-            row(out_cols, [1.0] * len(out_cols), -inf, float(ship[i]))
-    for j in range(n):
-        cols, vals = delta[j]
-        # asymptote z ≥ m − x0 − Δ
-        row([c_z + j, *cols], [1.0, *vals], float(m[j] - x0[j]), inf)
-        if s[j] > 0 and cols:
-            for u in TANGENTS:
-                c = m[j] + s[j] * u
-                es = float(expected_shortage(c, m[j], s[j]))
-                slope = -float(stockout_probability(c, m[j], s[j]))
-                # z ≥ es + slope·(x0 + Δ − c)  ⇔  z − slope·Δ ≥ es + slope·(x0 − c)
-                row([c_z + j, *cols], [1.0, *(-slope * v for v in vals)],
-                    es + slope * (x0[j] - c), inf)  # fmt: skip
-        elif s[j] > 0:
-            lb[c_z + j] = float(expected_shortage(x0[j], m[j], s[j]))
-    if use_y:
-        for q, (i, _j) in enumerate(pairs.tolist()):
-            row([c_t + q, c_y + q], [1.0, -float(ship[i])], -inf, 0.0)
-
+    rows, z_lb = constraint_rows(
+        x0, m, s, ship, pairs, e_loc, Columns(c_t, c_y if use_y else None, c_e, c_z), TANGENTS
+    )
+    lb[c_z : c_z + n] = z_lb
     h = quiet_highs(time_limit=TIME_LIMIT)
     h.addVars(n_cols, lb, ub)
     h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), obj)
@@ -209,10 +168,8 @@ def solve_rebalance(
         h.changeColsIntegrality(
             len(arr), arr, np.full(len(arr), highspy.HighsVarType.kInteger, dtype=np.uint8)
         )
-    if starts:
-        h.addRows(len(lo), np.array(lo), np.array(hi), len(index),
-                  np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
-                  np.array(value))  # fmt: skip
+    h.addRows(len(rows.lower), rows.lower, rows.upper, len(rows.index), rows.starts,
+              rows.index, rows.value)  # fmt: skip
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     feasible = h.getInfo().primal_solution_status == 2  # an incumbent (e.g. at the time limit)
