@@ -220,7 +220,7 @@ def test_the_demo_item_networks(demo_data: object) -> None:
     targets = placement.store_targets(ctx, ctx.history)
     nets = [placement.item_network(ctx, i, fc, lead_times, targets) for i in ctx.items]
     gsm_nets = [placement.gsm_network(n) for n in nets]
-    flags = [placement._stochastic_lead_times(n) for n in nets]
+    flags = [placement.stochastic_lead_times(n) for n in nets]
     level = ctx.config.default_fill_rate
     results = solve_gsm_items(gsm_nets, lead_time_variance=flags, default_service_level=level)
     for net, flag, got in zip(gsm_nets, flags, results, strict=True):
