@@ -47,6 +47,7 @@ from echelon.network.distributions import (
 )
 from echelon.network.graph import echelon_demand
 from echelon.network.model import Network, ServiceMeasure, ServiceTarget
+from echelon.optimize.gsm.batched import solve_gsm_items
 from echelon.optimize.result import OptimizationResult
 from echelon.optimize.segments import SegmentTargets, classify_history
 from echelon.plan import ltd_error
@@ -254,6 +255,18 @@ def gsm_network(net: Network) -> Network:
     ]
     nodes = [n.model_copy(update={"lead_time": fix(n.lead_time)}) for n in net.nodes]
     return net.model_copy(update={"lanes": lanes, "nodes": nodes})
+
+
+def solve_item_gsms(nets: list[Network], default_service_level: float) -> list[OptimizationResult]:
+    """The GSM of every item network of ``nets`` in one batched pass
+    (:func:`echelon.optimize.gsm.batched.solve_gsm_items` on :func:`gsm_network`, lead-time
+    variance where an item's lead times are stochastic); ``default_service_level``: fill rate
+    (0–1) of nodes without a target. Equal, item by item, to ``solve_gsm`` on each network."""
+    return solve_gsm_items(
+        [gsm_network(n) for n in nets],
+        lead_time_variance=[stochastic_lead_times(n) for n in nets],
+        default_service_level=default_service_level,
+    )
 
 
 def with_levels(policy: PolicySet, levels: dict[str, float], method: str) -> PolicySet:

@@ -37,7 +37,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from echelon.errors import OptimizationError
-from echelon.highs import quiet_highs
 from echelon.plan.context import PlanContext
 from echelon.plan.explain import (
     annotate_orders,
@@ -48,6 +47,14 @@ from echelon.plan.explain import (
 )
 from echelon.plan.model import Placement, Recommendation, RecommendationKind
 from echelon.plan.orders import order_window, propose_orders, recommendation_key
+from echelon.plan.rebalance_rows import (
+    Columns,
+    constraint_rows,
+    decompose,
+    net_flow_sets,
+    net_rows,
+    run_model,
+)
 from echelon.policies.normal import expected_shortage, stockout_probability, window_demand
 
 FloatArray = NDArray[np.float64]
@@ -102,6 +109,7 @@ def solve_rebalance(
     expedite_quantity: ArrayLike | None = None,
     expedite_cost: ArrayLike | None = None,
     integer: bool = True,
+    pairwise: bool = False,
 ) -> RebalanceSolution:
     """Transfers and expedites minimizing expected shortage plus move costs (module doc).
 
@@ -134,15 +142,17 @@ def solve_rebalance(
     n_t = len(pairs)
     if _nothing_pays(x0, m, s, p, pairs, cost, e_loc, e_cost):
         return _solution("Optimal", x0, m, s, p, np.zeros((n, n)), np.zeros(k), cost, 0.0, e_cost)
+    sets = None if fixed_cost > 0 or pairwise else net_flow_sets(ok, cost)
+    if sets is not None:
+        return _solve_net(x0, m, s, p, ship, cost, sets, e_loc, e_qty, e_cost, integer)
     use_y = fixed_cost > 0
     # columns: t (n_t) | y (n_t if use_y) | e (k) | z (n)
     c_t, c_y = 0, n_t
     c_e = c_y + (n_t if use_y else 0)
     c_z = c_e + k
-    n_cols = c_z + n
-    lb = np.zeros(n_cols)
-    ub = np.full(n_cols, highspy.kHighsInf)
-    obj = np.zeros(n_cols)
+    lb = np.zeros(c_z + n)
+    ub = np.full(c_z + n, highspy.kHighsInf)
+    obj = np.zeros(c_z + n)
     if n_t:
         ub[c_t : c_t + n_t] = ship[pairs[:, 0]]
         obj[c_t : c_t + n_t] = cost[pairs[:, 0], pairs[:, 1]]
@@ -152,78 +162,50 @@ def solve_rebalance(
     ub[c_e : c_e + k] = e_qty
     obj[c_e : c_e + k] = e_cost
     obj[c_z : c_z + n] = p
-
-    starts: list[int] = []
-    index: list[int] = []
-    value: list[float] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def row(cols: list[int], vals: list[float], lower: float, upper: float) -> None:
-        starts.append(len(index))
-        index.extend(cols)
-        value.extend(vals)
-        lo.append(lower)
-        hi.append(upper)
-
-    inf = highspy.kHighsInf
-    # Δ_j = Σ_i t_ij − Σ_l t_jl + Σ_{k at j} e_k: the change of the stock at j
-    delta: list[tuple[list[int], list[float]]] = [([], []) for _ in range(n)]
-    for q, (i, j) in enumerate(pairs.tolist()):
-        delta[j][0].append(c_t + q)
-        delta[j][1].append(1.0)
-        delta[i][0].append(c_t + q)
-        delta[i][1].append(-1.0)
-    for q, j in enumerate(e_loc.tolist()):
-        delta[j][0].append(c_e + q)
-        delta[j][1].append(1.0)
-    for i in range(n):
-        out_cols = [c_t + q for q in range(n_t) if pairs[q, 0] == i]
-        if out_cols:
-            row(out_cols, [1.0] * len(out_cols), -inf, float(ship[i]))
-    for j in range(n):
-        cols, vals = delta[j]
-        # asymptote z ≥ m − x0 − Δ
-        row([c_z + j, *cols], [1.0, *vals], float(m[j] - x0[j]), inf)
-        if s[j] > 0 and cols:
-            for u in TANGENTS:
-                c = m[j] + s[j] * u
-                es = float(expected_shortage(c, m[j], s[j]))
-                slope = -float(stockout_probability(c, m[j], s[j]))
-                # z ≥ es + slope·(x0 + Δ − c)  ⇔  z − slope·Δ ≥ es + slope·(x0 − c)
-                row([c_z + j, *cols], [1.0, *(-slope * v for v in vals)],
-                    es + slope * (x0[j] - c), inf)  # fmt: skip
-        elif s[j] > 0:
-            lb[c_z + j] = float(expected_shortage(x0[j], m[j], s[j]))
-    if use_y:
-        for q, (i, _j) in enumerate(pairs.tolist()):
-            row([c_t + q, c_y + q], [1.0, -float(ship[i])], -inf, 0.0)
-
-    h = quiet_highs(time_limit=TIME_LIMIT)
-    h.addVars(n_cols, lb, ub)
-    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), obj)
-    ints = list(range(c_t, c_t + n_t)) + list(range(c_e, c_e + k)) if integer else []
-    ints += list(range(c_y, c_y + n_t)) if use_y else []
-    if ints:
-        arr = np.array(ints, dtype=np.int32)
-        h.changeColsIntegrality(
-            len(arr), arr, np.full(len(arr), highspy.HighsVarType.kInteger, dtype=np.uint8)
-        )
-    if starts:
-        h.addRows(len(lo), np.array(lo), np.array(hi), len(index),
-                  np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
-                  np.array(value))  # fmt: skip
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    feasible = h.getInfo().primal_solution_status == 2  # an incumbent (e.g. at the time limit)
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal and not feasible:
+    rows, lb[c_z:] = constraint_rows(
+        x0, m, s, ship, pairs, e_loc, Columns(c_t, c_y if use_y else None, c_e, c_z), TANGENTS
+    )
+    ints = np.arange(c_z) if integer else np.zeros(0, np.int64)  # t, y, e
+    if not integer and use_y:
+        ints = np.arange(c_y, c_e)
+    status, sol = run_model(lb, ub, obj, ints, rows, TIME_LIMIT)
+    if sol is None:
         return _solution(status, x0, m, s, p, np.zeros((n, n)), np.zeros(k), cost, 0.0, e_cost)
-    sol = np.asarray(h.getSolution().col_value, dtype=float)
     moves = np.zeros((n, n))
     if n_t:
         moves[pairs[:, 0], pairs[:, 1]] = np.round(sol[c_t : c_t + n_t], 6)
     exp = np.round(sol[c_e : c_e + k], 6) if k else np.zeros(0)
     return _solution(status, x0, m, s, p, moves, exp, cost, fixed_cost, e_cost, e_loc)
+
+
+def _solve_net(
+    x0: FloatArray, m: FloatArray, s: FloatArray, p: FloatArray, ship: FloatArray,
+    cost: FloatArray, sets: tuple[IntArray, IntArray, float], e_loc: IntArray, e_qty: FloatArray,
+    e_cost: FloatArray, integer: bool,
+) -> RebalanceSolution:  # fmt: skip
+    """:func:`solve_rebalance` on the net-flow model (``rebalance_rows.net_rows``: units in and
+    out per location at one cost per unit; the same optimum as the pairwise model), its
+    flows split into pairwise transfers (``rebalance_rows.decompose``)."""
+    n, k = x0.size, e_loc.size
+    recv, send, unit = sets
+    r, c_e = len(recv), len(recv) + len(send)
+    c_z = c_e + k
+    lb = np.zeros(c_z + n)
+    ub = np.full(c_z + n, highspy.kHighsInf)
+    ub[r:c_e] = ship[send]
+    ub[c_e:c_z] = e_qty
+    obj = np.concatenate([np.full(r, unit), np.zeros(len(send)), e_cost, p])
+    rows, lb[c_z:] = net_rows(x0, m, s, recv, send, e_loc, c_e, c_z, TANGENTS)
+    ints = np.arange(c_z) if integer else np.zeros(0, np.int64)
+    status, sol = run_model(lb, ub, obj, ints, rows, TIME_LIMIT)
+    if sol is None:
+        return _solution(status, x0, m, s, p, np.zeros((n, n)), np.zeros(k), cost, 0.0, e_cost)
+    inflow, outflow = np.zeros(n), np.zeros(n)
+    inflow[recv] = np.round(sol[:r], 6)
+    outflow[send] = np.round(sol[r:c_e], 6)
+    exp = np.round(sol[c_e:c_z], 6) if k else np.zeros(0)
+    moves = decompose(inflow, outflow)
+    return _solution(status, x0, m, s, p, moves, exp, cost, 0.0, e_cost, e_loc)
 
 
 def _nothing_pays(

@@ -23,7 +23,7 @@ import numpy as np
 
 from echelon.network.graph import echelon_demand, tiers
 from echelon.network.model import Network
-from echelon.optimize.gsm.solve import solve_gsm
+from echelon.optimize.result import OptimizationResult
 from echelon.optimize.single_echelon import solve_single_echelon
 from echelon.plan.context import PlanContext
 from echelon.plan.current_policy import current_policy
@@ -39,9 +39,8 @@ from echelon.plan.placement import (
     SimRun,
     Targets,
     TuneInputs,
-    gsm_network,
     item_network,
-    stochastic_lead_times,
+    solve_item_gsms,
     target_of,
     tune_inputs,
     with_levels,
@@ -199,17 +198,17 @@ def prepare_item(
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
     targets: Targets,
+    solved: tuple[Network, OptimizationResult] | None = None,
 ) -> _Pending:
-    """An item's network, GSM, single-echelon and current policies, and its tuning searches."""
+    """An item's network, GSM, single-echelon and current policies, and its tuning searches;
+    ``solved``: its network and GSM solution where already made (:func:`place_items`)."""
     cfg = ctx.config
-    net = item_network(ctx, item, forecasts, lead_times, targets)
+    if solved is None:
+        net = item_network(ctx, item, forecasts, lead_times, targets)
+        solved = net, solve_item_gsms([net], cfg.default_fill_rate)[0]
+    net, gsm = solved
     tier = tiers(net)
     stores = [n.id for n in net.nodes if tier[n.id] == 0]
-    gsm = solve_gsm(
-        gsm_network(net),
-        lead_time_variance=stochastic_lead_times(net),
-        default_service_level=cfg.default_fill_rate,
-    )
     store = {s: target_of(targets, item, s, cfg.default_fill_rate) for s in stores}
     plan = ItemPlan(
         item, net, ctx.items[item].unit_cost, stores, tier,
@@ -295,8 +294,13 @@ def place_items(
     targets: Targets,
 ) -> list[ItemPlan]:
     """Place the (index, item)s of ``chunk``, their stores tuned together (:func:`tune_chunk`)."""
-    pending = [prepare_item(ctx, i, k, forecasts, lead_times, targets) for k, i in chunk]
     cfg = ctx.config
+    nets = [item_network(ctx, i, forecasts, lead_times, targets) for _, i in chunk]
+    gsms = solve_item_gsms(nets, cfg.default_fill_rate)
+    pending = [
+        prepare_item(ctx, i, k, forecasts, lead_times, targets, solved)
+        for (k, i), solved in zip(chunk, zip(nets, gsms, strict=True), strict=True)
+    ]
     tune_chunk(pending, SimRun(cfg.sim_periods, cfg.sim_reps, cfg.seed))
     return [p.plan for p in pending]
 
