@@ -45,6 +45,7 @@ from echelon.plan.placement import (
     tune_inputs,
     with_levels,
 )
+from echelon.plan.zsearch import grid_search
 from echelon.sim.items import ItemBatch, compile_items, fill_rates, item_draws, simulate_items
 
 BISECT_TOL = 1e-6  # z intervals narrower than this are settled
@@ -99,6 +100,7 @@ class Tuner:
     targets: np.ndarray
     warmup: int
     z_cap: float  # the bracket doubles up to this z, and past it only up to ``top``
+    predicted: bool = True  # search by predicted grid points (zsearch), else plain bisection
     calls: int = 0  # kernel calls made
     item_sims: int = 0  # item simulations made (items × calls)
 
@@ -147,6 +149,25 @@ class Tuner:
             lo[rows] = np.where(act & ~good, mid[rows], lo[rows])
         return hi
 
+    def search(
+        self,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        f_lo: np.ndarray,
+        f_hi: np.ndarray,
+        draws: ItemDraws,
+        iterations: int,
+    ) -> np.ndarray:
+        """The bisection's answer between ``lo`` (short, fill ``f_lo``) and ``hi`` (meets,
+        ``f_hi``): :meth:`bisect` or, by default, :func:`echelon.plan.zsearch.grid_search`
+        (the same grid point in fewer calls)."""
+        if not self.predicted:
+            return self.bisect(lo, hi, draws, iterations)
+        return grid_search(
+            lo, hi, f_lo, f_hi, self.targets,
+            lambda z, rows: self.fills(z, draws, rows), self.ok, iterations, BISECT_TOL,
+        )  # fmt: skip
+
     def tune(
         self, search: ItemDraws, check: ItemDraws, bisections: int, check_rounds: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -155,30 +176,39 @@ class Tuner:
         every = np.arange(n_items)
         lo = np.zeros_like(self.floor)
         hi = np.zeros_like(self.floor)
-        open_ = ~self.ok(self.fills(lo, search, every), every) & (self.scale > 0)
+        f_lo = self.fills(lo, search, every)
+        f_hi = f_lo.copy()
+        open_ = ~self.ok(f_lo, every) & (self.scale > 0)
         while open_.any():  # bracket: hi meets the target (or is the top), lo does not
             rows = np.flatnonzero(open_.any(axis=1))
             hi = np.where(open_, self.next_z(hi, self.top), hi)
-            short = open_[rows] & ~self.ok(self.fills(hi, search, rows), rows)
+            f = self.fills(hi, search, rows)
+            short = open_[rows] & ~self.ok(f, rows)
             lo[rows] = np.where(short, hi[rows], lo[rows])
+            f_lo[rows] = np.where(short, f, f_lo[rows])
+            f_hi[rows] = np.where(open_[rows], f, f_hi[rows])
             open_ = np.zeros_like(open_)
             open_[rows] = short & (hi[rows] < self.top[rows])
-        z = self.bisect(lo, hi, search, bisections)
+        z = self.search(lo, hi, f_lo, f_hi, search, bisections)
         f = self.fills(z, check, every)
         short = ~self.ok(f, every) & (self.scale > 0) & (z < self.top)
         lo2, hi2 = z.copy(), z.copy()
+        f_lo2, f_hi2 = f.copy(), f.copy()
         for k in range(check_rounds):  # still short on the KPI numbers: raise, bisect again
             if not short.any():
                 break
             lo2 = np.where(short, hi2, lo2)
+            f_lo2 = np.where(short, f_hi2, f_lo2)
             hi2 = np.where(short, np.minimum(self.top, hi2 + 0.1 * 2**k), hi2)
             rows = np.flatnonzero(short.any(axis=1))
-            still = short[rows] & ~self.ok(self.fills(hi2, check, rows), rows)
+            fr = self.fills(hi2, check, rows)
+            f_hi2[rows] = np.where(short[rows], fr, f_hi2[rows])
+            still = short[rows] & ~self.ok(fr, rows)
             short = np.zeros_like(short)
             short[rows] = still & (hi2[rows] < self.top[rows])
         moved = np.flatnonzero((hi2 != z).any(axis=1))
         if len(moved):
-            z = self.bisect(lo2, hi2, check, bisections // 2)
+            z = self.search(lo2, hi2, f_lo2, f_hi2, check, bisections // 2)
             f[moved] = self.fills(z, check, moved)
         return z, f
 
@@ -243,10 +273,11 @@ def item_bytes(ctx: PlanContext) -> int:
     return 2 * reps * periods * cols * 8 + reps * len(ctx.network.nodes) * 19 * 8
 
 
-def tune_chunk(pending: list[_Pending], sim: SimRun) -> dict[str, int]:
+def tune_chunk(pending: list[_Pending], sim: SimRun, predicted: bool = True) -> dict[str, int]:
     """Tune the stores of every policy of every item of ``pending`` at once
     (:class:`echelon.plan.tuning.Tuner`; ``sim``: periods, replications and warm-up, the
-    seeds are the items'); returns the kernel calls and item simulations made."""
+    seeds are the items'; ``predicted``: the grid search, else plain bisection); returns the
+    kernel calls and item simulations made."""
     plans = [p.plan for p in pending]
     nets = [p.network for p in plans]
     first = pending[0].searches
@@ -274,6 +305,7 @@ def tune_chunk(pending: list[_Pending], sim: SimRun) -> dict[str, int]:
             np.array([[t.scale[s] for s in stores] for t in ins]),
             np.array([[t.top[s] for s in stores] for t in ins]),
             np.array([[p.targets[s] for s in stores] for p in plans]), sim.warmup, Z_MAX,
+            predicted,
         )  # fmt: skip
         z, f = tuner.tune(draws[0], draws[1], BISECTIONS, CHECK_ROUNDS)
         for i, (plan, t) in enumerate(zip(plans, ins, strict=True)):
