@@ -170,3 +170,14 @@ def test_longest_supply_periods_and_the_simulation_network() -> None:
     assert demand.kind == "scenarios" and demand.length == 8 and len(demand.paths) == 3
     others = [n for n in sim.nodes if n.id != store]
     assert [n.demand for n in others] == [n.demand for n in net.nodes if n.id != store]
+
+
+def test_error_paths_flat_mean_over_the_periods_the_plan_holds() -> None:
+    # forecast 4, 5, 6 of demand 6, 6, 6: held over 2 periods the plan holds 4.5, so the path
+    # is 1.5 each period (over all 3 it would hold 5 and the path would be 1)
+    rows = [
+        {"unique_id": "u", "cutoff": "c", "ds": h, "model": "M", "mean": v, "y": 6.0}
+        for h, v in enumerate([4.0, 5.0, 6.0])
+    ]
+    assert error_paths(pd.DataFrame(rows), {"u": "M"}, 2)["u"].tolist() == [[1.5, 1.5, 1.5]]
+    assert error_paths(pd.DataFrame(rows), {"u": "M"}, 9)["u"].tolist() == [[1.0, 1.0, 1.0]]

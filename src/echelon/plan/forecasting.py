@@ -14,7 +14,8 @@ champion per demand class minimises the scaled pinball loss of demand summed ove
 - the **plan fit** on the whole history gives, per item × store, the backtest's error model
   (:class:`echelon.plan.ltd_error.LtdError`: persistent bias, the std of the error of demand
   summed over τ periods, the error paths the simulations resample), ``mean`` = the average
-  forecast mean per period over the horizon plus the persistent bias, and ``std`` = the pooled
+  forecast mean per period over the first :func:`held_periods` periods (the span the plan's
+  levels are in force) plus the persistent bias, and ``std`` = the pooled
   one-period error std σ_1; without a backtest, the champion's one-period-ahead predictive
   spread ``(q0.9 − q0.1) / (2 · 1.2816)`` (exactly σ for a normal predictive distribution) and
   no error model (successive periods then independent, σ·√τ);
@@ -64,7 +65,7 @@ class SeriesForecast:
 
     item: str
     location: str
-    mean: float  # per period, average over the horizon, plus the persistent backtest bias
+    mean: float  # per period, average over held_periods, plus the persistent backtest bias
     std: float  # forecast-error std per period σ_1 (module doc)
     model: str  # the champion model
     history_mean: float  # per period, over the history used
@@ -209,25 +210,39 @@ def _replace_series(fc: ForecastResult, new: ForecastResult, uids: set[str]) -> 
     )
 
 
-def _error_models(fc: ForecastResult, models: pd.Series) -> dict[str, LtdError]:
+def held_periods(horizon: int, holdout_periods: int) -> int:
+    """Periods the plan's levels are in force, over which its flat mean is averaged: the
+    shadow-mode window (``holdout_periods``, the span one plan is replayed for) where there is
+    one, else the forecast ``horizon``; at most the horizon (periods). A seasonal or trending
+    forecast averaged over a longer span than the levels serve misstates the demand they
+    meet (bench/README.md, calibration)."""
+    return max(1, min(horizon, holdout_periods)) if holdout_periods > 0 else max(1, horizon)
+
+
+def _error_models(fc: ForecastResult, models: pd.Series, held: int) -> dict[str, LtdError]:
     """Per series id: the error model of the champion's backtest (empty without one),
-    pooled by demand class (:func:`echelon.plan.ltd_error.pooled_models`)."""
+    against the flat mean over ``held`` periods, pooled by demand class
+    (:func:`echelon.plan.ltd_error.pooled_models`)."""
     if fc.backtest is None or fc.backtest.forecasts.empty:
         return {}
-    paths = error_paths(fc.backtest.forecasts, {str(k): str(v) for k, v in models.items()})
+    champions = {str(k): str(v) for k, v in models.items()}
+    paths = error_paths(fc.backtest.forecasts, champions, held)
     classes = fc.classes
     groups = dict(zip(classes["unique_id"].astype(str), classes["demand_class"], strict=True))
     return pooled_models(paths, groups)
 
 
 def _summaries(
-    fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame | None
+    fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame | None, held: int
 ) -> dict[tuple[str, str], SeriesForecast]:
+    """Per item × store: the :class:`SeriesForecast` of the fit ``fc`` (mean over its first
+    ``held`` periods, :func:`held_periods`), with the hold-out bias against ``actual``."""
     f = fc.forecasts
     spread = (f["q0.9"] - f["q0.1"]).clip(lower=0.0) / (2.0 * Z90)
     g = f.assign(spread=spread).groupby("unique_id", sort=True)
-    means, stds, models = g["mean"].mean(), g["spread"].first(), g["model"].first()
-    errors = _error_models(fc, models)
+    means = g.head(held).groupby("unique_id", sort=True)["mean"].mean()
+    stds, models = g["spread"].first(), g["model"].first()
+    errors = _error_models(fc, models, held)
     hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
     h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
     paths = _by_series(f, "unique_id", "mean")
@@ -308,14 +323,16 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
     hold = int(cfg.holdout_periods) if n_per - cfg.holdout_periods >= MIN_TRAIN else 0
     if progress:
         progress("forecast", 0.0)
+    held = held_periods(cfg.horizon, cfg.holdout_periods)
     fit, unpinned = _fit(hist, cfg.period_days, cfg.horizon, cfg.seed, ctx.pinned)
-    result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, _summaries(fit, hist, None))
+    series = _summaries(fit, hist, None, held)
+    result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, series)
     if hold > 0:
         if progress:
             progress("forecast", 0.5)
         cut = pd.Timestamp(ctx.calendar.holdout_start(hold))
         fit, train, test = _origin_fit(ctx, cut, hold)
-        result.holdout = _summaries(fit, train, test)
+        result.holdout = _summaries(fit, train, test, held)
         result.fan = _fan(fit, train, test)
         result.holdout_periods = hold
         result.holdout_start = cut.date()
@@ -354,7 +371,8 @@ def origin_view(ctx: PlanContext, cut: date, hold: int) -> PlanForecasts | None:
     if before.empty or int(before.groupby(["item_id", "location_id"]).size().min()) < MIN_TRAIN:
         return None
     fit, train, test = _origin_fit(ctx, pd.Timestamp(cut), hold)
-    return PlanForecasts(cut, ctx.config.period_days, before, _summaries(fit, train, test))
+    held = held_periods(ctx.config.horizon, hold)
+    return PlanForecasts(cut, ctx.config.period_days, before, _summaries(fit, train, test, held))
 
 
 def _fallback_warnings(fc: PlanForecasts, holdout_asked: int) -> list[PlanWarning]:

@@ -3,8 +3,9 @@
 The plan's forecast fit runs a walk-forward backtest from several origins
 (:data:`echelon.plan.forecasting.BACKTEST_ORIGINS` over the last year). At origin ``o`` the
 champion forecasts the next ``H`` periods; its **error path** is ``e[o, h] = actual − f̄_o``
-(units per period, h = 1 … H; ``f̄_o`` the forecast averaged over the H periods, the flat mean
-the plan holds, :func:`error_paths`). Per item × store (:class:`LtdError`):
+(units per period, h = 1 … H; ``f̄_o`` the forecast averaged over its first ``M ≤ H`` periods,
+the flat mean the plan holds while its levels are in force, :func:`error_paths`). Per item ×
+store (:class:`LtdError`):
 
 - **bias** (:func:`persistent_bias`): the mean error per period ``b̄`` (units per period),
   kept only where it is persistent — over ``O ≥ MIN_BIAS_ORIGINS`` origins, every origin's
@@ -77,13 +78,16 @@ class LtdError:
         return int(self.paths.shape[1])
 
 
-def error_paths(backtest: pd.DataFrame, champions: Mapping[str, str]) -> dict[str, np.ndarray]:
+def error_paths(
+    backtest: pd.DataFrame, champions: Mapping[str, str], mean_periods: int | None = None
+) -> dict[str, np.ndarray]:
     """Per series id: the champion's error paths ``actual − flat forecast``, origins × H
     (units per period), from a backtest forecast frame (unique_id, cutoff, ds, model, mean,
-    y). The flat forecast of an origin is its forecast mean averaged over the H periods —
-    what the plan holds (:attr:`echelon.plan.forecasting.SeriesForecast.mean`), so that a
-    forecast shape within the horizon (a season, a trend) the plan does not hold is error.
-    Origins with fewer than H periods are dropped."""
+    y). The flat forecast of an origin is its forecast mean averaged over its first
+    ``mean_periods`` periods (all H when None or more) — what the plan holds
+    (:attr:`echelon.plan.forecasting.SeriesForecast.mean`), so that a forecast shape within
+    the horizon (a season, a trend) the plan does not hold is error. Origins with fewer than
+    H periods are dropped."""
     b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
     b = b.sort_values(["unique_id", "cutoff", "ds"])
     out: dict[str, np.ndarray] = {}
@@ -95,7 +99,8 @@ def error_paths(backtest: pd.DataFrame, champions: Mapping[str, str]) -> dict[st
             out[str(uid)] = np.zeros((0, h))
             continue
         y = g["y"].to_numpy(float)[full].reshape(-1, h)
-        flat = g["mean"].to_numpy(float)[full].reshape(-1, h).mean(axis=1, keepdims=True)
+        m = h if mean_periods is None else max(1, min(h, mean_periods))
+        flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1, keepdims=True)
         rows = (y - flat).clip(-1e300, 1e300)
         out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
     return out
