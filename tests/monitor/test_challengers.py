@@ -18,7 +18,13 @@ from echelon.monitor.challengers import (
 from echelon.monitor.champions import SegmentChampion, Verdict
 from echelon.storage import save_run
 from echelon.storage.datastore import registry_entries, save_scores
-from echelon.storage.promotions import promotions, record_verdicts, registered_champions
+from echelon.storage.promotions import (
+    last_rejection,
+    promotions,
+    record_verdicts,
+    registered_champions,
+    reject_promotion,
+)
 from storage.factories import AS_OF, make_plan_result
 
 BETTER = {"AutoETS": 1.0, "Naive": 0.8}  # Naive 20 % better than the champion AutoETS
@@ -124,6 +130,27 @@ def test_promotion_after_k_weeks_through_the_safety_stock_gate(
         gate = registry_entries(db, "d", "forecast:AX")[-1]["reason"]
         assert gate.startswith("retraining policy") and gate.endswith("waits for approval")
         assert set(pinned_champions(db, "d").values()) == {"AutoETS"}
+
+
+def test_wins_before_a_rejection_do_not_count(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(tmp_path / "store.db")
+    _store(db)
+    monkeypatch.setattr(ch, "candidate_losses", _losses({"AutoETS": 1.0, "Naive": 0.5}))
+    monkeypatch.setattr(ch, "_periods", lambda demand, period, days: demand)
+    for week in range(3):
+        _score(db, week)
+        (ev,) = evaluate_challengers(db, "d")
+    assert ev.status == "pending" and ev.decision.metric == "scaled pinball loss"
+    assert "scaled pinball loss now 0.500 vs 1.000" in ev.decision.reason
+    (pending,) = [p for p in promotions(db, "d") if p["status"] == "pending"]
+    reject_promotion(db, pending["id"], "boss", "too much stock")
+    assert last_rejection(db, "d", "AX") == registry_entries(db, "d", "forecast:AX")[-1]["id"]
+    for week in range(3, 6):  # the same wins again: proposed only after 3 new ones
+        _score(db, week)
+        (ev,) = evaluate_challengers(db, "d")
+        assert ev.decision.promoted == (week == 5), week
+    assert registered_champions(db, "d")["AX"][0] == "AutoETS"
+    assert [p["status"] for p in promotions(db, "d")] == ["rejected", "pending"]
 
 
 def test_a_drift_alarm_promotes_without_waiting_k_weeks(

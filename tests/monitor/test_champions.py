@@ -50,6 +50,15 @@ def test_segment_champion_share_wape_and_safety_stock_by_hand() -> None:
     assert segment_champions(result.model_copy(update={"forecasts": []})) == {}
 
 
+def test_the_champion_is_the_plan_fit_model_not_the_hold_out_fit_one() -> None:
+    result = with_models(dict.fromkeys(MODELS, "GroupPrior"))  # the hold-out fit: too short
+    fan = [f.model_copy(update={"plan_model": MODELS[(f.item, f.location)]})
+           for f in result.forecasts]  # fmt: skip
+    champs = segment_champions(result.model_copy(update={"forecasts": fan}))
+    assert (champs["AX"].model, champs["BY"].model) == ("AutoETS", "CrostonSBA")
+    assert segment_champions(result)["AX"].model == "GroupPrior"  # an older run: no plan_model
+
+
 def test_gate_first_kept_small_and_large_promotions() -> None:
     champs = segment_champions(with_models(MODELS))
     ax = champs["AX"].safety_stock_value
@@ -137,6 +146,24 @@ def test_a_later_plan_supersedes_a_pending_promotion(db_url: str) -> None:
     assert held_segments_of(db_url, run1) == {"AX", "BY"}  # never approved: still held
     with pytest.raises(StorageError, match="no such promotion"):
         approve_promotion(db_url, 999, "boss")
+
+
+def test_a_plan_that_keeps_the_champion_leaves_the_promotion_pending(db_url: str) -> None:
+    run1, r1 = stored_run(db_url, MODELS, "a")
+    champs = {"AX": segment_champions(r1)["AX"]}  # AutoETS
+    (pid,) = record_verdicts(db_url, "d", run1, gate(champs, {"AX": Registered("Zero", 0.0)}),
+                             WINDOW)  # fmt: skip
+    zero = with_models(dict.fromkeys(MODELS, "Zero"))  # the next plan keeps the old champion
+    (kept,) = gate({"AX": segment_champions(zero)["AX"]}, registered(db_url))
+    assert kept.status == "kept"
+    run2, _ = stored_run(db_url, MODELS, "b")
+    assert record_verdicts(db_url, "d", run2, [kept], WINDOW) == []
+    assert [(p["id"], p["status"]) for p in promotions(db_url, "d")] == [(pid, "pending")]
+    assert approve_promotion(db_url, pid, "boss")["status"] == "approved"  # still decidable
+
+
+def registered(db: str) -> dict[str, Registered]:
+    return {s: Registered(m, v) for s, (m, v) in registered_champions(db, "d").items()}
 
 
 def test_approve_promotion_through_the_cli(

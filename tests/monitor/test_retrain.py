@@ -34,6 +34,16 @@ def test_a_challenger_needs_the_margin_in_k_consecutive_backtests() -> None:
     )
 
 
+def test_a_decision_carries_the_metric_it_compared_on() -> None:
+    better = {"seasonal_naive": 0.20, "lstm": 0.15}
+    d = decide("seasonal_naive", [better, better])
+    assert d.metric == "backtest WAPE" and "backtest WAPE now 15.0% vs 20.0%" in d.reason
+    loss = decide("seasonal_naive", [better], metric="pinball", show="{:.2f}".format)
+    assert loss.metric == "pinball" and "(pinball 0.15 vs 0.20)" in loss.reason
+    first = decide(None, [better], metric="pinball")
+    assert first.reason == "first selection: lowest pinball 15.0%"
+
+
 def test_the_registry_records_every_nowcast_and_why(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     from echelon.monitor.store_plan import nowcast_dataset

@@ -15,8 +15,9 @@ After each ingest that completes a period (:func:`evaluate_challengers`, called 
   all of them (another demand class's candidate) is no challenger there;
 - **policy** (:func:`decide_segment`): a challenger replaces the champion when its loss is
   below ``(1 − margin)`` × the champion's in each of the last ``weeks`` evaluations (this one
-  included) and it is the best now — :func:`echelon.monitor.retrain.decide`, the nowcaster's
-  rule — or, **on drift** (a CUSUM alarm of :mod:`echelon.monitor.drift` on a series of the
+  included; only the evaluations after the segment's latest rejected promotion count, so a
+  rejected challenger is proposed again only after ``weeks`` new wins) and it is the best now
+  — :func:`echelon.monitor.retrain.decide`, the nowcaster's rule — or, **on drift** (a CUSUM alarm of :mod:`echelon.monitor.drift` on a series of the
   segment in the newly scored period), the best candidate now replaces it when it beats it at
   all. Defaults :data:`MARGIN` 5 % and :data:`WEEKS` 3;
 - **registry**: every evaluation is a ``challengers:<segment>`` row (model: the champion
@@ -47,6 +48,7 @@ MARGIN = 0.05  # a challenger must be 5 % better (relative scaled pinball loss) 
 WEEKS = 3  # ... in this many consecutive weekly evaluations
 KIND = "challengers:"  # registry kind prefix, followed by the segment
 HISTORY_PERIODS = 104  # periods of history each candidate is refitted on
+LOSS = "scaled pinball loss"  # the metric the candidates are compared on (Decision.metric)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def decide_segment(
 ) -> Decision:  # fmt: skip
     """The policy of the module doc; ``history``: the segment's losses per candidate of the
     earlier evaluations and this one (oldest first, this one last)."""
-    base = decide(champion, history, margin, weeks)
+    base = decide(champion, history, margin, weeks, LOSS, "{:.3f}".format)
     if base.promoted or drift_alarms == 0:
         return base
     now = history[-1]
@@ -133,10 +135,11 @@ def decide_segment(
             best,
             True,
             f"on drift: {drift_alarms} CUSUM alarm(s) in the segment; re-selected {best}, "
-            f"the lowest loss now ({now[best]:.3f} vs {champion} {now[champion]:.3f})",
+            f"the lowest {LOSS} now ({now[best]:.3f} vs {champion} {now[champion]:.3f})",
+            LOSS,
         )
     return Decision(champion, False, f"{base.reason}; drift alarm(s): {drift_alarms}, the "
-                    "champion still has the lowest loss")  # fmt: skip
+                    "champion still has the lowest loss", LOSS)  # fmt: skip
 
 
 def evaluate_challengers(
@@ -148,7 +151,7 @@ def evaluate_challengers(
     from echelon.monitor.champions import THRESHOLD
     from echelon.monitor.drift import alarms
     from echelon.storage.datastore import read_dataset, read_scores, registry_entries, store_runs
-    from echelon.storage.promotions import registered_champions
+    from echelon.storage.promotions import last_rejection, registered_champions
 
     registered = registered_champions(db, dataset)
     scores = read_scores(db, dataset)
@@ -171,7 +174,9 @@ def evaluate_challengers(
                       segments["segment"], strict=True))  # fmt: skip
     out = []
     for seg, now in per_segment.items():
-        earlier = [dict(e["metrics"]) for e in registry_entries(db, dataset, KIND + seg)]
+        since = last_rejection(db, dataset, seg)  # wins before a rejection do not count
+        earlier = [dict(e["metrics"]) for e in registry_entries(db, dataset, KIND + seg)
+                   if int(e["id"]) > since]  # fmt: skip
         n_drift = sum(seg_of.get((a.item_id, a.location_id)) == seg for a in fired)
         recent = earlier[len(earlier) - (weeks - 1) :] if weeks > 1 else []
         decision = decide_segment(champs[seg], [*recent, now], n_drift, margin, weeks)

@@ -1,11 +1,14 @@
 """The plan's forecast champions per segment, and the gate on promotions that move safety stock.
 
 A stored plan forecasts each item × store with the champion of its demand class
-(:mod:`echelon.plan.forecasting`); the plan result's ``forecasts`` (the hold-out fit) name each
-series' model. Per ABC/XYZ segment of the placements (:func:`segment_champions`):
+(:mod:`echelon.plan.forecasting`); the plan result's ``forecasts`` (the hold-out fit's fan
+charts) name each series' ``plan_model``, the model of the plan fit its levels are planned on
+(the hold-out fit's own ``model`` when a stored run lacks it). Per ABC/XYZ segment of the
+placements (:func:`segment_champions`):
 
-- the segment's **champion** is the model of the most series of the segment (ties: by name),
-  with its ``share`` of the series;
+- the segment's **champion** is the plan model of the most series of the segment (ties: by
+  name), with its ``share`` of the series — not the hold-out fit's model, which on its
+  shorter history can be another (``GroupPrior`` for a series too short there);
 - its **backtest metric** is the hold-out WAPE of the segment's forecasts,
   Σ|actual − mean| / Σ actual over the hold-out periods with an actual (fraction);
 - its **safety stock value** is the sum of the safety stock values of the segment's placements
@@ -80,7 +83,8 @@ def segment_champions(result: PlanResult) -> dict[str, SegmentChampion]:
     for f in result.forecasts:
         known = [(a, m) for a, m in zip(f.actual, f.mean, strict=False) if a is not None]
         err = float(sum(abs(a - m) for a, m in known))
-        rows.append((f.item, f.location, f.model or "—", err, float(sum(a for a, _ in known))))
+        model = f.plan_model or f.model or "—"
+        rows.append((f.item, f.location, model, err, float(sum(a for a, _ in known))))
     fc = pd.DataFrame(rows, columns=["item", "location", "model", "err", "actual"])
     fc = fc.merge(placed[["item", "location", "segment"]], on=["item", "location"])
     out = {}

@@ -16,7 +16,7 @@ features, the backtest WAPE of every candidate, whether it promoted and why — 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 MARGIN = 0.05  # a challenger must be 5 % better (relative WAPE) ...
@@ -32,13 +32,22 @@ FEATURES = {
 }  # fmt: skip
 
 
+WAPE = "backtest WAPE"  # the nowcaster's metric (fraction, printed as a percentage)
+
+
 @dataclass(frozen=True)
 class Decision:
-    """The champion after an evaluation, whether it changed and why."""
+    """The champion after an evaluation, whether it changed, why, and the metric the
+    candidates were compared on (lower is better)."""
 
     model: str
     promoted: bool
     reason: str
+    metric: str = WAPE
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
 
 
 def decide(
@@ -46,15 +55,20 @@ def decide(
     history: Sequence[dict[str, float]],
     margin: float = MARGIN,
     k: int = K,
+    metric: str = WAPE,
+    show: Callable[[float], str] = _percent,
 ) -> Decision:
-    """The policy of the module doc; ``history``: backtest WAPE per candidate of the earlier
-    evaluations and this one (oldest first, this one last)."""
+    """The policy of the module doc; ``history``: the ``metric`` (lower is better) per
+    candidate of the earlier evaluations and this one (oldest first, this one last); ``show``
+    prints a value of it in the reason."""
     now = history[-1]
     best = min(now, key=lambda name: now[name])
     if champion is None or champion not in now:
-        return Decision(best, True, f"first selection: lowest backtest WAPE {now[best]:.1%}")
+        return Decision(best, True, f"first selection: lowest {metric} {show(now[best])}", metric)
     if best == champion:
-        return Decision(champion, False, f"champion kept: lowest backtest WAPE {now[best]:.1%}")
+        return Decision(
+            champion, False, f"champion kept: lowest {metric} {show(now[best])}", metric
+        )
     recent = list(history[-k:])
     beaten = len(recent) == k and all(
         best in h and champion in h and h[best] < (1 - margin) * h[champion] for h in recent
@@ -64,13 +78,15 @@ def decide(
             best,
             True,
             f"{best} beat {champion} by more than {margin:.0%} in {k} consecutive backtests "
-            f"(now {now[best]:.1%} vs {now[champion]:.1%})",
+            f"({metric} now {show(now[best])} vs {show(now[champion])})",
+            metric,
         )
     return Decision(
         champion,
         False,
-        f"champion kept: {best} is better now ({now[best]:.1%} vs {now[champion]:.1%}) but "
-        f"not by {margin:.0%} in {k} consecutive backtests",
+        f"champion kept: {best} is better now ({metric} {show(now[best])} vs "
+        f"{show(now[champion])}) but not by {margin:.0%} in {k} consecutive backtests",
+        metric,
     )
 
 

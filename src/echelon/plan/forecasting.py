@@ -284,7 +284,14 @@ def _by_series(df: pd.DataFrame, key: str, col: str) -> dict[str, np.ndarray]:
     return {str(k): g[col].to_numpy(float) for k, g in df.groupby(key, sort=False)}
 
 
-def _fan(fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame) -> list[ForecastSeries]:
+def _fan(
+    fc: ForecastResult,
+    hist: pd.DataFrame,
+    actual: pd.DataFrame,
+    plan_models: Mapping[tuple[str, str], str],
+) -> list[ForecastSeries]:
+    """The fan charts of the hold-out fit ``fc``, each with the plan fit's model of the series
+    (``plan_models``: item × store → model)."""
     out = []
     tails = dict(tuple(_with_uid(hist).groupby("unique_id", sort=False)))
     actuals = dict(tuple(_with_uid(actual).groupby("unique_id", sort=False)))
@@ -301,6 +308,7 @@ def _fan(fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame) -> list[F
                 item=item,
                 location=loc,
                 model=str(g["model"].iloc[0]),
+                plan_model=plan_models.get((item, loc)),
                 history_ds=[d.date() for d in pd.to_datetime(h["ds"])],
                 history=h["y"].astype(float).tolist(),
                 ds=[d.date() for d in ds],
@@ -333,7 +341,8 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
         cut = pd.Timestamp(ctx.calendar.holdout_start(hold))
         fit, train, test = _origin_fit(ctx, cut, hold)
         result.holdout = _summaries(fit, train, test, held)
-        result.fan = _fan(fit, train, test)
+        plan_models = {key: s.model for key, s in result.series.items()}
+        result.fan = _fan(fit, train, test, plan_models)
         result.holdout_periods = hold
         result.holdout_start = cut.date()
         for key, s in result.series.items():

@@ -363,11 +363,17 @@ class PolicyKpis(_Out):
 
 
 class ForecastSeries(_Out):
-    """One item × location for the fan charts: history tail, hold-out actuals, quantiles."""
+    """One item × location for the fan charts: history tail, hold-out actuals, quantiles.
+
+    ``model`` is the model of these (hold-out fit) forecasts; ``plan_model`` the model the
+    plan fit on the whole history forecasts the series with — the one its levels are planned
+    on. They differ when the hold-out fit's shorter history gives another demand class (e.g.
+    ``GroupPrior`` for a series too short there) or another champion; None: not recorded."""
 
     item: str
     location: str
     model: str | None = None
+    plan_model: str | None = None
     history_ds: list[date]
     history: list[float]
     ds: list[date]  # forecast periods (start dates)

@@ -6,12 +6,18 @@ promotions (:mod:`echelon.monitor.champions` decides; this module stores).
   evaluation that planned with it;
 - :func:`record_verdicts`: one transaction per stored plan — a registry row per segment (a
   pending promotion leaves the old champion registered) and a ``forecast_promotions`` row per
-  pending one; older pending promotions of the segment become ``superseded``;
+  pending one; when a verdict changes the segment's champion (promoted, or a new pending
+  promotion) the older pending promotions of the segment become ``superseded`` — a verdict
+  that keeps the champion leaves them pending, so a plan between the request and the decision
+  (it plans with the registered champion) does not take the decision away;
 - :func:`approve_promotion`: an approver approves a pending promotion — its status, a registry
   row promoting the new champion and a run audit row (``approve_promotion``), one transaction;
 - :func:`reject_promotion`: an approver rejects a pending promotion with a reason — its
-  status ``rejected``, a registry row keeping the old champion (who, why) and a run audit row
-  (``reject_promotion``, the reason in its comment), one transaction;
+  status ``rejected``, a registry row keeping the old champion (who, why; its metrics carry
+  ``rejected_promotion``: the promotion's id) and a run audit row (``reject_promotion``, the
+  reason in its comment), one transaction;
+- :func:`last_rejection`: the registry id of a segment's latest rejection row — the retraining
+  policy counts a challenger's consecutive wins only after it;
 - :func:`held_segments`: the segments of a run whose promotion is not approved (the
   auto-approval rules leave their recommendations alone).
 """
@@ -79,15 +85,16 @@ def record_verdicts(
                 conn, dataset, f"{KIND}{c.segment}", v.registered if kept_old else c.model,
                 window, _metrics(c), v.status == "promoted", v.reason, now,
             )  # fmt: skip
-            conn.execute(
-                update(forecast_promotions)
-                .where(
-                    forecast_promotions.c.dataset == dataset,
-                    forecast_promotions.c.segment == c.segment,
-                    forecast_promotions.c.status == "pending",
+            if v.status != "kept":  # the champion changes: older requests are moot
+                conn.execute(
+                    update(forecast_promotions)
+                    .where(
+                        forecast_promotions.c.dataset == dataset,
+                        forecast_promotions.c.segment == c.segment,
+                        forecast_promotions.c.status == "pending",
+                    )
+                    .values(status="superseded", decided_at=now)
                 )
-                .values(status="superseded", decided_at=now)
-            )
             if kept_old:
                 pk = conn.execute(
                     insert(forecast_promotions).values(
@@ -173,12 +180,26 @@ def reject_promotion(db: str | None, promotion_id: int, by: str, reason: str) ->
             f"promotion #{promotion_id} to {row['new_model']} rejected by {by}: {why}; "
             f"{row['old_model']} stays the champion"
         )
+        metrics = {**dict(reg["metrics"]), "rejected_promotion": promotion_id}
         _registry_row(
             conn, row["dataset"], reg["kind"], row["old_model"],
-            (reg["data_start"], reg["data_end"]), dict(reg["metrics"]), False, text, now,
+            (reg["data_start"], reg["data_end"]), metrics, False, text, now,
         )  # fmt: skip
         _decide(conn, row, "rejected", by, now, f"; reason: {why}")
         return {**dict(row), "status": "rejected", "decided_by": by, "decided_at": now}
+
+
+def last_rejection(db: str | None, dataset: str, segment: str) -> int:
+    """The registry id of the latest row of ``segment`` that rejected a promotion (0: none);
+    registry ids grow with time, so the rows evaluated after the rejection have larger ids."""
+    return max(
+        (
+            int(e["id"])
+            for e in forecast_entries(db, dataset)
+            if e["kind"] == KIND + segment and "rejected_promotion" in dict(e["metrics"])
+        ),
+        default=0,
+    )
 
 
 def _pending(
