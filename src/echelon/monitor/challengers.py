@@ -17,9 +17,10 @@ After each ingest that completes a period (:func:`evaluate_challengers`, called 
   below ``(1 − margin)`` × the champion's in each of the last ``weeks`` evaluations (this one
   included; only the evaluations after the segment's latest rejected promotion count, so a
   rejected challenger is proposed again only after ``weeks`` new wins) and it is the best now
-  — :func:`echelon.monitor.retrain.decide`, the nowcaster's rule — or, **on drift** (a CUSUM alarm of :mod:`echelon.monitor.drift` on a series of the
-  segment in the newly scored period), the best candidate now replaces it when it beats it at
-  all. Defaults :data:`MARGIN` 5 % and :data:`WEEKS` 3;
+  — :func:`echelon.monitor.retrain.decide`, the nowcaster's rule, on :data:`LOSS` — or, **on
+  drift** (a CUSUM alarm of :mod:`echelon.monitor.drift` on a series of the segment in the
+  newly scored period), the best candidate now replaces it when it beats it at all. Defaults
+  :data:`MARGIN` 5 % and :data:`WEEKS` 3;
 - **registry**: every evaluation is a ``challengers:<segment>`` row (model: the champion
   after it; metrics: each candidate's loss; data window: the period scored; why). A promotion
   goes through the safety-stock gate of :mod:`echelon.monitor.champions`: the segment's

@@ -26,8 +26,9 @@ NAME`` plans from what is stored:
   plan's forecast champion of one ABC/XYZ segment after a stored plan
   (:mod:`echelon.monitor.champions`);
 - ``forecast_promotions``: a change of a segment's forecast champion that moved the segment's
-  safety stock value by more than the threshold — pending until an approver approves it
-  (superseded by a later plan's evaluation of the segment); while not approved, the run's
+  safety stock value by more than the threshold — pending until an approver approves or
+  rejects it (superseded by a later evaluation that changes the segment's champion); while
+  not approved, the run's
   recommendations of the segment are not auto-approvable (:mod:`echelon.storage.rules`).
 
 New tables of schema version 1: a store that lacks them gets them on first use
