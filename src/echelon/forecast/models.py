@@ -32,6 +32,7 @@ from statsforecast.models import (
 )
 
 from echelon.forecast import leadtime as ltd
+from echelon.forecast.ets_paths import autoets_paths
 from echelon.forecast.seasonal import SeasonIndex, base_model, is_seasonal
 
 TSB_ALPHA_D, TSB_ALPHA_P = 0.1, 0.1
@@ -191,14 +192,7 @@ def run_statsforecast(
     for m in sim_models:
         uids = sorted(assignments[m]["simulate"])
         sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]]
-        sf = StatsForecast(models=[make_sf_model(m, season)], freq=freq, n_jobs=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sim = sf.simulate(
-                h=h, df=sub, n_paths=n_paths, seed=seed, error_distribution="bootstrap"
-            )
-        sim = sim.sort_values(["unique_id", "sample_id", "ds"])
-        paths = np.clip(sim[m].to_numpy(float).reshape(len(uids), n_paths, h), 0.0, None)
+        paths = np.clip(_simulate(sub, uids, m, season, h, freq, n_paths, seed), 0.0, None)
         mu = paths.mean(axis=1)  # mean of the (non-negative) simulated demand
         ds = future_dates(train, uids, h, freq)
         res = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
@@ -207,6 +201,32 @@ def run_statsforecast(
         else:
             out[m] = res
     return out
+
+
+def _simulate(
+    sub: pd.DataFrame,
+    uids: list[str],
+    name: str,
+    season: int,
+    h: int,
+    freq: str,
+    n_paths: int,
+    seed: int,
+) -> np.ndarray:
+    """Sample paths (n, n_paths, h) of model ``name`` on the series ``uids`` (sorted) of
+    ``sub``: statsforecast's ``simulate`` with bootstrapped residuals; AutoETS's paths from
+    :mod:`echelon.forecast.ets_paths` (the same numbers, simulated in numba)."""
+    model = make_sf_model(name, season)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if isinstance(model, AutoETS):
+            ordered = sub.sort_values(["unique_id", "ds"], kind="stable")
+            ys = histories(ordered, uids)
+            return autoets_paths(model, ys, h, n_paths, seed)
+        sf = StatsForecast(models=[model], freq=freq, n_jobs=1)
+        sim = sf.simulate(h=h, df=sub, n_paths=n_paths, seed=seed, error_distribution="bootstrap")
+    sim = sim.sort_values(["unique_id", "sample_id", "ds"])
+    return np.asarray(sim[name].to_numpy(float).reshape(len(uids), n_paths, h))
 
 
 def run_seasonal(
