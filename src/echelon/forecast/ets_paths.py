@@ -284,7 +284,7 @@ def simulate_fitted(
         out[todo[ok]] = sub[ok]
         todo = todo[~ok]
         need[todo] *= 2
-    for j in np.flatnonzero(slow):
+    for j in np.flatnonzero(slow).tolist():
         out[j] = simulate_ets(fits[j], h, n_paths, int(seeds[j]), "bootstrap")
     np.random.seed(int(seeds[-1]))  # statsforecast leaves NumPy's global state so
     return out
