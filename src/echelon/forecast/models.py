@@ -246,14 +246,10 @@ def run_seasonal(
     base = base_model(name)
     uids = sorted({u for v in assignment.values() for u in v})
     sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]].copy()
-    sub["_s"] = 1.0
-    for uid, g in sub.groupby("unique_id", sort=False):
-        sub.loc[g.index, "_s"] = index.factors(str(uid), g["ds"].to_numpy())
-    sub["y"] = sub["y"] / sub["_s"]
-    res = run_statsforecast(
-        sub[["unique_id", "ds", "y"]], h, {base: assignment}, seed=seed, keep_paths=True, **kw
-    )[base]
-    fut = np.stack([index.factors(u, d) for u, d in zip(res.uids, res.ds, strict=True)])
+    sub["y"] = sub["y"] / index.factors_at(sub["unique_id"].to_numpy(), sub["ds"].to_numpy())
+    res = run_statsforecast(sub, h, {base: assignment}, seed=seed, keep_paths=True, **kw)[base]
+    n_fut = res.ds.shape[1]
+    fut = index.factors_at(np.repeat(res.uids, n_fut), res.ds.ravel()).reshape(-1, n_fut)
     assert res.paths is not None
     paths = res.paths * fut[:, None, :]
     taus, lead_times = kw["taus"], kw["lead_times"]
