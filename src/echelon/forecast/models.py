@@ -32,6 +32,7 @@ from statsforecast.models import (
 )
 
 from echelon.forecast import leadtime as ltd
+from echelon.forecast.data import series_rows
 from echelon.forecast.ets_paths import autoets_paths
 from echelon.forecast.seasonal import SeasonIndex, base_model, is_seasonal
 
@@ -107,9 +108,13 @@ def future_dates(train: pd.DataFrame, uids: Sequence[str], h: int, freq: str) ->
 
 
 def histories(train: pd.DataFrame, uids: Sequence[str]) -> list[np.ndarray]:
-    """Demand history arrays in the order of ``uids``."""
-    g = dict(tuple(train.groupby("unique_id", sort=False)["y"]))
-    return [g[u].to_numpy(float) for u in uids]
+    """Demand history arrays in the order of ``uids`` (rows of each series in their order)."""
+    index, order, bounds = series_rows(train["unique_id"])
+    pos = index.get_indexer(list(uids))
+    if (pos < 0).any():
+        raise KeyError(str(np.asarray(uids, dtype=object)[pos < 0][0]))
+    y = train["y"].to_numpy(float)[order]
+    return [y[bounds[k] : bounds[k + 1]].copy() for k in pos]
 
 
 def _finish(

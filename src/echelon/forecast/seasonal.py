@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from echelon.forecast.data import series_rows
+
 HARMONICS = 2  # Fourier pairs of the annual profile
 ALPHA = 0.001  # Wald-test level below which a pool's season is kept
 MIN_DATES = 26  # a pool needs this many dates with data to estimate its profile
@@ -119,9 +121,7 @@ class SeasonIndex:
         years = years_since_epoch(ds)
         codes, uniq = pd.factorize(ids)
         pools = np.array([self.pool_of.get(u, u) for u in uniq], dtype=object)[codes]
-        pcodes, puniq = pd.factorize(pools)
-        order = np.argsort(pcodes, kind="stable")
-        bounds = np.searchsorted(pcodes[order], np.arange(len(puniq) + 1))
+        puniq, order, bounds = series_rows(pools)
         for k, pool in enumerate(puniq):
             c = self.coef.get(str(pool))
             if c is None or not c.any():
