@@ -1,0 +1,78 @@
+"""The plan's forecast stage (``plan_forecasts``: plan fit and hold-out fit, each with its
+walk-forward backtest) on synthetic catalogues of growing size.
+
+    PYTHONPATH=src .venv/bin/python bench/forecast_scale.py --items 5 10 --stores 45
+    PYTHONPATH=src .venv/bin/python bench/forecast_scale.py --items 5 --profile 25
+
+For each ``--items N`` a catalogue (:mod:`echelon.plan.catalogue`: N items × ``--stores``
+stores, 104 + 8 weeks, 30 % intermittent items, Parquet demand) is written and loaded, then
+forecast once. Printed per size: CPU seconds of this process (``time.process_time``; the
+forecast stage runs in one process), wall seconds (the machine is shared: wall ≥ CPU), CPU
+seconds per 1,000 store series, and with two or more sizes the growth exponent b of
+``CPU ≈ a·N^b``. ``--profile K`` prints the cProfile top K (cumulative) of the last size.
+The numba kernels are compiled (and cached) by a warm-up on a 1-item catalogue first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from echelon.plan.catalogue import CatalogueParams, write_catalogue
+from echelon.plan.data import load_context
+from echelon.plan.forecasting import plan_forecasts
+
+
+def run(items: int, stores: int, root: Path, profile: int = 0) -> tuple[float, float, int]:
+    """(CPU seconds, wall seconds, store series) of one forecast stage."""
+    folder = root / f"items-{items}-stores-{stores}"
+    if not folder.exists():
+        write_catalogue(
+            CatalogueParams(items=items, stores=stores, demand_format="parquet"), folder
+        )
+    ctx = load_context(folder)
+    prof = cProfile.Profile() if profile else None
+    t0, w0 = time.process_time(), time.perf_counter()
+    if prof is not None:
+        prof.enable()
+    plan_forecasts(ctx)
+    if prof is not None:
+        prof.disable()
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    if prof is not None:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(profile)
+    return cpu, wall, items * len(ctx.stores)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--items", type=int, nargs="+", default=[5])
+    ap.add_argument("--stores", type=int, default=45)
+    ap.add_argument("--out", type=Path, default=None, help="folder for the catalogues")
+    ap.add_argument("--profile", type=int, default=0)
+    args = ap.parse_args()
+    root = args.out or Path(tempfile.mkdtemp())
+    run(1, 3, root)  # warm-up: numba compilation, imports
+    cpus = []
+    for k, n in enumerate(args.items):
+        prof = args.profile if k == len(args.items) - 1 else 0
+        cpu, wall, series = run(n, args.stores, root, prof)
+        cpus.append(cpu)
+        print(
+            f"items={n} series={series}: CPU {cpu:.1f} s, wall {wall:.1f} s, "
+            f"{1000 * cpu / series:.1f} CPU s per 1,000 series",
+            flush=True,
+        )
+    if len(args.items) > 1:
+        b = np.polyfit(np.log(args.items), np.log(cpus), 1)[0]
+        print(f"growth exponent (CPU): {b:.2f}")
+
+
+if __name__ == "__main__":
+    main()
