@@ -11,6 +11,10 @@ forecast stage runs in one process), wall seconds (the machine is shared: wall �
 seconds per 1,000 store series, and with two or more sizes the growth exponent b of
 ``CPU ≈ a·N^b``. ``--profile K`` prints the cProfile top K (cumulative) of the last size.
 The numba kernels are compiled (and cached) by a warm-up on a 1-item catalogue first.
+
+``--n-jobs 1 2`` instead times statsforecast's own parallelism: ``StatsForecast(models=
+[AutoETS(52)], n_jobs=J).forecast`` on ``--series`` random weekly series of 52 periods, each J
+twice, wall seconds and CPU seconds of this process and its workers (``resource``).
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
@@ -50,13 +57,50 @@ def run(items: int, stores: int, root: Path, profile: int = 0) -> tuple[float, f
     return cpu, wall, items * len(ctx.stores)
 
 
+def _cpu_with_children() -> float:
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def n_jobs_check(jobs: list[int], series: int) -> None:
+    """Wall and CPU seconds of statsforecast's AutoETS forecast with each ``n_jobs``."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    rng = np.random.default_rng(0)
+    ds = pd.date_range("2024-01-01", periods=52, freq="W-MON")
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat([f"s{k:05d}" for k in range(series)], 52),
+            "ds": np.tile(ds, series),
+            "y": rng.gamma(2.0, 5.0, 52 * series) + 1.0,
+        }
+    )
+    for j in [*jobs, *jobs]:
+        sf = StatsForecast(models=[AutoETS(season_length=52)], freq="W-MON", n_jobs=j)
+        c0, w0 = _cpu_with_children(), time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sf.forecast(df=df, h=13)
+        wall, cpu = time.perf_counter() - w0, _cpu_with_children() - c0
+        print(f"n_jobs={j} series={series}: wall {wall:.2f} s, CPU {cpu:.2f} s", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, nargs="+", default=[5])
     ap.add_argument("--stores", type=int, default=45)
     ap.add_argument("--out", type=Path, default=None, help="folder for the catalogues")
     ap.add_argument("--profile", type=int, default=0)
+    ap.add_argument("--n-jobs", type=int, nargs="+", default=None)
+    ap.add_argument("--series", type=int, default=1000)
     args = ap.parse_args()
+    if args.n_jobs:
+        n_jobs_check(args.n_jobs, args.series)
+        return
     root = args.out or Path(tempfile.mkdtemp())
     run(1, 3, root)  # warm-up: numba compilation, imports
     cpus = []
