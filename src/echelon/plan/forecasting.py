@@ -9,7 +9,10 @@ Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candida
 (:data:`PLAN_CANDIDATES`), each with a walk-forward backtest from up to
 :data:`BACKTEST_ORIGINS` origins spread over the last year (:func:`backtest_windows`; the
 champion per demand class minimises the scaled pinball loss of demand summed over
-:data:`SELECT_PERIODS` periods over all of them):
+:data:`SELECT_PERIODS` periods over all of them; in a catalogue with more than
+:data:`PLAN_SELECT_SAMPLE` series of a class, every candidate is backtested on a random sample of
+whole items holding at least that many series of every class, and the other series backtest
+only their class's champion, :func:`echelon.forecast.service.selection_sample`):
 
 - the **plan fit** on the whole history gives, per item × store, the backtest's error model
   (:class:`echelon.plan.ltd_error.LtdError`: persistent bias, the std of the error of demand
@@ -56,6 +59,9 @@ SEP = "\x1f"  # joins item and location into a forecast series id
 BACKTEST_ORIGINS = 6  # walk-forward origins of the error model, spread over the last year
 SELECT_PERIODS = 4  # champions minimise the pinball loss of demand summed over this many periods
 PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
+#: series per demand class that backtest every candidate; the others backtest their class's
+#: champion only (``Settings.select_sample``; whole items are drawn: the season pools)
+PLAN_SELECT_SAMPLE = 1000
 Progress = Callable[[str, float], None]
 
 
@@ -139,6 +145,7 @@ def _settings(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> 
         unconstrain=False,
         sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
         season_groups=pools,
+        select_sample=PLAN_SELECT_SAMPLE,
     )
 
 
