@@ -12,6 +12,9 @@ seconds per 1,000 store series, and with two or more sizes the growth exponent b
 ``CPU ≈ a·N^b``. ``--profile K`` prints the cProfile top K (cumulative) of the last size.
 The numba kernels are compiled (and cached) by a warm-up on a 1-item catalogue first.
 
+``--select-sample K``: series per demand class that backtest every candidate (0: every series,
+the per-series code's results; default: the plan's ``PLAN_SELECT_SAMPLE``).
+
 ``--n-jobs 1 2`` instead times statsforecast's own parallelism: ``StatsForecast(models=
 [AutoETS(52)], n_jobs=J).forecast`` on ``--series`` random weekly series of 52 periods, each J
 twice, wall seconds and CPU seconds of this process and its workers (``resource``).
@@ -31,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from echelon.plan import forecasting
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
 from echelon.plan.forecasting import plan_forecasts
@@ -95,12 +99,22 @@ def main() -> None:
     ap.add_argument("--stores", type=int, default=45)
     ap.add_argument("--out", type=Path, default=None, help="folder for the catalogues")
     ap.add_argument("--profile", type=int, default=0)
+    ap.add_argument(
+        "--select-sample",
+        type=int,
+        default=None,
+        help="series per class that backtest every candidate (0: all series; default: the "
+        "plan's PLAN_SELECT_SAMPLE)",
+    )
     ap.add_argument("--n-jobs", type=int, nargs="+", default=None)
     ap.add_argument("--series", type=int, default=1000)
     args = ap.parse_args()
     if args.n_jobs:
         n_jobs_check(args.n_jobs, args.series)
         return
+    if args.select_sample is not None:
+        forecasting.PLAN_SELECT_SAMPLE = args.select_sample or None  # type: ignore[assignment]
+    print(f"select_sample={forecasting.PLAN_SELECT_SAMPLE}", flush=True)
     root = args.out or Path(tempfile.mkdtemp())
     run(1, 3, root)  # warm-up: numba compilation, imports
     cpus = []
