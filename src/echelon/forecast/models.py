@@ -110,7 +110,7 @@ def future_dates(train: pd.DataFrame, uids: Sequence[str], h: int, freq: str) ->
 def histories(train: pd.DataFrame, uids: Sequence[str]) -> list[np.ndarray]:
     """Demand history arrays in the order of ``uids`` (rows of each series in their order)."""
     index, order, bounds = series_rows(train["unique_id"])
-    pos = index.get_indexer(list(uids))
+    pos = index.get_indexer(pd.Index(list(uids)))
     if (pos < 0).any():
         raise KeyError(str(np.asarray(uids, dtype=object)[pos < 0][0]))
     y = train["y"].to_numpy(float)[order]
