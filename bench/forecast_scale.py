@@ -116,7 +116,7 @@ def main() -> None:
         forecasting.PLAN_SELECT_SAMPLE = args.select_sample or None  # type: ignore[assignment]
     print(f"select_sample={forecasting.PLAN_SELECT_SAMPLE}", flush=True)
     root = args.out or Path(tempfile.mkdtemp())
-    run(1, 3, root)  # warm-up: numba compilation, imports
+    run(1, 4, root)  # warm-up: numba compilation, imports
     cpus = []
     for k, n in enumerate(args.items):
         prof = args.profile if k == len(args.items) - 1 else 0
