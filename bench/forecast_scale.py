@@ -113,7 +113,7 @@ def main() -> None:
         n_jobs_check(args.n_jobs, args.series)
         return
     if args.select_sample is not None:
-        forecasting.PLAN_SELECT_SAMPLE = args.select_sample or None  # type: ignore[assignment]
+        forecasting.PLAN_SELECT_SAMPLE = args.select_sample or None
     print(f"select_sample={forecasting.PLAN_SELECT_SAMPLE}", flush=True)
     root = args.out or Path(tempfile.mkdtemp())
     run(1, 4, root)  # warm-up: numba compilation, imports

@@ -10,7 +10,7 @@ Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candida
 :data:`BACKTEST_ORIGINS` origins spread over the last year (:func:`backtest_windows`; the
 champion per demand class minimises the scaled pinball loss of demand summed over
 :data:`SELECT_PERIODS` periods over all of them; in a catalogue with more than
-:data:`PLAN_SELECT_SAMPLE` series of a class, every candidate is backtested on a random sample of
+:data:`PLAN_SELECT_SAMPLE` series of a class (when set; off by default), every candidate is backtested on a random sample of
 whole items holding at least that many series of every class, and the other series backtest
 only their class's champion, :func:`echelon.forecast.service.selection_sample`):
 
@@ -61,7 +61,7 @@ SELECT_PERIODS = 4  # champions minimise the pinball loss of demand summed over 
 PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
 #: series per demand class that backtest every candidate; the others backtest their class's
 #: champion only (``Settings.select_sample``; whole items are drawn: the season pools)
-PLAN_SELECT_SAMPLE = 1000
+PLAN_SELECT_SAMPLE: int | None = None  # off: no CPU gain measured at 40-100 items (bench/README.md)
 Progress = Callable[[str, float], None]
 
 
