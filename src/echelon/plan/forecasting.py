@@ -10,7 +10,8 @@ Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candida
 :data:`BACKTEST_ORIGINS` origins spread over the last year (:func:`backtest_windows`; the
 champion per demand class minimises the scaled pinball loss of demand summed over
 :data:`SELECT_PERIODS` periods over all of them; in a catalogue with more than
-:data:`PLAN_SELECT_SAMPLE` series of a class (when set; off by default), every candidate is backtested on a random sample of
+:data:`PLAN_SELECT_SAMPLE` series of a class (when set; off by default), every candidate is
+backtested on a random sample of
 whole items holding at least that many series of every class, and the other series backtest
 only their class's champion, :func:`echelon.forecast.service.selection_sample`):
 
