@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from utilsforecast import losses
 
 from echelon.forecast import metrics as mt
 
@@ -57,3 +58,25 @@ def test_scale_of_zero_series_is_one() -> None:
     tr = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "y": [0.0, 0.0, 2.0, 4.0]})
     s = mt.scale_of(tr)
     assert s["a"] == 1.0 and s["b"] == 3.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), season=st.sampled_from([1, 4, 52]))
+def test_point_metrics_equal_utilsforecast(seed: int, season: int) -> None:
+    """MASE and RMSSE computed in one grouping equal utilsforecast's, bit for bit."""
+    rng = np.random.default_rng(seed)
+    trains, tests = [], []
+    for k in range(6):
+        n = int(rng.integers(3, 70))
+        y = rng.gamma(1.5, 4.0, n + 5) * (rng.random(n + 5) < 0.7)
+        uid = f"s{k}"
+        trains.append(pd.DataFrame({"unique_id": uid, "ds": range(n), "y": y[:n]}))
+        fut = {"m1": rng.gamma(2.0, 3.0, 5), "m2": rng.gamma(1.0, 3.0, 5)}
+        tests.append(pd.DataFrame({"unique_id": uid, "ds": range(n, n + 5), "y": y[n:], **fut}))
+    train, test = pd.concat(trains, ignore_index=True), pd.concat(tests, ignore_index=True)
+    got = mt.point_metrics(test, ["m1", "m2"], train, season).set_index(["unique_id", "model"])
+    for name in ("mase", "rmsse"):
+        fn = getattr(losses, name)
+        want = fn(test, ["m1", "m2"], season, train).melt("unique_id", var_name="model")
+        want = want.set_index(["unique_id", "model"])["value"]
+        assert np.array_equal(got.loc[want.index, name].to_numpy(), want.to_numpy(), equal_nan=True)

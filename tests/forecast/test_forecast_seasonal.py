@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from echelon.forecast.backtest import CHALLENGER_MARGIN, choose_champions
 from echelon.forecast.data import validate_demand
-from echelon.forecast.seasonal import EPOCH, base_model, fit_index
+from echelon.forecast.seasonal import EPOCH, base_model, fit_index, years_since_epoch
 from echelon.forecast.service import Settings, forecast
 
 WEEKS = 70
@@ -129,3 +131,28 @@ def test_the_seasonal_candidate_wins_only_on_seasonal_data() -> None:
 def test_base_model_names() -> None:
     assert base_model("AutoETS+season") == "AutoETS"
     assert base_model("SeasonalNaive") == "SeasonalNaive"
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    days=st.lists(st.integers(-20_000, 20_000), min_size=1, max_size=40),
+    seconds=st.integers(0, 86_399),
+)
+def test_years_since_epoch_floors_whole_days(days: list[int], seconds: int) -> None:
+    ds = EPOCH + pd.to_timedelta(days, unit="D") + pd.Timedelta(seconds=seconds)
+    want = (pd.Series(ds) - EPOCH).dt.days.to_numpy(float) / 365.25
+    assert np.array_equal(years_since_epoch(ds.to_numpy()), want)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), pools=st.integers(1, 4))
+def test_factors_at_equal_the_factors_of_each_series(seed: int, pools: int) -> None:
+    amps = {f"P{k}": a for k, a in enumerate([0.4, 0.0, 0.3, 0.6][:pools])}
+    df = _panel(amps, stores=3, weeks=WEEKS, seed=seed).sample(frac=1.0, random_state=seed)
+    index = fit_index(df, _items(df))
+    ids = np.concatenate([df["unique_id"].to_numpy(), np.array(["unknown|0"] * 3)])
+    ds = np.concatenate([df["ds"].to_numpy(), df["ds"].to_numpy()[:3]])
+    got = index.factors_at(ids, ds)
+    for uid in np.unique(ids):
+        rows = ids == uid
+        assert np.array_equal(got[rows], index.factors(str(uid), ds[rows]))

@@ -45,52 +45,51 @@ def score_outputs(
     lead_times: Sequence[int],
     season: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-series scores of every model and the long forecast frame merged with actuals."""
+    """Per-series scores of every model and the long forecast frame merged with actuals.
+
+    All models are scored in one grouping (model × series); the lead-time actuals are summed
+    once. Rows: models in the order of ``outputs``, series in their order in each output."""
     scale = mt.scale_of(train)
-    rows, frames = [], []
-    for name, out in outputs.items():
-        f = out.frame(taus).merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
-        if f.empty:
-            continue
-        f = mt.quantile_scores(f, taus)
-        frames.append(f)
-        per = f.groupby("unique_id", sort=False).agg(pinball=("pinball", "mean")).reset_index()
-        per["model"] = name
-        pm = mt.point_metrics(
-            f[["unique_id", "ds", "y", "mean"]].rename(columns={"mean": name}),
-            [name],
-            train,
-            season,
-        )
-        per = per.merge(pm.drop(columns="model"), on="unique_id", how="left")
-        for L in lead_times:
-            if int(L) not in out.leadtime:
+    frames = [out.frame(taus) for out in outputs.values()]
+    f = pd.concat(frames, ignore_index=True).merge(
+        test[["unique_id", "ds", "y"]], on=["unique_id", "ds"]
+    )
+    f = mt.quantile_scores(f, taus)
+    if f.empty:
+        raise ValueError("no forecast of any model meets an actual of the test window")
+    keys = ["model", "unique_id"]
+    per = f.groupby(keys, sort=False).agg(pinball=("pinball", "mean")).reset_index()
+    per = per.merge(mt.point_scores(f, train, season), on=keys, how="left")
+    lts = [int(L) for L in lead_times]
+    sums = {L: _leadtime_actuals(test, L) for L in lts}
+    for L in lts:
+        col = f"ltd_pinball_{L}"
+        parts = []
+        for name, out in outputs.items():
+            if L not in out.leadtime:
                 continue
-            act = (
-                test.sort_values("ds")
-                .groupby("unique_id")
-                .head(int(L))
-                .groupby("unique_id")["y"]
-                .agg(["sum", "size"])
-            )
-            _, _, q = out.leadtime[int(L)]
-            a = act.reindex(out.uids)
-            ok = (a["size"] == int(L)).to_numpy()
+            _, _, q = out.leadtime[L]
+            a = sums[L].reindex(out.uids)
+            ok = (a["size"] == L).to_numpy()
             loss = np.full(len(out.uids), np.nan)
             loss[ok] = mt.mean_pinball(a["sum"].to_numpy()[ok], q[ok], taus)
-            per = per.merge(
-                pd.DataFrame({"unique_id": out.uids, f"ltd_pinball_{int(L)}": loss}),
-                on="unique_id",
-                how="left",
-            )
-        s = per["unique_id"].map(scale).to_numpy()
-        per["spinball"] = per["pinball"] / s
-        for L in lead_times:
-            c = f"ltd_pinball_{int(L)}"
-            if c in per:
-                per[f"ltd_spinball_{int(L)}"] = per[c] / (s * int(L))
-        rows.append(per)
-    return pd.concat(rows, ignore_index=True), pd.concat(frames, ignore_index=True)
+            parts.append(pd.DataFrame({"model": name, "unique_id": out.uids, col: loss}))
+        if parts:
+            per = per.merge(pd.concat(parts, ignore_index=True), on=keys, how="left")
+    s = per["unique_id"].map(scale).to_numpy()
+    per["spinball"] = per["pinball"] / s
+    for L in lts:
+        c = f"ltd_pinball_{L}"
+        if c in per:
+            per[f"ltd_spinball_{L}"] = per[c] / (s * L)
+    head = ["unique_id", "pinball", "model", "mase", "rmsse", "abs_err", "abs_y", "err"]
+    return per[head + [c for c in per.columns if c not in head]], f
+
+
+def _leadtime_actuals(test: pd.DataFrame, periods: int) -> pd.DataFrame:
+    """Per series of ``test``: the sum (units) and count of its first ``periods`` actuals."""
+    first = test.sort_values("ds").groupby("unique_id").head(periods)
+    return first.groupby("unique_id")["y"].agg(["sum", "size"])
 
 
 @dataclass

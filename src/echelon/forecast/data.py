@@ -327,3 +327,13 @@ def season_length(freq: str) -> int:
     if f.startswith("Q"):
         return 4
     return 1
+
+
+def series_rows(ids: np.ndarray | pd.Series) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Rows of every series, grouped once: (series ids in order of first appearance, row
+    order, bounds) — the rows of series ``k`` are ``order[bounds[k]:bounds[k + 1]]``, in
+    their order in ``ids``."""
+    codes, uniq = pd.factorize(np.asarray(ids))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+    return pd.Index(uniq), order, bounds

@@ -4,7 +4,8 @@ Conventions: ``y`` actual demand (units), ``q`` a quantile forecast at level ``t
 pinball(y, q; tau) = max(tau·(y − q), (tau − 1)·(y − q)) (units).
 WAPE = Σ|y − ŷ| / Σ|y|. bias = Σ(ŷ − y) / Σy (positive = over-forecast).
 MASE / RMSSE scale by the in-sample (seasonal) naive error of the training series
-(utilsforecast). Coverage of a central interval = share of actuals inside [q_lo, q_hi].
+(as utilsforecast computes them, :func:`naive_scales`). Coverage of a central interval =
+share of actuals inside [q_lo, q_hi].
 CRPS is approximated by 2 × the mean pinball loss over the quantile levels used.
 """
 
@@ -14,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from utilsforecast import losses
 
 
 def qcol(q: float) -> str:
@@ -38,32 +38,56 @@ def mean_pinball(y: np.ndarray, qmat: np.ndarray, taus: Sequence[float]) -> np.n
 def point_metrics(
     df: pd.DataFrame, models: list[str], train_df: pd.DataFrame, season: int
 ) -> pd.DataFrame:
-    """Per-series MASE, RMSSE (utilsforecast), WAPE numerator/denominator and bias terms.
+    """Per-series MASE, RMSSE, WAPE numerator/denominator and bias terms.
 
     ``df`` holds unique_id, ds, y and one column per model. Returns long rows
-    (unique_id, model, mase, rmsse, abs_err, abs_y, err).
+    (unique_id, model, mase, rmsse, abs_err, abs_y, err) (:func:`point_scores`).
     """
-    ids = df["unique_id"].unique()
-    tr = train_df[train_df["unique_id"].isin(ids)][["unique_id", "ds", "y"]]
-    mase = losses.mase(df, models, season, tr).melt(
-        "unique_id", var_name="model", value_name="mase"
+    parts = [
+        df.loc[df[m].notna(), ["unique_id", "y"]].assign(model=m, mean=df.loc[df[m].notna(), m])
+        for m in models
+    ]
+    out = point_scores(pd.concat(parts, ignore_index=True), train_df, season)
+    return out[["unique_id", "model", "mase", "rmsse", "abs_err", "abs_y", "err"]]
+
+
+def naive_scales(train_df: pd.DataFrame, season: int) -> pd.DataFrame:
+    """Per series of ``train_df`` (rows in time order): the mean absolute and the mean squared
+    in-sample error of the seasonal naive forecast ``y_{t − season}`` (units, units²; NaN for
+    a series of at most ``season`` periods), the scales of MASE and RMSSE (utilsforecast's)."""
+    y = train_df["y"]
+    naive = y - y.groupby(train_df["unique_id"], sort=False).shift(season)
+    d = pd.DataFrame({"unique_id": train_df["unique_id"], "mae": naive.abs(), "mse": naive**2})
+    return d.groupby("unique_id", sort=False)[["mae", "mse"]].mean()
+
+
+def point_scores(long: pd.DataFrame, train_df: pd.DataFrame, season: int) -> pd.DataFrame:
+    """Per model and series of ``long`` (rows: model, unique_id, y, mean; each series' rows in
+    time order): MASE = mean |y − ŷ| / naive MAE, RMSSE = √(mean (y − ŷ)² / naive MSE)
+    (:func:`naive_scales` of ``train_df``), and the sums Σ|ŷ − y| (abs_err), Σ|y| (abs_y) and
+    Σ(ŷ − y) (err), units. One grouping for all models; rows in order of first appearance."""
+    y = long["y"].astype(float)
+    e = long["mean"].astype(float) - y
+    d = pd.DataFrame(
+        {
+            "model": long["model"],
+            "unique_id": long["unique_id"],
+            "ae": (y - long["mean"]).abs(),
+            "se": (y - long["mean"]) ** 2,
+            "abs_err": e.abs(),
+            "abs_y": long["y"].abs(),
+            "err": e,
+        }
     )
-    rmsse = losses.rmsse(df, models, season, tr).melt(
-        "unique_id", var_name="model", value_name="rmsse"
-    )
-    parts = []
-    for m in models:
-        e = df[m].to_numpy(float) - df["y"].to_numpy(float)
-        g = pd.DataFrame(
-            {"unique_id": df["unique_id"], "abs_err": np.abs(e), "abs_y": df["y"].abs(), "err": e}
-        )
-        a = g.groupby("unique_id", sort=False).sum().reset_index()
-        a["model"] = m
-        parts.append(a)
-    out = mase.merge(rmsse, on=["unique_id", "model"]).merge(
-        pd.concat(parts), on=["unique_id", "model"]
-    )
-    return out
+    g = d.groupby(["model", "unique_id"], sort=False)
+    out = g[["abs_err", "abs_y", "err"]].sum().join(g[["ae", "se"]].mean()).reset_index()
+    ids = out["unique_id"].unique()
+    scales = naive_scales(train_df[train_df["unique_id"].isin(ids)], season)
+    sc = scales.reindex(out["unique_id"])
+    with np.errstate(divide="ignore", invalid="ignore"):  # a flat history: scale 0, inf
+        out["mase"] = out["ae"].to_numpy() / sc["mae"].to_numpy()
+        out["rmsse"] = np.sqrt(out["se"].to_numpy() / sc["mse"].to_numpy())
+    return out.drop(columns=["ae", "se"])
 
 
 def summarize_point(per_series: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:

@@ -32,6 +32,8 @@ from statsforecast.models import (
 )
 
 from echelon.forecast import leadtime as ltd
+from echelon.forecast.data import series_rows
+from echelon.forecast.ets_paths import autoets_paths
 from echelon.forecast.seasonal import SeasonIndex, base_model, is_seasonal
 
 TSB_ALPHA_D, TSB_ALPHA_P = 0.1, 0.1
@@ -106,9 +108,13 @@ def future_dates(train: pd.DataFrame, uids: Sequence[str], h: int, freq: str) ->
 
 
 def histories(train: pd.DataFrame, uids: Sequence[str]) -> list[np.ndarray]:
-    """Demand history arrays in the order of ``uids``."""
-    g = dict(tuple(train.groupby("unique_id", sort=False)["y"]))
-    return [g[u].to_numpy(float) for u in uids]
+    """Demand history arrays in the order of ``uids`` (rows of each series in their order)."""
+    index, order, bounds = series_rows(train["unique_id"])
+    pos = index.get_indexer(pd.Index(list(uids)))
+    if (pos < 0).any():
+        raise KeyError(str(np.asarray(uids, dtype=object)[pos < 0][0]))
+    y = train["y"].to_numpy(float)[order]
+    return [y[bounds[k] : bounds[k + 1]].copy() for k in pos]
 
 
 def _finish(
@@ -191,14 +197,7 @@ def run_statsforecast(
     for m in sim_models:
         uids = sorted(assignments[m]["simulate"])
         sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]]
-        sf = StatsForecast(models=[make_sf_model(m, season)], freq=freq, n_jobs=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sim = sf.simulate(
-                h=h, df=sub, n_paths=n_paths, seed=seed, error_distribution="bootstrap"
-            )
-        sim = sim.sort_values(["unique_id", "sample_id", "ds"])
-        paths = np.clip(sim[m].to_numpy(float).reshape(len(uids), n_paths, h), 0.0, None)
+        paths = np.clip(_simulate(sub, uids, m, season, h, freq, n_paths, seed), 0.0, None)
         mu = paths.mean(axis=1)  # mean of the (non-negative) simulated demand
         ds = future_dates(train, uids, h, freq)
         res = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
@@ -207,6 +206,32 @@ def run_statsforecast(
         else:
             out[m] = res
     return out
+
+
+def _simulate(
+    sub: pd.DataFrame,
+    uids: list[str],
+    name: str,
+    season: int,
+    h: int,
+    freq: str,
+    n_paths: int,
+    seed: int,
+) -> np.ndarray:
+    """Sample paths (n, n_paths, h) of model ``name`` on the series ``uids`` (sorted) of
+    ``sub``: statsforecast's ``simulate`` with bootstrapped residuals; AutoETS's paths from
+    :mod:`echelon.forecast.ets_paths` (the same numbers, simulated in numba)."""
+    model = make_sf_model(name, season)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if isinstance(model, AutoETS):
+            ordered = sub.sort_values(["unique_id", "ds"], kind="stable")
+            ys = histories(ordered, uids)
+            return autoets_paths(model, ys, h, n_paths, seed)
+        sf = StatsForecast(models=[model], freq=freq, n_jobs=1)
+        sim = sf.simulate(h=h, df=sub, n_paths=n_paths, seed=seed, error_distribution="bootstrap")
+    sim = sim.sort_values(["unique_id", "sample_id", "ds"])
+    return np.asarray(sim[name].to_numpy(float).reshape(len(uids), n_paths, h))
 
 
 def run_seasonal(
@@ -226,14 +251,10 @@ def run_seasonal(
     base = base_model(name)
     uids = sorted({u for v in assignment.values() for u in v})
     sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]].copy()
-    sub["_s"] = 1.0
-    for uid, g in sub.groupby("unique_id", sort=False):
-        sub.loc[g.index, "_s"] = index.factors(str(uid), g["ds"].to_numpy())
-    sub["y"] = sub["y"] / sub["_s"]
-    res = run_statsforecast(
-        sub[["unique_id", "ds", "y"]], h, {base: assignment}, seed=seed, keep_paths=True, **kw
-    )[base]
-    fut = np.stack([index.factors(u, d) for u, d in zip(res.uids, res.ds, strict=True)])
+    sub["y"] = sub["y"] / index.factors_at(sub["unique_id"].to_numpy(), sub["ds"].to_numpy())
+    res = run_statsforecast(sub, h, {base: assignment}, seed=seed, keep_paths=True, **kw)[base]
+    n_fut = res.ds.shape[1]
+    fut = index.factors_at(np.repeat(res.uids, n_fut), res.ds.ravel()).reshape(-1, n_fut)
     assert res.paths is not None
     paths = res.paths * fut[:, None, :]
     taus, lead_times = kw["taus"], kw["lead_times"]

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from echelon.forecast.data import series_rows
+
 HARMONICS = 2  # Fourier pairs of the annual profile
 ALPHA = 0.001  # Wald-test level below which a pool's season is kept
 MIN_DATES = 26  # a pool needs this many dates with data to estimate its profile
@@ -51,9 +53,11 @@ def is_seasonal(name: str) -> bool:
     return name.endswith(SUFFIX)
 
 
-def _years(ds: np.ndarray | pd.Series) -> np.ndarray:
-    d = pd.to_datetime(pd.Series(np.asarray(ds).ravel()))
-    return np.asarray((d - EPOCH).dt.days.to_numpy(float) / 365.25)
+def years_since_epoch(ds: np.ndarray | pd.Series | pd.Index) -> np.ndarray:
+    """``yr(t)``: whole days since :data:`EPOCH` (floored) / 365.25 of every date (years)."""
+    d = np.asarray(pd.to_datetime(np.asarray(ds).ravel()), dtype="datetime64[ns]")
+    days = (d.astype(np.int64) - EPOCH.value) // 86_400_000_000_000
+    return np.asarray(days.astype(float) / 365.25)
 
 
 def fourier(years: np.ndarray) -> np.ndarray:
@@ -105,7 +109,26 @@ class SeasonIndex:
         n = len(np.asarray(ds).ravel())
         if c is None or not c.any():
             return np.ones(n)
-        return np.clip(1.0 + fourier(_years(ds)) @ c, MIN_FACTOR, MAX_FACTOR)
+        return np.clip(1.0 + fourier(years_since_epoch(ds)) @ c, MIN_FACTOR, MAX_FACTOR)
+
+    def factors_at(self, uids: np.ndarray | pd.Series, ds: np.ndarray | pd.Series) -> np.ndarray:
+        """``s(t)`` of every row (series ``uids[k]`` at date ``ds[k]``), equal to
+        :meth:`factors` of each series; computed once per pool (dimensionless)."""
+        ids = np.asarray(uids).ravel().astype(str)
+        out = np.ones(len(ids))
+        if not len(ids):
+            return out
+        years = years_since_epoch(ds)
+        codes, uniq = pd.factorize(ids)
+        pools = np.array([self.pool_of.get(u, u) for u in uniq], dtype=object)[codes]
+        puniq, order, bounds = series_rows(pools)
+        for k, pool in enumerate(puniq):
+            c = self.coef.get(str(pool))
+            if c is None or not c.any():
+                continue
+            rows = order[bounds[k] : bounds[k + 1]]
+            out[rows] = np.clip(1.0 + fourier(years[rows]) @ c, MIN_FACTOR, MAX_FACTOR)
+        return out
 
     def amplitude(self, uid: str) -> float:
         """The first harmonic's relative amplitude √(a₁² + b₁²) of ``uid``'s pool."""
@@ -126,10 +149,10 @@ def fit_index(train: pd.DataFrame, groups: Mapping[str, str] | None = None) -> S
     prof = _pooled(train, groups)
     every = train.assign(z=train["y"] / train.groupby("unique_id")["y"].transform("mean"))
     allz = every[np.isfinite(every["z"])].groupby("ds", sort=True)["z"].mean()
-    glob = _fit_profile(_years(allz.index.to_numpy()), allz.to_numpy(float))
+    glob = _fit_profile(years_since_epoch(allz.index.to_numpy()), allz.to_numpy(float))
     fits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for pool, g in prof.groupby("pool", sort=True):
-        f = _fit_profile(_years(g["ds"].to_numpy()), g["z"].to_numpy(float))
+        f = _fit_profile(years_since_epoch(g["ds"].to_numpy()), g["z"].to_numpy(float))
         if f is not None:
             fits[str(pool)] = f
     coef: dict[str, np.ndarray] = {}

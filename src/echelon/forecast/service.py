@@ -10,7 +10,7 @@ sample paths. Series shorter than ``min_history`` periods borrow strength from t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,8 @@ class Settings:
     models (None = all); ``min_history``: shorter series borrow from their ``group_col``.
     ``season_groups``: series id → pool of the seasonal candidates' index
     (:mod:`echelon.forecast.seasonal`; None: each series its own pool).
+    ``select_sample``: at most about this many series per demand class backtest every
+    candidate, the others only their class's champion (:func:`selection_sample`; None: all).
     """
 
     horizon: int
@@ -65,6 +67,7 @@ class Settings:
     n_windows: int = 2
     step: int | None = None
     unconstrain: bool = True
+    select_sample: int | None = None  # series per class that backtest every candidate
 
 
 @dataclass
@@ -275,27 +278,82 @@ def backtest(
         )
     exog_cols = ["unique_id", "ds", *data.exog]
 
-    def run(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict[str, ModelOutput], pd.DataFrame]:
-        xf = test[exog_cols] if data.exog else None
-        outs, cls, _ = run_candidates(
-            train, data, st, season, min_hist, X_future=xf, baseline=baseline
+    def walk(
+        frame: pd.DataFrame, cfg: Settings, part: float, done: float
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        def run(
+            train: pd.DataFrame, test: pd.DataFrame
+        ) -> tuple[dict[str, ModelOutput], pd.DataFrame]:
+            xf = test[exog_cols] if data.exog else None
+            outs, cls, _ = run_candidates(
+                train, data, cfg, season, min_hist, X_future=xf, baseline=baseline
+            )
+            return outs, cls
+
+        return walk_forward(
+            frame,
+            st.horizon,
+            origins,
+            run,
+            taus=st.taus,
+            lead_times=st.lead_times,
+            season=season,
+            on_window=lambda k: progress("backtest", done + part * (k + 1) / len(origins)),
         )
-        return outs, cls
 
     progress("backtest", 0.0)
-    scores, fc = walk_forward(
-        df,
-        st.horizon,
-        origins,
-        run,
-        taus=st.taus,
-        lead_times=st.lead_times,
-        season=season,
-        on_window=lambda k: progress("backtest", (k + 1) / len(origins)),
-    )
     crit = criterion_of(st)
+    sample = selection_sample(df, st)
+    if sample is None:
+        scores, fc = walk(df, st, 1.0, 0.0)
+        champs = choose_champions(scores, crit)
+        return BacktestResult(scores=scores, forecasts=fc, champions=champs, criterion=crit)
+    chosen_in = df["unique_id"].isin(sample)
+    scores, fc = walk(df[chosen_in], st, 0.5, 0.0)
     champs = choose_champions(scores, crit)
+    best = dict(zip(champs["demand_class"], champs["champion"], strict=True))
+    only = {c: (best[c],) if c in best else m for c, m in st.candidates.items()}
+    rest_scores, rest_fc = walk(df[~chosen_in], replace(st, candidates=only), 0.5, 0.5)
+    scores = pd.concat([scores, rest_scores], ignore_index=True)
+    fc = pd.concat([fc, rest_fc], ignore_index=True)
     return BacktestResult(scores=scores, forecasts=fc, champions=champs, criterion=crit)
+
+
+def selection_sample(df: pd.DataFrame, st: Settings) -> set[str] | None:
+    """The series that backtest every candidate when ``st.select_sample`` is set: whole
+    season pools (``st.season_groups``; else single series) drawn at random (``st.seed``)
+    until every demand class (of the whole history) has at least ``select_sample`` series
+    in the sample; None when that takes every series, or without ``select_sample``, or with
+    LightGBM (a global model, trained on every series). The others backtest only their
+    class's champion, chosen on the sample: the criterion is a mean over series, and
+    ``select_sample`` series × the backtest origins estimate it (module doc of
+    :mod:`echelon.forecast.backtest`)."""
+    if st.select_sample is None or st.lgbm:
+        return None
+    classes = classify(df)
+    ids = classes["unique_id"].astype(str).to_numpy()
+    groups = st.season_groups or {}
+    pool = np.array([str(groups.get(u, u)) for u in ids], dtype=object)
+    names = np.unique(pool)
+    order = np.random.default_rng(st.seed).permutation(len(names))
+    need = {str(c): min(int(st.select_sample), int(n)) for c, n in
+            classes["demand_class"].value_counts().items()}  # fmt: skip
+    cls = classes["demand_class"].astype(str).to_numpy()
+    members = pd.Series(np.arange(len(ids))).groupby(pool).apply(list).to_dict()
+    have = dict.fromkeys(need, 0)
+    picked: list[int] = []
+    for k in order:
+        if all(have[c] >= need[c] for c in need):
+            break
+        rows = members[names[k]]
+        if not any(have[cls[r]] < need[cls[r]] for r in rows):
+            continue
+        picked += rows
+        for r in rows:
+            have[cls[r]] += 1
+    if len(picked) == len(ids):
+        return None
+    return {str(ids[r]) for r in picked}
 
 
 def forecast(

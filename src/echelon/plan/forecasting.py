@@ -9,7 +9,11 @@ Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candida
 (:data:`PLAN_CANDIDATES`), each with a walk-forward backtest from up to
 :data:`BACKTEST_ORIGINS` origins spread over the last year (:func:`backtest_windows`; the
 champion per demand class minimises the scaled pinball loss of demand summed over
-:data:`SELECT_PERIODS` periods over all of them):
+:data:`SELECT_PERIODS` periods over all of them; in a catalogue with more than
+:data:`PLAN_SELECT_SAMPLE` series of a class (when set; off by default), every candidate is
+backtested on a random sample of
+whole items holding at least that many series of every class, and the other series backtest
+only their class's champion, :func:`echelon.forecast.service.selection_sample`):
 
 - the **plan fit** on the whole history gives, per item × store, the backtest's error model
   (:class:`echelon.plan.ltd_error.LtdError`: persistent bias, the std of the error of demand
@@ -35,7 +39,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from echelon.forecast.data import validate_demand
+from echelon.forecast.data import series_rows, validate_demand
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
 from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
@@ -56,6 +60,9 @@ SEP = "\x1f"  # joins item and location into a forecast series id
 BACKTEST_ORIGINS = 6  # walk-forward origins of the error model, spread over the last year
 SELECT_PERIODS = 4  # champions minimise the pinball loss of demand summed over this many periods
 PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
+#: series per demand class that backtest every candidate; the others backtest their class's
+#: champion only (``Settings.select_sample``; whole items are drawn: the season pools)
+PLAN_SELECT_SAMPLE: int | None = None  # off: no CPU gain measured at 40-100 items (bench/README.md)
 Progress = Callable[[str, float], None]
 
 
@@ -139,6 +146,7 @@ def _settings(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> 
         unconstrain=False,
         sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
         season_groups=pools,
+        select_sample=PLAN_SELECT_SAMPLE,
     )
 
 
@@ -281,7 +289,9 @@ def _with_uid(df: pd.DataFrame) -> pd.DataFrame:
 
 def _by_series(df: pd.DataFrame, key: str, col: str) -> dict[str, np.ndarray]:
     """``col`` of every series of ``df`` (grouped once, rows in their order)."""
-    return {str(k): g[col].to_numpy(float) for k, g in df.groupby(key, sort=False)}
+    index, order, bounds = series_rows(df[key])
+    vals = df[col].to_numpy(float)[order]
+    return {str(u): vals[bounds[k] : bounds[k + 1]] for k, u in enumerate(index)}
 
 
 def _fan(
@@ -290,31 +300,48 @@ def _fan(
     actual: pd.DataFrame,
     plan_models: Mapping[tuple[str, str], str],
 ) -> list[ForecastSeries]:
-    """The fan charts of the hold-out fit ``fc``, each with the plan fit's model of the series
-    (``plan_models``: item × store → model)."""
+    """The fan chart of every series (ids sorted): the last :data:`HISTORY_TAIL` periods of
+    ``hist``, the forecasts and quantiles of ``fc``, the actuals of ``actual`` on the forecast
+    periods (None where there is none), and the plan fit's model of the series (``plan_models``:
+    item × store → model). Every table is grouped once."""
+    f = fc.forecasts
+    fids = f["unique_id"].astype(str).to_numpy()
+    act = _with_uid(actual).drop_duplicates(["unique_id", "ds"], keep="last")
+    known = f[["unique_id", "ds"]].merge(
+        act[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left", indicator=True
+    )
+    found = (known["_merge"] == "both").to_numpy()
+    a_vals = known["y"].astype(float).to_numpy()
+    f_dates = pd.to_datetime(f["ds"]).dt.date.to_numpy()
+    cols = {"mean": f["mean"].astype(float).to_numpy()}
+    cols |= {f"{t:g}": f[f"q{t:g}"].astype(float).to_numpy() for t in PLAN_TAUS}
+    models = f["model"].to_numpy()
+    h = _with_uid(hist)
+    h_index, h_order, h_bounds = series_rows(h["unique_id"].astype(str))
+    h_dates = pd.to_datetime(h["ds"]).dt.date.to_numpy()[h_order]
+    h_y = h["y"].astype(float).to_numpy()[h_order]
+    h_pos = dict(zip(h_index, range(len(h_index)), strict=True))
+    f_index, f_order, f_bounds = series_rows(fids)
     out = []
-    tails = dict(tuple(_with_uid(hist).groupby("unique_id", sort=False)))
-    actuals = dict(tuple(_with_uid(actual).groupby("unique_id", sort=False)))
-    empty = actual.iloc[0:0]
-    for uid, g in fc.forecasts.groupby("unique_id", sort=True):
-        item, loc = str(uid).split(SEP)
-        h = tails[uid].tail(HISTORY_TAIL) if uid in tails else hist.iloc[0:0]
-        a = actuals.get(uid, empty)
-        known = dict(zip(a["ds"], a["y"].astype(float), strict=True))
-        ds = pd.to_datetime(g["ds"]).tolist()
-        qs = {f"{t:g}": g[f"q{t:g}"].astype(float).tolist() for t in PLAN_TAUS}
+    for k in np.argsort(f_index.to_numpy(dtype=str), kind="stable"):
+        uid = str(f_index[k])
+        rows = f_order[f_bounds[k] : f_bounds[k + 1]]
+        item, loc = uid.split(SEP)
+        j = h_pos.get(uid)
+        lo, hi = (0, 0) if j is None else (h_bounds[j], h_bounds[j + 1])
+        lo = max(lo, hi - HISTORY_TAIL)
         out.append(
             ForecastSeries(
                 item=item,
                 location=loc,
-                model=str(g["model"].iloc[0]),
+                model=str(models[rows[0]]),
                 plan_model=plan_models.get((item, loc)),
-                history_ds=[d.date() for d in pd.to_datetime(h["ds"])],
-                history=h["y"].astype(float).tolist(),
-                ds=[d.date() for d in ds],
-                actual=[known.get(d) for d in ds],
-                mean=g["mean"].astype(float).tolist(),
-                quantiles=qs,
+                history_ds=h_dates[lo:hi].tolist(),
+                history=h_y[lo:hi].tolist(),
+                ds=f_dates[rows].tolist(),
+                actual=[float(a_vals[r]) if found[r] else None for r in rows],
+                mean=cols["mean"][rows].tolist(),
+                quantiles={f"{t:g}": cols[f"{t:g}"][rows].tolist() for t in PLAN_TAUS},
             )
         )
     return out
