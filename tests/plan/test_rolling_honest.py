@@ -39,7 +39,7 @@ def both() -> tuple[PlanContext, PlanForecasts, PlanContext, PlanForecasts, pd.T
 
 
 def test_the_plan_fit_keeps_only_windows_scored_before_the_second_origin(both: tuple) -> None:
-    data, fc, _, _, cut = both
+    _, fc, _, _, cut = both
     bt = fc.backtest
     assert bt is not None and not bt.forecasts.empty
     assert (bt.forecasts["ds"] < cut).all()
