@@ -81,7 +81,7 @@ def measure(n: int, stores: int, fresh: bool) -> dict[str, tuple[float, float]]:
     lead = fit_lead_times(ctx)
     placed, _ = stage("place", lambda: place_with_mix(ctx, fc, lead))
     stage("kpis", lambda: project_kpis(placed, ctx.config))
-    kw = {"fresh_backtests": True} if fresh else {}
+    kw: dict[str, Any] = {"fresh_backtests": True} if fresh else {}
     if fresh and "fresh_backtests" not in inspect.signature(shadow_windows).parameters:
         kw = {}  # code before the option: every origin is backtested afresh anyway
     refit, replace = [0.0], [0.0]
@@ -89,9 +89,14 @@ def measure(n: int, stores: int, fresh: bool) -> dict[str, tuple[float, float]]:
         timed_calls(rolling_mod, "origin_view", refit),
         timed_calls(shadow_mod, "place_with_mix", replace),
     ):
-        stage("shadow", lambda: rolling_shadow(ctx, shadow_windows(ctx, fc, lead, **kw)))
+        _, rolling = stage(
+            "shadow", lambda: rolling_shadow(ctx, shadow_windows(ctx, fc, lead, **kw))
+        )
     out["shadow: re-forecast"] = (refit[0], float("nan"))
     out["shadow: re-place"] = (replace[0], float("nan"))
+    if rolling is not None:  # what the shadow found: realized MEIO fill per class, saving
+        real = {s.segment: s.realized.get("meio") for s in rolling.segments}
+        print(f"items={n} rolling shadow: realized meio fill {real}, saving {rolling.saving}")
     return out
 
 
