@@ -158,3 +158,51 @@ def test_batched_kpi_simulations_equal_the_per_item_ones() -> None:
                 assert got.fill_rate == want.fill_rate
                 assert got.avg_on_hand == want.avg_on_hand
                 assert got.cost_per_period == want.cost_per_period
+
+
+@pytest.mark.parametrize("chunk", [1, 64])
+def test_project_kpis_with_shared_draws_equals_one_run_per_policy(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """project_kpis (chunks of ``chunk`` items, one set of draws per chunk shared by every
+    policy and curve point, KpiSums) = each policy simulated on its own (run_policy) and
+    aggregated at once (policy_kpis): the same numbers, bit for bit."""
+    import echelon.plan.kpis as kpis_mod
+
+    data = small_plan_data(sim_periods=60, sim_reps=3)
+    placed = place(data, plan_forecasts(data), fit_lead_times(data))
+    monkeypatch.setattr(kpis_mod, "items_per_chunk", lambda _bytes: chunk)
+    factors = (0.0, 0.5, 1.5)
+    proj = project_kpis(placed, data.config, curve_factors=factors)
+    stores = ["S1", "S2"]
+    for got in proj.kpis:
+        runs = run_policy(placed, got.policy, 60, 3)
+        want = policy_kpis(runs, got.policy, got.description, 7.0, stores)
+        assert got == want
+    points = [(p, f) for p in (PolicyName.MEIO, PolicyName.SINGLE_ECHELON) for f in factors]
+    assert len(proj.curve) == len(points)
+    for point, (policy, f) in zip(proj.curve, points, strict=True):
+        net = policy_kpis(run_policy(placed, policy, 60, 3, factor=f), policy, "", 7.0, stores)
+        assert point.policy == policy
+        assert point.inventory_value == net.network.inventory_value
+        assert point.fill_rate == net.network.fill_rate
+
+
+def test_kpi_sums_added_in_parts_equal_the_whole() -> None:
+    """Adding items one at a time into KpiSums = policy_kpis over the list (same order)."""
+    from echelon.plan.kpi_sums import KpiSums
+
+    plans = {
+        "a": constant_item("a", 10.0, 30.0, 2.0, 1),
+        "b": constant_item("b", 4.0, 3.0, 5.0, 2),  # short: below target
+        "c": constant_item("c", 0.0, 1.0, 7.0, 3),  # no demand
+    }
+    runs = run_policy(Placements([], plans), "meio", periods=60, reps=2)
+    sums = KpiSums(PolicyName.MEIO, ["S"])
+    for r in runs:
+        sums.add(r.plan, r.result, r.safety_value)
+    got = sums.kpis("d", 7.0)
+    assert got == policy_kpis(runs, "meio", "d", 7.0, ["S"])
+    assert got.network.target_met is False
+    assert got.network.inventory_value == pytest.approx(20 * 2.0 + 0.0 * 5.0 + 1.0 * 7.0)
+    assert got.network.fill_rate == pytest.approx((10 * 1.0 + 4 * 0.75) / 14)

@@ -10,7 +10,7 @@ from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.context import PlanContext
 from echelon.plan.data import load_context
 from echelon.plan.model import PlanConfig
-from echelon.plan.rolling import item_classes, sample_context, shadow_sample
+from echelon.plan.shadow_sample import item_classes, sample_context, shadow_sample
 
 
 @pytest.fixture(scope="module")

@@ -34,16 +34,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from echelon.forecast.backtest import BacktestResult, choose_champions
 from echelon.forecast.data import series_rows, validate_demand
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
 from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
+from echelon.plan.shadow_sample import shadow_sample
 
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "smooth": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
@@ -97,6 +99,9 @@ class PlanForecasts:
     holdout_start: date | None = None  # first day of the hold-out periods (the calendar's)
     seconds: float = 0.0
     warnings: list[PlanWarning] = field(default_factory=list)
+    #: the plan fit's backtest for the rolling shadow mode's earlier origins (the shadow
+    #: sample's series; :func:`origin_view`); None without one or without such origins
+    backtest: BacktestResult | None = None
 
     def demand_paths(self, periods: int) -> dict[tuple[str, str], np.ndarray]:
         """The last ``periods`` periods of actual demand per item × store (units per period)."""
@@ -156,15 +161,21 @@ def _fit(
     horizon: int,
     seed: int,
     pinned: Mapping[tuple[str, str], str] | None = None,
+    scored: BacktestResult | None = None,
 ) -> tuple[ForecastResult, list[str]]:
-    """The fit on ``hist`` (every candidate backtested, the champion per demand class), then
-    the pinned series refitted with their pinned model (:func:`_pins`); returns the fit and
-    the pins that are no candidate of their series ("item at store: model (class)")."""
+    """The fit on ``hist`` (every candidate backtested, the champion per demand class; with
+    ``scored``, the champions and error models of those backtest windows instead, run before:
+    :func:`earlier_windows`), then the pinned series refitted with their pinned model
+    (:func:`_pins`); returns the fit and the pins that are no candidate of their series
+    ("item at store: model (class)")."""
     df = hist.assign(unique_id=hist["item_id"] + SEP + hist["location_id"])
     freq, _ = _freq(period_days, df["ds"])
     data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
     st = _settings(hist, period_days, horizon, seed)
-    fc = forecast(data, st)
+    if scored is None:
+        fc = forecast(data, st)
+    else:
+        fc = replace(forecast(data, st, champions=scored.champions), backtest=scored)
     refit, rejected = _pins(fc, pinned or {})
     for model, uids in refit.items():
         sub = validate_demand(
@@ -362,6 +373,7 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
     fit, unpinned = _fit(hist, cfg.period_days, cfg.horizon, cfg.seed, ctx.pinned)
     series = _summaries(fit, hist, None, held)
     result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, series)
+    plan_fit = fit
     if hold > 0:
         if progress:
             progress("forecast", 0.5)
@@ -376,6 +388,7 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
             h = result.holdout.get(key)
             s.bias = h.bias if h is not None else None
             s.actual_mean = h.actual_mean if h is not None else None
+        result.backtest = shadow_backtest(ctx, plan_fit, hold)
     result.warnings = [*_fallback_warnings(result, cfg.holdout_periods), *_pin_warnings(unpinned)]
     if progress:
         progress("forecast", 1.0)
@@ -384,10 +397,13 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
 
 
 def _origin_fit(
-    ctx: PlanContext, cut: pd.Timestamp, hold: int
+    ctx: PlanContext, cut: pd.Timestamp, hold: int, backtest: BacktestResult | None = None
 ) -> tuple[ForecastResult, pd.DataFrame, pd.DataFrame]:
     """The fit on the history before ``cut`` (its ``history_periods`` most recent periods)
-    and the ``hold`` periods from ``cut`` on: (fit, train, test)."""
+    and the ``hold`` periods from ``cut`` on: (fit, train, test). With ``backtest`` (the plan
+    fit's), the champions and error models come from its windows run entirely before ``cut``
+    (:func:`earlier_windows`) instead of a backtest of their own; where none is, the origin
+    is backtested afresh."""
     cfg = ctx.config
     full = ctx.history
     train = full[full["ds"] < cut]
@@ -395,18 +411,67 @@ def _origin_fit(
     test = full[(full["ds"] >= cut) & (full["ds"] < end)]
     if cfg.history_periods is not None:
         train = train.groupby(["item_id", "location_id"]).tail(cfg.history_periods)
-    fit, _ = _fit(train, cfg.period_days, max(cfg.horizon, hold), cfg.seed, ctx.pinned)
+    scored = None if backtest is None else earlier_windows(backtest, cut)
+    horizon = max(cfg.horizon, hold)
+    fit, _ = _fit(train, cfg.period_days, horizon, cfg.seed, ctx.pinned, scored=scored)
     return fit, train, test
 
 
-def origin_view(ctx: PlanContext, cut: date, hold: int) -> PlanForecasts | None:
+def earlier_windows(backtest: BacktestResult, cut: pd.Timestamp) -> BacktestResult | None:
+    """The windows of ``backtest`` whose every scored period is before ``cut`` (trained and
+    scored on data before it), with the champions chosen on them alone; None when none is."""
+    f = backtest.forecasts
+    if f.empty:
+        return None
+    last = f.groupby("cutoff")["ds"].max()
+    keep = set(last.index[last < cut])
+    if not keep:
+        return None
+    scores = backtest.scores[backtest.scores["cutoff"].isin(keep)]
+    return BacktestResult(
+        scores=scores,
+        forecasts=f[f["cutoff"].isin(keep)],
+        champions=choose_champions(scores, backtest.criterion),
+        criterion=backtest.criterion,
+    )
+
+
+def shadow_backtest(ctx: PlanContext, fit: ForecastResult, hold: int) -> BacktestResult | None:
+    """The plan fit's backtest kept for the rolling shadow mode's earlier origins (``as_of −
+    k·hold`` periods, k ≥ 2): the windows run before the latest of them, the rows of the shadow
+    sample's series (:func:`echelon.plan.shadow_sample.shadow_sample`) and the columns the
+    champions and error models read; None without such a window or origin."""
+    if fit.backtest is None or ctx.config.shadow_origins < 2:
+        return None
+    cut = pd.Timestamp(ctx.as_of - timedelta(days=2 * hold * ctx.config.period_days))
+    bt = earlier_windows(fit.backtest, cut)
+    if bt is None:
+        return None
+    items = set(shadow_sample(ctx))
+    uid = bt.forecasts["unique_id"].astype(str)
+    rows = uid.str.split(SEP).str[0].isin(items)
+    uids = set(uid[rows])
+    score_cols = ["unique_id", "cutoff", "model", "demand_class", bt.criterion, "mase"]
+    return BacktestResult(
+        scores=bt.scores.loc[bt.scores["unique_id"].astype(str).isin(uids), score_cols],
+        forecasts=bt.forecasts.loc[rows, ["unique_id", "cutoff", "ds", "model", "mean", "y"]],
+        champions=bt.champions,
+        criterion=bt.criterion,
+    )
+
+
+def origin_view(
+    ctx: PlanContext, cut: date, hold: int, backtest: BacktestResult | None = None
+) -> PlanForecasts | None:
     """The forecasts as of an earlier origin ``cut`` (only the history before it), for a
     shadow-mode window of ``hold`` periods; None when a series has fewer than
-    :data:`MIN_TRAIN` periods before it."""
+    :data:`MIN_TRAIN` periods before it. ``backtest``: the plan fit's
+    (:attr:`PlanForecasts.backtest`), whose windows before ``cut`` stand in for the origin's own
+    backtest (:func:`_origin_fit`); None: the origin is backtested afresh."""
     before = ctx.history[ctx.history["ds"] < pd.Timestamp(cut)]
     if before.empty or int(before.groupby(["item_id", "location_id"]).size().min()) < MIN_TRAIN:
         return None
-    fit, train, test = _origin_fit(ctx, pd.Timestamp(cut), hold)
+    fit, train, test = _origin_fit(ctx, pd.Timestamp(cut), hold, backtest)
     held = held_periods(ctx.config.horizon, hold)
     return PlanForecasts(cut, ctx.config.period_days, before, _summaries(fit, train, test, held))
 

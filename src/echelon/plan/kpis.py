@@ -25,14 +25,15 @@ every store for every item.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from echelon.plan.current_policy import DEFAULT_COVER, describe
+from echelon.plan.kpi_sums import KpiSums
 from echelon.plan.model import (
     CurvePoint,
-    Kpis,
     PlanConfig,
     PolicyKpis,
     PolicyName,
@@ -41,12 +42,11 @@ from echelon.plan.model import (
 from echelon.plan.placement import WARMUP, ItemPlan, Placements, SimRun, run, scaled_policy
 from echelon.plan.tuning import chunk_draws
 from echelon.policies.model import PolicySet
-from echelon.sim.items import compile_items, items_per_chunk, simulate_items
+from echelon.sim.items import ItemBatch, compile_items, items_per_chunk, simulate_items
 from echelon.sim.results import SimulationResult, summarize
 
 Progress = Callable[[str, float], None]
 CURVE_FACTORS = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # multipliers of the safety stocks
-TARGET_TOL = 1e-9
 CURVE_POLICIES = (PolicyName.MEIO, PolicyName.SINGLE_ECHELON)
 
 
@@ -108,45 +108,20 @@ def sim_items(
             periods + WARMUP,
         )  # fmt: skip
         acc = simulate_items(batch, None, draws.demand, draws.lead, WARMUP)
-        cn = batch.structure
-        for i, plan in enumerate(part):
-            net = plan.network
-            res = summarize(
-                acc[i], cn.ids, cn.demand_nodes, batch.unit_value[i], periods, net.period_days,
-                net.name, WARMUP, plan.seed,
-            )  # fmt: skip
-            out.append(res)
+        out += [_summary(batch, acc, i, plan, periods) for i, plan in enumerate(part)]
     return out
 
 
-def _store_kpis(runs: Sequence[ItemRun], store: str, period_days: float) -> tuple[Kpis, float]:
-    dem = fill_num = csl_num = ci_sq = cogs = value = 0.0
-    met = True
-    for r in runs:
-        node = r.result.node(store)
-        d = node.demand_per_period
-        c = r.plan.unit_cost
-        fr = node.fill_rate.mean
-        if d > 0 and not math.isnan(fr):
-            dem += d
-            fill_num += d * fr
-            ci_sq += (d * (node.fill_rate.ci95 or 0.0)) ** 2
-            csl = node.cycle_service_level.mean
-            csl_num += d * (csl if not math.isnan(csl) else fr)
-            met &= fr >= r.plan.targets.get(store, 0.0) - TARGET_TOL
-        cogs += d * c
-        value += node.avg_on_hand.mean * c
-    ppy = 365.0 / period_days
-    k = Kpis(
-        fill_rate=fill_num / dem if dem > 0 else None,
-        fill_rate_ci=math.sqrt(ci_sq) / dem if dem > 0 else None,
-        cycle_service_level=csl_num / dem if dem > 0 else None,
-        turns=cogs * ppy / value if value > 0 else None,
-        days_of_supply=value / cogs * period_days if cogs > 0 else None,
-        inventory_value=value,
-        target_met=met,
-    )
-    return k, dem
+def _summary(
+    batch: ItemBatch, acc: np.ndarray, i: int, plan: ItemPlan, periods: int
+) -> SimulationResult:
+    """The :class:`SimulationResult` of item ``i`` of a chunk from the chunk's KPI sums
+    ``acc[item, rep, node, K]``."""
+    cn, net = batch.structure, plan.network
+    return summarize(
+        acc[i], cn.ids, cn.demand_nodes, batch.unit_value[i], periods, net.period_days, net.name,
+        WARMUP, plan.seed,
+    )  # fmt: skip
 
 
 def policy_kpis(
@@ -156,33 +131,11 @@ def policy_kpis(
     period_days: float,
     stores: list[str],
 ) -> PolicyKpis:
-    """Aggregate the items' simulations of one policy (module doc)."""
-    per_store: dict[str, Kpis] = {}
-    weights: dict[str, float] = {}
-    for s in stores:
-        per_store[s], weights[s] = _store_kpis(runs, s, period_days)
-    dem = sum(weights.values())
-    cogs = sum(r.result.node(s).demand_per_period * r.plan.unit_cost for r in runs for s in stores)
-    value = sum(n.avg_on_hand.mean * r.plan.unit_cost for r in runs for n in r.result.nodes)
-    ss_value = sum(r.safety_value for r in runs)
-    fill = sum(weights[s] * (per_store[s].fill_rate or 0.0) for s in stores)
-    ci = math.sqrt(sum((weights[s] * (per_store[s].fill_rate_ci or 0.0)) ** 2 for s in stores))
-    csl = sum(weights[s] * (per_store[s].cycle_service_level or 0.0) for s in stores)
-    for s in stores:
-        store_ss = sum(r.plan.safety_stock(policy, s) * r.plan.unit_cost for r in runs)
-        per_store[s] = per_store[s].model_copy(update={"safety_stock_value": store_ss})
-    ppy = 365.0 / period_days
-    network = Kpis(
-        fill_rate=fill / dem if dem > 0 else None,
-        fill_rate_ci=ci / dem if dem > 0 else None,
-        cycle_service_level=csl / dem if dem > 0 else None,
-        turns=cogs * ppy / value if value > 0 else None,
-        days_of_supply=value / cogs * period_days if cogs > 0 else None,
-        inventory_value=value,
-        safety_stock_value=ss_value,
-        target_met=all(k.target_met for k in per_store.values()),
-    )
-    return PolicyKpis(policy=policy, description=description, network=network, stores=per_store)
+    """Aggregate the items' simulations of one policy (module doc; :class:`KpiSums`)."""
+    sums = KpiSums(policy, stores)
+    for r in runs:
+        sums.add(r.plan, r.result, r.safety_value)
+    return sums.kpis(description, period_days)
 
 
 def run_policy(
@@ -194,11 +147,29 @@ def run_policy(
         plan.policies[policy] if factor == 1.0 else scaled_policy(plan, policy, factor)
         for plan in plans
     ]
-    out = []
-    for plan, res in zip(plans, sim_items(plans, pols, periods, reps), strict=True):
-        ss = sum(plan.safety_stock(policy, n) for n in plan.tiers) * plan.unit_cost * factor
-        out.append(ItemRun(plan, res, ss))
-    return out
+    results = sim_items(plans, pols, periods, reps)
+    return [
+        ItemRun(plan, res, _safety_value(plan, policy, factor))
+        for plan, res in zip(plans, results, strict=True)
+    ]
+
+
+def _safety_value(plan: ItemPlan, policy: PolicyName, factor: float = 1.0) -> float:
+    """The item's network safety-stock value of ``policy`` × ``factor`` (money)."""
+    return sum(plan.safety_stock(policy, n) for n in plan.tiers) * plan.unit_cost * factor
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One simulation of :func:`project_kpis`: a policy with its safety stocks × factor."""
+
+    policy: PolicyName
+    factor: float
+
+    def policy_set(self, plan: ItemPlan) -> PolicySet:
+        if self.factor == 1.0:
+            return plan.policies[self.policy]
+        return scaled_policy(plan, self.policy, self.factor)
 
 
 def project_kpis(
@@ -212,41 +183,50 @@ def project_kpis(
     ``config.sim_periods`` / ``config.sim_reps`` per simulation; ``config.period_days`` days
     per period. The curve scales every node's safety stock (pipeline kept) by
     ``curve_factors`` for meio and single-echelon: inventory value (money) vs network fill
-    rate.
+    rate. Items are simulated in chunks (:func:`sim_items`' sizes): a chunk's random numbers
+    are drawn once and shared by every policy and curve point (the numbers :func:`run_policy`
+    draws for each), its results added to one :class:`KpiSums` per simulation and dropped.
     """
     if not placements.items:
         return KpiProjection([], None, False, [])
     periods, reps, period_days = config.sim_periods, config.sim_reps, config.period_days
-    stores = list(next(iter(placements.items.values())).stores)
-    steps = len(PolicyName) + len(CURVE_POLICIES) * len(curve_factors)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
+    plans = list(placements.items.values())
+    stores = list(plans[0].stores)
+    sims = [_Run(p, 1.0) for p in PolicyName]
+    sims += [_Run(p, f) for p in CURVE_POLICIES for f in curve_factors]
+    sums = [KpiSums(s.policy, stores) for s in sims]
+    size = items_per_chunk(_item_bytes(plans[0], periods, reps))
+    for lo in range(0, len(plans), size):
+        part = plans[lo : lo + size]
+        nets = [p.network for p in part]
+        batch = compile_items(nets, [p.policies[PolicyName.MEIO] for p in part])
+        draws = chunk_draws(
+            batch, nets, [p.seed for p in part], [p.demand_paths() for p in part], reps,
+            periods + WARMUP,
+        )  # fmt: skip
+        for sim, acc_sums in zip(sims, sums, strict=True):
+            levels = batch.levels([sim.policy_set(p) for p in part])
+            acc = simulate_items(batch, levels, draws.demand, draws.lead, WARMUP)
+            for i, plan in enumerate(part):
+                res = _summary(batch, acc, i, plan, periods)
+                acc_sums.add(plan, res, _safety_value(plan, sim.policy, sim.factor))
         if progress:
-            progress("kpis", done / steps)
-
-    kpis = []
-    for policy in PolicyName:
-        runs = run_policy(placements, policy, periods, reps)
-        desc = policy_description(policy, period_days)
-        kpis.append(policy_kpis(runs, policy, desc, period_days, stores))
-        tick()
+            progress("kpis", min(len(plans), lo + size) / len(plans))
+    kpis = [
+        acc_sums.kpis(policy_description(sim.policy, period_days), period_days)
+        for sim, acc_sums in zip(sims[: len(PolicyName)], sums[: len(PolicyName)], strict=True)
+    ]
     by = {k.policy: k.network for k in kpis}
     meio, single = by[PolicyName.MEIO], by[PolicyName.SINGLE_ECHELON]
     saving = inventory_saving(meio.inventory_value, single.inventory_value)
     curve = []
-    for policy in CURVE_POLICIES:
-        for f in curve_factors:
-            runs = run_policy(placements, policy, periods, reps, factor=f)
-            k = policy_kpis(runs, policy, "", period_days, stores).network
-            curve.append(
-                CurvePoint(
-                    policy=policy,
-                    inventory_value=float(k.inventory_value or 0.0),
-                    fill_rate=float(k.fill_rate or 0.0),
-                )
+    for sim, acc_sums in zip(sims[len(PolicyName) :], sums[len(PolicyName) :], strict=True):
+        k = acc_sums.kpis("", period_days).network
+        curve.append(
+            CurvePoint(
+                policy=sim.policy,
+                inventory_value=float(k.inventory_value or 0.0),
+                fill_rate=float(k.fill_rate or 0.0),
             )
-            tick()
+        )
     return KpiProjection(kpis, saving, bool(meio.target_met), curve)

@@ -9,6 +9,17 @@ actual demand of the H periods after it, every policy from the same starting sta
 (:class:`ShadowResult`). A window whose history is too short
 (:data:`echelon.plan.forecasting.MIN_TRAIN` periods) is skipped.
 
+By default every earlier origin (k ≥ 2) runs a backtest of its own. With
+``fresh_backtests=False`` they do not: their champions (per demand class) and error models come
+from the windows of the plan fit's backtest that were trained **and scored** entirely before
+the origin (:attr:`PlanForecasts.backtest`, :func:`echelon.plan.forecasting.earlier_windows`:
+each window is refitted on the data up to its cutoff); only the champions are then fitted on
+the history before the origin, and an origin with no such window is backtested afresh. Either
+way every window is planned with data before its origin only
+(tests/plan/test_rolling_honest.py). Shared windows are fewer than a fresh backtest's and
+realize a lower service (bench/README.md, "KPIs and the rolling shadow at scale"), which is
+why they are not the default.
+
 Pooled over the windows (:class:`RollingShadow`): KPIs per policy (fill rates demand-weighted
 over item × store × window; inventory values averaged over the windows), the realized fill rate
 per ABC class against its target (95% CI half width from the replications, windows
@@ -28,13 +39,10 @@ per-class ``series`` counts are the sampled series and the CIs are those of the 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
-
-import numpy as np
 
 from echelon.plan.context import PlanContext
 from echelon.plan.forecasting import PlanForecasts, origin_view
@@ -57,56 +65,10 @@ from echelon.plan.shadow import (
     window_kpis,
     window_result,
 )
+from echelon.plan.shadow_sample import sample_context, shadow_sample
 
 Progress = Callable[[str, float], None]
 SHORTFALL_POINTS = 0.02  # a class this far below its target (fraction) is an exception
-ABC_SHARES = (0.80, 0.95)  # cumulative value shares closing classes A and B (module doc)
-
-
-def item_classes(ctx: PlanContext) -> dict[str, str]:
-    """Item → ABC class by its demand value over the history (module doc; no demand: C)."""
-    units = ctx.history.groupby("item_id")["y"].sum()
-    value = {i: float(units.get(i, 0.0)) * rec.unit_cost for i, rec in ctx.items.items()}
-    ranked = sorted(value, key=lambda i: (-value[i], i))
-    total = sum(value.values())
-    out, running = {}, 0.0
-    for i in ranked:
-        share = running / total if total > 0 else 1.0
-        out[i] = "A" if share < ABC_SHARES[0] else "B" if share < ABC_SHARES[1] else "C"
-        running += value[i]
-    return out
-
-
-def shadow_sample(ctx: PlanContext) -> list[str]:
-    """The items the rolling shadow mode replays, sorted (module doc): every item when the
-    catalogue has at most ``config.shadow_sample_items`` (or that is None)."""
-    size = ctx.config.shadow_sample_items
-    if size is None or len(ctx.items) <= size:
-        return ctx.item_ids
-    classes = item_classes(ctx)
-    by: dict[str, list[str]] = defaultdict(list)
-    for item in ctx.item_ids:
-        by[classes[item]].append(item)
-    rng = np.random.default_rng(ctx.config.seed)
-    picked: list[str] = []
-    for cls in sorted(by):
-        members = by[cls]
-        take = min(len(members), max(1, round(size * len(members) / len(ctx.items))))
-        picked += [members[k] for k in rng.choice(len(members), take, replace=False)]
-    return sorted(picked)
-
-
-def sample_context(ctx: PlanContext, items: list[str]) -> PlanContext:
-    """``ctx`` restricted to ``items`` (items, demand rows and history; filtered once)."""
-    if len(items) == len(ctx.items):
-        return ctx
-    keep = set(items)
-    return dataclasses.replace(
-        ctx,
-        items={i: r for i, r in ctx.items.items() if i in keep},
-        demand=ctx.demand[ctx.demand["item_id"].isin(keep)],
-        history=ctx.history[ctx.history["item_id"].isin(keep)],
-    )
 
 
 def shadow_windows(
@@ -114,9 +76,12 @@ def shadow_windows(
     forecasts: PlanForecasts,
     lead_times: dict[tuple[str, str], LaneLeadTime],
     progress: Progress | None = None,
+    fresh_backtests: bool = True,
 ) -> list[ShadowWindow]:
     """Every window of the rolling shadow mode (module doc), latest first; none without a
-    hold-out."""
+    hold-out. ``fresh_backtests`` (default): every earlier origin runs a backtest of its own; False
+    reuses the plan fit's windows before it (the same honesty, a third of the cost, fewer error
+    windows and a lower realized service)."""
     hold = forecasts.holdout_periods
     if hold <= 0 or not forecasts.holdout:
         return []
@@ -125,7 +90,8 @@ def shadow_windows(
     out = []
     for k in range(1, count + 1):
         cut = ctx.as_of - timedelta(days=k * hold * ctx.config.period_days)
-        view = holdout_view(forecasts) if k == 1 else origin_view(ctx, cut, hold)
+        bt = None if fresh_backtests else forecasts.backtest
+        view = holdout_view(forecasts) if k == 1 else origin_view(ctx, cut, hold, bt)
         if view is None:
             break  # earlier origins have even less history
 
