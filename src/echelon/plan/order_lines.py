@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from echelon.errors import DataError
 from echelon.plan.context import PlanContext
 from echelon.plan.model import Placement
-from echelon.policies.normal import expected_shortage
+from echelon.policies.normal import expected_shortage, window_demands
 from echelon.policies.order_rules import round_order
 
 FloatArray = NDArray[np.float64]
@@ -161,13 +161,12 @@ def build_lines(
     tau = np.maximum(1.0, window)
     costs = shortage_cost or {}
     p_unit = [costs.get(p.item, r.shortage_cost) for p, r in zip(places, recs, strict=True)]
-    std = np.array([p.std_demand for p in places], dtype=float)
+    mean, std = window_demands([p.mean_demand for p in places], [p.std_demand for p in places], tau)
     return OrderLines(
         placements=places, stock=st, raw=raw, rule_qty=rule_qty, capacity=capacity,
         unit_cost=np.array([r.unit_cost for r in recs], dtype=float), moq=moq, pack=pack,
         step=step, first=np.minimum(first, rule_qty), window=window,
-        mean=np.array([p.mean_demand for p in places], dtype=float) * tau,
-        std=np.sqrt(std * std * tau + 0.0), shortage_cost=np.array(p_unit, dtype=float),
+        mean=mean, std=std, shortage_cost=np.array(p_unit, dtype=float),
         granted=np.zeros(raw.size),
     )  # fmt: skip
 

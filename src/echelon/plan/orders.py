@@ -31,7 +31,7 @@ from datetime import timedelta
 from echelon.plan.context import EXTERNAL, ItemRecord, PlanContext
 from echelon.plan.explain import (
     alternative_target,
-    counterfactual_base_stock,
+    counterfactual_base_stocks,
     order_explanation,
     units,
 )
@@ -62,7 +62,14 @@ def propose_orders(
     """
     lines = build_lines(placements, ctx, position_adjust or {}, shortage_cost)
     granted = allocate(lines, ctx.config.budget)
-    return [_recommend(lines, int(k), ctx) for k in (granted > 1e-9).nonzero()[0]]
+    ordered = [int(k) for k in (granted > 1e-9).nonzero()[0]]
+    targets = [lines.placements[k].target for k in ordered]
+    alt_targets = [alternative_target(t) if t is not None else None for t in targets]
+    alt_levels = counterfactual_base_stocks([lines.placements[k] for k in ordered], alt_targets)
+    return [
+        _recommend(lines, k, ctx, alt_t, alt_s)
+        for k, alt_t, alt_s in zip(ordered, alt_targets, alt_levels, strict=True)
+    ]
 
 
 def _rule_notes(raw: float, qty: float, item: ItemRecord, cap: float | None, loc: str) -> list[str]:
@@ -80,7 +87,11 @@ def _rule_notes(raw: float, qty: float, item: ItemRecord, cap: float | None, loc
     return notes
 
 
-def _recommend(lines: OrderLines, k: int, ctx: PlanContext) -> Recommendation:
+def _recommend(
+    lines: OrderLines, k: int, ctx: PlanContext, alt_target: float | None, alt_s: float | None
+) -> Recommendation:
+    """The ORDER of line ``k``; ``alt_target``/``alt_s``: the counterfactual target and its
+    order-up-to level (units; None: none shown)."""
     p = lines.placements[k]
     it = ctx.items[p.item]
     config = ctx.config
@@ -96,8 +107,6 @@ def _recommend(lines: OrderLines, k: int, ctx: PlanContext) -> Recommendation:
             f"cut from {units(rule_qty)} to {units(granted)} units by {why}; orders are "
             "granted by expected shortage cost avoided per money spent"
         )
-    alt_target = alternative_target(p.target) if p.target is not None else None
-    alt_s = counterfactual_base_stock(p, alt_target) if alt_target is not None else None
     alt_q = apply_order_rules(alt_s - position, it.moq, it.pack_size) if alt_s is not None else None
     source = ctx.suppliers.get(p.location)
     explanation = order_explanation(
