@@ -48,6 +48,7 @@ from echelon.plan.explain import (
 from echelon.plan.model import Placement, Recommendation, RecommendationKind
 from echelon.plan.order_lines import order_windows, positions
 from echelon.plan.orders import propose_orders, recommendation_key
+from echelon.plan.rebalance_greedy import solve_net_flow
 from echelon.plan.rebalance_rows import (
     Columns,
     constraint_rows,
@@ -186,9 +187,17 @@ def _solve_net(
 ) -> RebalanceSolution:  # fmt: skip
     """:func:`solve_rebalance` on the net-flow model (``rebalance_rows.net_rows``: units in and
     out per location at one cost per unit; the same optimum as the pairwise model), its
-    flows split into pairwise transfers (``rebalance_rows.decompose``)."""
+    flows split into pairwise transfers (``rebalance_rows.decompose``). Whole units: solved
+    exactly by steepest descent (:func:`echelon.plan.rebalance_greedy.solve_net_flow`);
+    continuous units: the LP with HiGHS."""
     n, k = x0.size, e_loc.size
     recv, send, unit = sets
+    if integer:  # the exact optimum without a solver (plan/rebalance_greedy.py)
+        inflow, outflow, exp = solve_net_flow(
+            x0, m, s, p, ship, recv, send, unit, e_loc, e_qty, e_cost, TANGENTS
+        )
+        moves = decompose(inflow, outflow)
+        return _solution("Optimal", x0, m, s, p, moves, exp, cost, 0.0, e_cost, e_loc)
     r, c_e = len(recv), len(recv) + len(send)
     c_z = c_e + k
     lb = np.zeros(c_z + n)
@@ -197,8 +206,7 @@ def _solve_net(
     ub[c_e:c_z] = e_qty
     obj = np.concatenate([np.full(r, unit), np.zeros(len(send)), e_cost, p])
     rows, lb[c_z:] = net_rows(x0, m, s, recv, send, e_loc, c_e, c_z, TANGENTS)
-    ints = np.arange(c_z) if integer else np.zeros(0, np.int64)
-    status, sol = run_model(lb, ub, obj, ints, rows, TIME_LIMIT)
+    status, sol = run_model(lb, ub, obj, np.zeros(0, np.int64), rows, TIME_LIMIT)
     if sol is None:
         return _solution(status, x0, m, s, p, np.zeros((n, n)), np.zeros(k), cost, 0.0, e_cost)
     inflow, outflow = np.zeros(n), np.zeros(n)
