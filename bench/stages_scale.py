@@ -9,7 +9,9 @@ history (mean and std of demand per period; stores: base stock = μ·(L+1) + 1.6
 the sum of their stores' means times their lead time plus the same safety term) — the shape of
 the pipeline's ``Placements``, not its numbers. Printed per stage: CPU seconds
 (``time.process_time``), seconds per 1,000 store series, and, with two or more sizes, the
-growth exponent b of ``seconds ≈ a·N^b``. ``--profile STAGE`` prints the cProfile top 15.
+growth exponent b of ``seconds ≈ a·N^b``. ``--profile STAGE`` prints the cProfile top 15;
+``--stages orders rebalance`` runs only those stages (rebalancing needs today's orders: when
+``orders`` is not among the stages they are computed first, untimed).
 """
 
 from __future__ import annotations
@@ -92,11 +94,15 @@ def stages(ctx: PlanContext, places: list[Placement]) -> dict[str, Callable[[], 
     }
 
 
+STAGES = ("orders", "rebalance", "exceptions")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, nargs="+", default=[50])
     ap.add_argument("--stores", type=int, default=45)
     ap.add_argument("--profile", default=None)
+    ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     args = ap.parse_args()
     seconds: dict[str, list[float]] = {}
     for n in args.items:
@@ -108,7 +114,12 @@ def main() -> None:
         places = synthetic_placements(ctx)
         per = 1000.0 / (n * len(ctx.stores))
         line = [f"items={n}"]
-        for name, fn in stages(ctx, places).items():
+        todo = stages(ctx, places)
+        if "rebalance" in args.stages and "orders" not in args.stages:
+            todo["orders"]()  # rebalancing starts from today's orders (untimed)
+        for name, fn in todo.items():
+            if name not in args.stages:
+                continue
             prof = cProfile.Profile() if args.profile == name else None
             t0 = time.process_time()
             if prof is not None:

@@ -18,7 +18,7 @@ from echelon.plan.explain import (
     units,
 )
 from echelon.plan.model import Explanation, Placement
-from echelon.policies.heuristics import z_for_fill_rate
+from echelon.policies.fill_rate_z import z_for_fill_rate
 
 
 def placement(target: float | None = 0.98, base: float = 120.0) -> Placement:

@@ -16,7 +16,7 @@ from echelon.errors import InputError
 from echelon.network.model import Lane, Network, Node
 from echelon.plan.model import Explanation, Placement, PlanConfig, RecommendationKind
 from echelon.plan.orders import propose_orders
-from echelon.policies.heuristics import z_for_fill_rate
+from echelon.policies.fill_rate_z import z_for_fill_rate
 from echelon.policies.normal import expected_shortage
 
 

@@ -35,7 +35,7 @@ from scipy import stats
 from echelon.network.graph import echelon_demand
 from echelon.plan.leadtimes import inbound_lead_time
 from echelon.plan.model import Explanation, Placement, PlanConfig, PolicyName, SafetyStockParts
-from echelon.policies.heuristics import z_for_fill_rate
+from echelon.policies.fill_rate_z import z_for_fill_rate
 from echelon.policies.model import BaseStock
 from echelon.policies.normal import exposure_std
 

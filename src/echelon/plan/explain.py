@@ -12,7 +12,7 @@ Conventions:
   (:mod:`echelon.policies.normal`, their one home);
 - a counterfactual service target keeps the simulation tuning of the placement: the safety
   stock moves by ``(z' − z)·σ_τ`` where ``z``, ``z'`` are the textbook fill-rate safety factors
-  (:func:`echelon.policies.heuristics.z_for_fill_rate`, one period's demand per cycle) of the
+  (:func:`echelon.policies.fill_rate_z.z_for_fill_rate`, one period's demand per cycle) of the
   two targets and ``σ_τ = σ·√τ`` over the net replenishment time ``τ``.
 """
 
@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import numpy as np
+
 from echelon.plan.model import Explanation, Placement, Recommendation
-from echelon.policies.heuristics import z_for_fill_rate
-from echelon.policies.normal import exposure_std
+from echelon.policies.fill_rate_z import z_for_fill_rates
+from echelon.policies.normal import window_demands
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -35,17 +37,32 @@ def alternative_target(target: float) -> float:
 def counterfactual_base_stock(placement: Placement, target: float) -> float | None:
     """The placement's order-up-to level under another fill-rate ``target`` (module doc);
     None where the placement has no target or no demand variability."""
-    p = placement
-    if p.target is None:
-        return None
-    tau = max(p.net_replenishment_time, 1.0)
-    sigma = exposure_std(p.std_demand, tau)
-    if sigma <= 0 or p.mean_demand <= 0:
-        return None
-    dz = z_for_fill_rate(target, p.mean_demand, sigma) - z_for_fill_rate(
-        p.target, p.mean_demand, sigma
-    )
-    return max(0.0, p.base_stock + dz * sigma)
+    return counterfactual_base_stocks([placement], [target])[0]
+
+
+def counterfactual_base_stocks(
+    placements: Sequence[Placement], targets: Sequence[float | None]
+) -> list[float | None]:
+    """:func:`counterfactual_base_stock` of each placement under its ``targets`` entry, the
+    safety factors solved as one array (None where the placement or the entry has no target,
+    or the placement has no demand variability). Units: the placements' units."""
+    n = len(placements)
+    cur = np.array([np.nan if p.target is None else p.target for p in placements], dtype=float)
+    alt = np.array([np.nan if t is None else t for t in targets], dtype=float)
+    tau = np.maximum([p.net_replenishment_time for p in placements], 1.0)
+    mean = np.array([p.mean_demand for p in placements], dtype=float)
+    sigma = window_demands(mean, [p.std_demand for p in placements], tau)[1]
+    ok = ~np.isnan(cur) & ~np.isnan(alt) & (sigma > 0) & (mean > 0)
+    out: list[float | None] = [None] * n
+    if not ok.any():
+        return out
+    both = np.concatenate([alt[ok], cur[ok]])
+    z = z_for_fill_rates(both, np.tile(mean[ok], 2), np.tile(sigma[ok], 2))
+    dz = z[: ok.sum()] - z[ok.sum() :]
+    base = np.array([p.base_stock for p in placements], dtype=float)[ok]
+    for k, value in zip(np.flatnonzero(ok), np.maximum(0.0, base + dz * sigma[ok]), strict=True):
+        out[int(k)] = float(value)
+    return out
 
 
 # ----------------------------------------------------------------------------- formatting

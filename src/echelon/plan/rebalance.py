@@ -1,7 +1,7 @@
 """Rebalancing: lateral transfers versus new orders versus expediting, chosen by a HiGHS LP/MIP.
 
 The window of location ``j`` is the time until a new order placed today could arrive there:
-``w_j`` periods (:func:`echelon.plan.orders.order_window`: the lead time when the supplier can
+``w_j`` periods (:func:`echelon.plan.order_lines.order_windows`: the lead time when the supplier can
 ship from stock now, else its committed service time + the lead time). Over it the location
 has the stock ``x_j`` = on hand − backorders + open orders due within the window, and faces
 demand ``D_j ~ Normal(μ_j·w_j, σ_j·√w_j)``. A new order cannot help before ``w_j``; a
@@ -46,7 +46,9 @@ from echelon.plan.explain import (
     transfer_explanation,
 )
 from echelon.plan.model import Placement, Recommendation, RecommendationKind
-from echelon.plan.orders import order_window, propose_orders, recommendation_key
+from echelon.plan.order_lines import order_windows, positions
+from echelon.plan.orders import propose_orders, recommendation_key
+from echelon.plan.rebalance_greedy import solve_net_flow
 from echelon.plan.rebalance_rows import (
     Columns,
     constraint_rows,
@@ -55,7 +57,7 @@ from echelon.plan.rebalance_rows import (
     net_rows,
     run_model,
 )
-from echelon.policies.normal import expected_shortage, stockout_probability, window_demand
+from echelon.policies.normal import expected_shortage, stockout_probability, window_demands
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -185,9 +187,17 @@ def _solve_net(
 ) -> RebalanceSolution:  # fmt: skip
     """:func:`solve_rebalance` on the net-flow model (``rebalance_rows.net_rows``: units in and
     out per location at one cost per unit; the same optimum as the pairwise model), its
-    flows split into pairwise transfers (``rebalance_rows.decompose``)."""
+    flows split into pairwise transfers (``rebalance_rows.decompose``). Whole units: solved
+    exactly by steepest descent (:func:`echelon.plan.rebalance_greedy.solve_net_flow`);
+    continuous units: the LP with HiGHS."""
     n, k = x0.size, e_loc.size
     recv, send, unit = sets
+    if integer:  # the exact optimum without a solver (plan/rebalance_greedy.py)
+        inflow, outflow, exp = solve_net_flow(
+            x0, m, s, p, ship, recv, send, unit, e_loc, e_qty, e_cost, TANGENTS
+        )
+        moves = decompose(inflow, outflow)
+        return _solution("Optimal", x0, m, s, p, moves, exp, cost, 0.0, e_cost, e_loc)
     r, c_e = len(recv), len(recv) + len(send)
     c_z = c_e + k
     lb = np.zeros(c_z + n)
@@ -196,8 +206,7 @@ def _solve_net(
     ub[c_e:c_z] = e_qty
     obj = np.concatenate([np.full(r, unit), np.zeros(len(send)), e_cost, p])
     rows, lb[c_z:] = net_rows(x0, m, s, recv, send, e_loc, c_e, c_z, TANGENTS)
-    ints = np.arange(c_z) if integer else np.zeros(0, np.int64)
-    status, sol = run_model(lb, ub, obj, ints, rows, TIME_LIMIT)
+    status, sol = run_model(lb, ub, obj, np.zeros(0, np.int64), rows, TIME_LIMIT)
     if sol is None:
         return _solution(status, x0, m, s, p, np.zeros((n, n)), np.zeros(k), cost, 0.0, e_cost)
     inflow, outflow = np.zeros(n), np.zeros(n)
@@ -250,15 +259,23 @@ def _solution(
     )
 
 
+def first_unit_values(
+    sol: RebalanceSolution, mean: ArrayLike, std: ArrayLike, j: int
+) -> FloatArray:
+    """Money the first unit moved from each location i to ``j`` saves before transfer cost,
+    at the stock before moves: ``p_j·P(D_j > x_j) − p_i·P(D_i > x_i − 1)`` (no transfer pays
+    if the cost is above it), for every i at once."""
+    m, s = np.asarray(mean, float), np.asarray(std, float)
+    x, p = sol.stock_before, sol.shortage_cost
+    gain = p[j] * float(stockout_probability(x[j], m[j], s[j]))
+    return np.asarray(gain - p * stockout_probability(x - 1, m, s), dtype=float)
+
+
 def first_unit_value(
     sol: RebalanceSolution, mean: ArrayLike, std: ArrayLike, i: int, j: int
 ) -> float:
-    """Money the first unit moved i → j saves before transfer cost, at the stock before moves:
-    ``p_j·P(D_j > x_j) − p_i·P(D_i > x_i − 1)`` (no transfer pays if the cost is above it)."""
-    m, s = np.asarray(mean, float), np.asarray(std, float)
-    gain = sol.shortage_cost[j] * float(stockout_probability(sol.stock_before[j], m[j], s[j]))
-    loss = sol.shortage_cost[i] * float(stockout_probability(sol.stock_before[i] - 1, m[i], s[i]))
-    return gain - loss
+    """:func:`first_unit_values` of the one sender ``i`` (money)."""
+    return float(first_unit_values(sol, mean, std, j)[i])
 
 
 # ----------------------------------------------------------------------------- adapter
@@ -287,19 +304,16 @@ class _Group:
     late: list[tuple[int, float, date, float]]  # (location index, units, due, periods advanced)
 
 
-def _group(item: str, places: list[Placement], ctx: PlanContext) -> _Group:
-    n = len(places)
-    window = np.array([max(0.0, order_window(p, ctx)) for p in places])
-    stock = np.zeros(n)
-    ship = np.zeros(n)
-    mean = np.zeros(n)
-    std = np.zeros(n)
+def _group(item: str, places: list[Placement], window: FloatArray, ctx: PlanContext) -> _Group:
+    """The arrays of one item × echelon; ``window``: the places' order windows (periods)."""
+    window = np.maximum(0.0, window)
+    stock = positions([(item, p.location) for p in places], ctx).available
+    ship = np.maximum(0.0, stock)
+    mean, std = window_demands(
+        [p.mean_demand for p in places], [p.std_demand for p in places], window
+    )
     late: list[tuple[int, float, date, float]] = []
     index = {p.location: j for j, p in enumerate(places)}
-    for j, p in enumerate(places):
-        stock[j] = ctx.stock.position(item, p.location).available
-        ship[j] = max(0.0, stock[j])
-        mean[j], std[j] = window_demand(p.mean_demand, p.std_demand, window[j])
     for order in ctx.stock.open_orders.get(item, []):
         j_loc = index.get(order.location)
         if j_loc is None:
@@ -342,15 +356,17 @@ def rebalance(
     costs = shortage_cost or {i: rec.shortage_cost for i, rec in ctx.items.items()}
     cur = config.currency
     as_of = ctx.as_of
-    groups: dict[tuple[str, int], list[Placement]] = {}
-    for p in placements:
-        groups.setdefault((p.item, p.tier), []).append(p)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, p in enumerate(placements):
+        groups.setdefault((p.item, p.tier), []).append(k)
+    windows = order_windows(placements, ctx)
     solutions: dict[tuple[str, int], RebalanceSolution] = {}
     notes: dict[tuple[str, str], str] = {}
     moves: list[Recommendation] = []
     adjust: dict[tuple[str, str], float] = {}
-    for (item, tier), places in sorted(groups.items()):
-        g = _group(item, places, ctx)
+    for (item, tier), members in sorted(groups.items()):
+        places = [placements[k] for k in members]
+        g = _group(item, places, windows[members], ctx)
         n = len(places)
         parent = [ctx.suppliers.get(p.location) for p in places]
         allowed = g.window[None, :] > transfer_lead_time + 1e-9
@@ -410,7 +426,7 @@ def rebalance(
             at_risk = sol.shortage_before[j] >= 0.01 * max(g.mean[j], 1.0)  # ≥ 1% of demand
             if received[j] > 1e-9 or not at_risk:
                 continue
-            value = np.array([first_unit_value(sol, g.mean, g.std, i, j) for i in range(n)])
+            value = first_unit_values(sol, g.mean, g.std, j)
             ok = allowed[:, j] & (g.shippable > 0) & (np.arange(n) != j)
             best = int(np.argmax(np.where(ok, value, -np.inf))) if ok.any() else None
             notes[(item, p.location)] = no_transfer_note(

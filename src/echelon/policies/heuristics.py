@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from echelon.network.distributions import (
     DeterministicLeadTime,
@@ -34,18 +34,8 @@ from echelon.network.distributions import (
 )
 from echelon.network.graph import echelon_demand, predecessors
 from echelon.network.model import Network, ServiceMeasure
+from echelon.policies.fill_rate_z import z_for_fill_rate
 from echelon.policies.model import BaseStock, PolicySet
-from echelon.policies.normal import normal_loss
-
-
-def z_for_fill_rate(beta: float, mean: float, sd: float) -> float:
-    """Safety factor z with G(z)·sd = (1 − beta)·mean (expected shortage per cycle)."""
-    if sd <= 0:
-        return 0.0
-    target = (1.0 - beta) * mean / sd
-    if target >= normal_loss(-8.0):
-        return -8.0
-    return float(optimize.brentq(lambda z: normal_loss(z) - target, -8.0, 12.0))
 
 
 def replenishment_lead_time(net: Network, node_id: str) -> tuple[float, float]:

@@ -84,3 +84,13 @@ def window_demand(mean: float, std: float, periods: float) -> tuple[float, float
     """Mean and std (units) of demand over ``periods`` periods: ``(μ·τ, σ·√τ)``."""
     tau = max(0.0, periods)
     return mean * tau, exposure_std(std, tau)
+
+
+def window_demands(
+    mean: ArrayLike, std: ArrayLike, periods: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`window_demand` elementwise over arrays (units; the same floats, element by
+    element, as the scalar function)."""
+    tau = np.maximum(0.0, np.asarray(periods, float))
+    s = np.asarray(std, float)
+    return np.asarray(mean, float) * tau, np.sqrt(s * s * tau + 0.0)

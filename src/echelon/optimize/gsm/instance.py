@@ -30,7 +30,7 @@ from echelon.errors import NetworkError
 from echelon.network.graph import echelon_demand, topological_order
 from echelon.network.model import Network, ServiceMeasure
 from echelon.optimize.checks import require_demand
-from echelon.policies.heuristics import z_for_fill_rate
+from echelon.policies.fill_rate_z import z_for_fill_rate
 
 Convention = Literal["auto", "willems", "general"]
 IntArray = NDArray[np.int64]
