@@ -20,7 +20,6 @@ from echelon.plan.ltd_error import (
     effective_std,
     error_paths,
     exposure_error_std,
-    level_ratios,
     longest_supply_periods,
     ltd_curve,
     ltd_std,
@@ -225,35 +224,3 @@ def test_a_mean_error_that_is_no_bias_widens_the_spread_instead_of_shifting_the_
     assert float(sims.mean()) == pytest.approx(500.0, abs=0.15)  # the old bootstrap: 503
     sums = sims[:, :3].sum(axis=1) - 1500.0
     assert float(np.sqrt((sums**2).mean())) == pytest.approx(float(m.curve[-1]), rel=0.03)
-
-
-def test_error_paths_rescaled_to_the_plans_level() -> None:
-    # origin c1 forecast 4 (low season), origin c2 forecast 10; the plan now holds 8: the low
-    # season's errors double, the high season's shrink by 0.8; a flat champion is unchanged
-    rows = [
-        {"unique_id": "u", "cutoff": c, "ds": h, "model": "M", "mean": f, "y": y}
-        for c, f, ys in (("c1", 4.0, [5.0, 3.0]), ("c2", 10.0, [12.0, 7.0]))
-        for h, y in enumerate(ys)
-    ]
-    paths = error_paths(pd.DataFrame(rows), {"u": "M"}, levels={"u": 8.0})["u"]
-    assert np.allclose(paths, [[2.0, -2.0], [1.6, -2.4]])
-    same = error_paths(pd.DataFrame(rows), {"u": "M"}, levels={"other": 8.0})["u"]
-    assert same.tolist() == [[1.0, -1.0], [2.0, -3.0]]
-
-
-def test_level_ratios_are_clipped_and_one_without_a_level() -> None:
-    flats = np.array([1.0, 4.0, 8.0, 40.0, 0.0])
-    assert level_ratios(flats, 8.0).tolist() == [2.0, 2.0, 1.0, 0.5, 1.0]
-    assert level_ratios(flats, 0.0).tolist() == [1.0] * 5
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    arrays(np.float64, st.integers(1, 10), elements=st.floats(-5, 100)),
-    st.floats(0, 100),
-)
-def test_level_ratios_stay_within_their_bounds(flats: np.ndarray, level: float) -> None:
-    r = level_ratios(flats, level)
-    assert r.shape == flats.shape
-    assert ((r >= 0.5) & (r <= 2.0)).all()
-    assert (r[flats <= 0] == 1.0).all()

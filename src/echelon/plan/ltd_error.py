@@ -53,7 +53,6 @@ BIAS_T = 2.0  # a mean error this many standard errors from 0 is a persistent bi
 MIN_BIAS_ORIGINS = 3  # fewer origins: no bias correction
 POOL_ORIGINS = 6.0  # weight (in origins) of the group's curve in a series' shrunk curve
 MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to its σ)
-MAX_LEVEL_RATIO = 2.0  # an origin's errors are rescaled to the plan's level by at most ×2 / ÷2
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,7 @@ class LtdError:
 
 
 def error_paths(
-    backtest: pd.DataFrame,
-    champions: Mapping[str, str],
-    mean_periods: int | None = None,
-    levels: Mapping[str, float] | None = None,
+    backtest: pd.DataFrame, champions: Mapping[str, str], mean_periods: int | None = None
 ) -> dict[str, np.ndarray]:
     """Per series id: the champion's error paths ``actual − flat forecast``, origins × H
     (units per period), from a backtest forecast frame (unique_id, cutoff, ds, model, mean,
@@ -93,13 +89,7 @@ def error_paths(
     ``mean_periods`` periods (all H when None or more) — what the plan holds
     (:attr:`echelon.plan.forecasting.SeriesForecast.mean`), so that a forecast shape within
     the horizon (a season, a trend) the plan does not hold is error. Origins with fewer than
-    H periods are dropped.
-
-    ``levels`` (series id → the plan's flat mean now, units per period): each origin's path
-    is rescaled to it, ``e[o] · level / f̄_o`` (:func:`level_ratios`) — errors in proportion to
-    the level forecast, so that an error measured in a low season is not applied as it is to
-    a plan made for the peak (bench/README.md, calibration). A flat champion (the same ``f̄``
-    at every origin and now) is left as it is."""
+    H periods are dropped."""
     b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
     b = b.sort_values(["unique_id", "cutoff", "ds"])
     out: dict[str, np.ndarray] = {}
@@ -114,18 +104,8 @@ def error_paths(
         m = h if mean_periods is None else max(1, min(h, mean_periods))
         flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1, keepdims=True)
         rows = (y - flat).clip(-1e300, 1e300)
-        if levels is not None and str(uid) in levels:
-            rows = rows * level_ratios(flat[:, 0], levels[str(uid)])[:, None]
         out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
     return out
-
-
-def level_ratios(flats: np.ndarray, level: float) -> np.ndarray:
-    """Per origin ``level / f̄_o`` clipped to [1 / :data:`MAX_LEVEL_RATIO`,
-    :data:`MAX_LEVEL_RATIO`]; 1 where either is not positive (dimensionless)."""
-    ok = (flats > 0) & (level > 0)
-    ratio = np.where(ok, level / np.where(ok, flats, 1.0), 1.0)
-    return np.asarray(np.clip(ratio, 1.0 / MAX_LEVEL_RATIO, MAX_LEVEL_RATIO), dtype=float)
 
 
 def persistent_bias(paths: np.ndarray) -> float:
