@@ -54,7 +54,7 @@ def measure(folder: Path) -> dict[str, Any]:
     """Rolling shadow mode of the plan of ``folder``: per class and policy the target,
     realized (± CI) and projected fill rate; inventory values; the saving at realized
     service."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ctx = load_context(folder)
     prep = prepare(ctx)
     _, rolling = rolling_shadow(ctx, shadow_windows(ctx, prep.forecasts, prep.lead_times))
@@ -79,6 +79,7 @@ def measure(folder: Path) -> dict[str, Any]:
         "inventory_value": {p.value: by[p].inventory_value for p in PLANNED},
         "saving_at_realized": rolling.saving,
         "seconds": round(time.perf_counter() - start, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),
     }
 
 
@@ -89,7 +90,8 @@ def _pct(x: float | None) -> str:
 def table(name: str, m: dict[str, Any]) -> str:
     """A markdown table of one data set's measurement."""
     lines = [
-        f"**{name}** ({m['windows']} windows × {m['periods']} periods, {m['seconds']} s)",
+        f"**{name}** ({m['windows']} windows × {m['periods']} periods, "
+        f"{m['seconds']} s wall, {m.get('cpu_seconds', '?')} s CPU)",
         "",
         "| class | series | target | MEIO realized | MEIO projected | SE realized | SE projected |",
         "|---|---|---|---|---|---|---|",
@@ -113,6 +115,14 @@ def table(name: str, m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _stored(out: Path) -> dict[str, Any]:
+    """The results already in ``out`` (the sets this run does not measure are kept)."""
+    if not out.exists():
+        return {}
+    stored = json.loads(out.read_text())
+    return stored if isinstance(stored, dict) else {}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="m5," + ",".join(SETTINGS))
@@ -120,14 +130,16 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=12)
     ap.add_argument("--stores", type=int, default=8)
     args = ap.parse_args()
-    results = {}
+    results = _stored(args.out)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             results[name] = measure(_folder(name, Path(tmp), args.items, args.stores))
+            if name != "m5":
+                results[name]["size"] = {"items": args.items, "stores": args.stores}
             print(table(name, results[name]), flush=True)
             print(flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from echelon.plan.ltd_error import (
     persistent_bias,
     pooled_models,
     simulation_network,
+    symmetric_errors,
 )
 from echelon.policies.normal import exposure_std
 
@@ -142,8 +143,15 @@ def test_demand_paths_keep_the_block_structure_and_the_stores_in_step() -> None:
     assert np.array_equal(a, b)  # the same origin at both stores in every block
     blocks = a[:, :9].reshape(50, 3, 3) - 10.0
     centred = models["S1"].paths
-    for block in blocks.reshape(-1, 3):  # every block is one whole centred error path
-        assert any(np.allclose(block, row) for row in centred)
+    level = float(centred.mean())  # 0.5: no persistent bias, so it enters with either sign
+    signs = set()
+    for block in blocks.reshape(-1, 3):  # every block is one whole error path, level ± 1
+        match = [
+            s for s in (1.0, -1.0) for row in centred if np.allclose(block, row - level + s * level)
+        ]
+        assert match
+        signs.update(match)
+    assert signs == {1.0, -1.0}
     again = demand_paths(models, {"S1": 10.0, "S2": 10.0}, paths=50, periods=10, seed=4)
     assert again == sims
     low = demand_paths(models, {"S1": 0.5, "S2": 0.5}, paths=20, periods=6, seed=1)
@@ -181,3 +189,38 @@ def test_error_paths_flat_mean_over_the_periods_the_plan_holds() -> None:
     ]
     assert error_paths(pd.DataFrame(rows), {"u": "M"}, 2)["u"].tolist() == [[1.5, 1.5, 1.5]]
     assert error_paths(pd.DataFrame(rows), {"u": "M"}, 9)["u"].tolist() == [[1.0, 1.0, 1.0]]
+
+
+def test_symmetric_errors_split_the_level_from_the_residuals() -> None:
+    centred = np.array([[3.0, 1.0], [3.0, 3.0], [-1.0, -3.0]])  # mean 1, no sign agreement
+    residual, level = symmetric_errors(centred)
+    assert level == pytest.approx(1.0)
+    assert residual.tolist() == [[2.0, 0.0], [2.0, 2.0], [-2.0, -4.0]]
+    empty, none = symmetric_errors(np.zeros((0, 3)))
+    assert empty.shape == (0, 3) and none == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 6)), elements=st.floats(-50, 50))
+)
+def test_a_random_sign_keeps_the_second_moment_over_the_path(centred: np.ndarray) -> None:
+    # over every origin and both signs, the error summed over the whole path has the same
+    # mean square as the measured one (the curve the simulation is scaled to)
+    residual, level = symmetric_errors(centred)
+    h = centred.shape[1]
+    sums = residual.sum(axis=1)
+    flipped = np.concatenate([sums + level * h, sums - level * h])
+    assert float((flipped**2).mean()) == pytest.approx(float(ltd_curve(centred)[-1] ** 2), abs=1e-6)
+
+
+def test_a_mean_error_that_is_no_bias_widens_the_spread_instead_of_shifting_the_mean() -> None:
+    # three origins under-forecast, one over (mean error 3): no persistent bias
+    # (mixed signs), so the plan's mean is kept and the 3 enters with either sign
+    centred = np.array([[4.0, 4.0, 4.0], [6.0, 6.0, 6.0], [-2.0, -2.0, -2.0], [4.0, 4.0, 4.0]])
+    assert persistent_bias(centred) == 0.0
+    m = _model(centred)
+    sims = np.array(demand_paths({"S1": m, "S2": m}, {"S1": 500.0, "S2": 500.0}, 6000, 6, 3)["S1"])
+    assert float(sims.mean()) == pytest.approx(500.0, abs=0.15)  # the old bootstrap: 503
+    sums = sims[:, :3].sum(axis=1) - 1500.0
+    assert float(np.sqrt((sums**2).mean())) == pytest.approx(float(m.curve[-1]), rel=0.03)

@@ -29,7 +29,9 @@ store (:class:`LtdError`):
   with μ the plan's mean (bias included) and ``ê`` a block
   bootstrap of the centred error paths (whole H-period paths, so the autocorrelation within an
   exposure is kept; the **same origin** for every store of an item in a block, so the
-  correlation between stores is kept too), scaled to the pooled ``σ_H``. Tuning and the KPI
+  correlation between stores is kept too), scaled to the pooled ``σ_H``; a mean error that is
+  no persistent bias enters each block with a random sign (:func:`symmetric_errors`), so it
+  widens the spread instead of shifting the simulated mean. Tuning and the KPI
   projection simulate it, so that projected and realized service are the same quantity.
 """
 
@@ -217,13 +219,33 @@ def demand_path_arrays(
     blocks = -(-periods // h)
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, o, size=(paths, blocks))
+    signs = rng.choice(np.array([-1.0, 1.0]), size=(paths, blocks, 1))
     out = {}
     for key, m in models.items():
         own = float(ltd_curve(m.paths)[-1])
         scale = float(m.curve[-1]) / own if own > 0 else 1.0
-        err = m.paths[pick % m.origins].reshape(paths, blocks * h)[:, :periods] * scale
+        residual, level = symmetric_errors(m.paths)
+        blocked = residual[pick % m.origins] + signs * level
+        err = blocked.reshape(paths, blocks * h)[:, :periods] * scale
         out[key] = np.maximum(0.0, means[key] + err)
     return out
+
+
+def symmetric_errors(centred: np.ndarray) -> tuple[np.ndarray, float]:
+    """(residual paths, level): the centred error paths (origins × H, units per period) split
+    into their mean error per period ``level`` (units per period) and ``centred − level``.
+
+    A mean error that is not a persistent bias (:func:`persistent_bias` found no sign
+    agreement) is a level the forecasts missed in either direction: the simulated blocks add
+    it with a random sign (one sign for every store of an item in a block,
+    :func:`demand_path_arrays`), so it widens the spread instead of shifting the simulated
+    mean away from the plan's. The second moment of the error summed over the whole path is
+    unchanged: ``mean_o (R_H[o] ± level·H)² = mean_o S_H[o]²`` because the residuals' sums
+    ``R_H`` average to 0 over the origins."""
+    if centred.size == 0:
+        return centred, 0.0
+    level = float(centred.mean())
+    return centred - level, level
 
 
 def exposure_error_std(
