@@ -3,10 +3,15 @@ data store, and stored runs forecast by given models (the champions' tests)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 
+from echelon.monitor import challengers
+from echelon.plan.forecasting import PLAN_CANDIDATES
 from echelon.plan.model import ForecastSeries, PlanResult
 from plan.bad_folders import TINY_AS_OF, TINY_RATES, write_tiny_folder
 from storage.factories import AS_OF, make_plan_result
@@ -84,3 +89,22 @@ def stored_run(db: str, models: dict[tuple[str, str], str], tag: str) -> tuple[i
     result = with_models(models, input_hash=tag * 64,
                          parameters={"options": {"from_store": "d", "nowcast": False}})  # fmt: skip
     return save_run(db, result).id, result
+
+
+EVALUATE = challengers.evaluate_challengers  # the policy as defined, before any patch
+
+
+def rig_policy(monkeypatch: pytest.MonkeyPatch, best: str, loss: float, weeks: int) -> None:
+    """The retraining policy at ingest with ``best`` at ``loss`` and every other plan candidate
+    at 1 on every series, deciding on ``weeks`` consecutive weekly wins."""
+    names = sorted({m for ms in PLAN_CANDIDATES.values() for m in ms})
+
+    def losses(history: pd.DataFrame) -> pd.DataFrame:
+        keys = history[["item_id", "location_id"]].drop_duplicates().itertuples(index=False)
+        rows = [(i, loc, m, loss if m == best else 1.0) for i, loc in keys for m in names]
+        return pd.DataFrame(rows, columns=["item_id", "location_id", "model", "loss"])
+
+    monkeypatch.setattr(challengers, "candidate_losses", losses)
+    monkeypatch.setattr(
+        challengers, "evaluate_challengers", functools.partial(EVALUATE, weeks=weeks)
+    )

@@ -3,13 +3,10 @@ promotes a challenger → the next plan uses it; a changed pin is a new run key.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from echelon.monitor import challengers as ch
 from echelon.monitor.challengers import pinned_champions
 from echelon.monitor.ingest import ingest
 from echelon.monitor.store_plan import plan_from_store
@@ -18,30 +15,15 @@ from echelon.plan.service import pins_key
 from echelon.storage.promotions import (
     registered_champions,
 )
-from monitor.stores import long_demand, tiny_load, write
+from monitor.stores import long_demand, rig_policy, tiny_load, write
 from plan.bad_folders import TINY_RATES
 
 HISTORY_DAYS = 30 * 7  # the hold-out fit keeps 26 periods: no series is short
-EVALUATE = ch.evaluate_challengers  # the policy as defined (patched per test below)
 
 
 def _models(stored) -> dict[tuple[str, str], str]:  # type: ignore[no-untyped-def]
     """(item, store) → the model of the run's forecasts (the hold-out fit's fan charts)."""
     return {(f.item, f.location): f.model for f in stored.result.forecasts}
-
-
-def _policy(monkeypatch: pytest.MonkeyPatch, best: str, loss: float) -> None:
-    """The retraining policy at ingest decides on one week, with ``best`` at ``loss`` and
-    every other candidate at 1 on every series."""
-    names = sorted({m for ms in PLAN_CANDIDATES.values() for m in ms})
-
-    def losses(history: pd.DataFrame) -> pd.DataFrame:
-        keys = history[["item_id", "location_id"]].drop_duplicates().itertuples(index=False)
-        rows = [(i, loc, m, loss if m == best else 1.0) for i, loc in keys for m in names]
-        return pd.DataFrame(rows, columns=["item_id", "location_id", "model", "loss"])
-
-    monkeypatch.setattr(ch, "candidate_losses", losses)
-    monkeypatch.setattr(ch, "evaluate_challengers", functools.partial(EVALUATE, weeks=1))
 
 
 def test_a_promoted_champion_is_planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,7 +34,7 @@ def test_a_promoted_champion_is_planned(tmp_path: Path, monkeypatch: pytest.Monk
     plan_from_store(db, "t")  # run 1: free choice, registered as the first champions
     first = {m for m, _ in registered_champions(db, "t").values()}
     new = next(m for m in PLAN_CANDIDATES["smooth"] if m not in first)
-    _policy(monkeypatch, new, 0.9)  # 10 % better: within the 20 % gate, promoted at once
+    rig_policy(monkeypatch, new, 0.9, 1)  # 10 % better: within the 20 % gate, promoted at once
     ingest(write(tmp_path / "w1" / "demand.csv", long_demand(7, "2024-04-29")), db, "t")
     assert {m for m, _ in registered_champions(db, "t").values()} == {new}
     assert pinned_champions(db, "t") == dict.fromkeys(TINY_RATES, new)

@@ -10,14 +10,11 @@ register the plan fit's model (``ForecastSeries.plan_model``)."""
 
 from __future__ import annotations
 
-import functools
 from datetime import date, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from echelon.monitor import challengers as ch
 from echelon.monitor.ingest import ingest
 from echelon.monitor.store_plan import plan_from_store
 from echelon.plan.forecasting import PLAN_CANDIDATES
@@ -30,10 +27,9 @@ from echelon.storage.promotions import (
     registered_champions,
     reject_promotion,
 )
-from monitor.stores import WEEKS, long_demand, tiny_load, write
+from monitor.stores import WEEKS, long_demand, rig_policy, tiny_load, write
 from plan.bad_folders import TINY_AS_OF, TINY_RATES
 
-EVALUATE = ch.evaluate_challengers  # the policy as defined (patched per test below)
 WINS = 2  # consecutive weekly wins the (patched) policy asks for
 LOSS = 0.5  # the challenger's loss relative to every other model: a 50 % estimated change
 
@@ -41,20 +37,6 @@ LOSS = 0.5  # the challenger's loss relative to every other model: a 50 % estima
 def _plan_models(stored: StoredPlan) -> dict[tuple[str, str], str | None]:
     """(item, store) → the model the plan fit forecast the series with."""
     return {(f.item, f.location): f.plan_model for f in stored.result.forecasts}
-
-
-def _policy(monkeypatch: pytest.MonkeyPatch, best: str) -> None:
-    """The retraining policy at ingest with ``best`` at :data:`LOSS` and every other candidate
-    at 1 on every series, deciding on :data:`WINS` weeks."""
-    names = sorted({m for ms in PLAN_CANDIDATES.values() for m in ms})
-
-    def losses(history: pd.DataFrame) -> pd.DataFrame:
-        keys = history[["item_id", "location_id"]].drop_duplicates().itertuples(index=False)
-        rows = [(i, loc, m, LOSS if m == best else 1.0) for i, loc in keys for m in names]
-        return pd.DataFrame(rows, columns=["item_id", "location_id", "model", "loss"])
-
-    monkeypatch.setattr(ch, "candidate_losses", losses)
-    monkeypatch.setattr(ch, "evaluate_challengers", functools.partial(EVALUATE, weeks=WINS))
 
 
 def _week(tmp: Path, db: str, k: int) -> None:
@@ -84,7 +66,7 @@ def test_the_plan_after_a_decided_promotion(
     (first,) = {m for m, _ in old.values()}
     assert _plan_models(run1) == dict.fromkeys(TINY_RATES, first)
     new = next(m for m in PLAN_CANDIDATES["smooth"] if m != first)
-    _policy(monkeypatch, new)
+    rig_policy(monkeypatch, new, LOSS, WINS)
 
     _week(tmp_path, db, 1)  # win 1 of 2: nothing yet
     assert registered_champions(db, "t") == old and not promotions(db, "t")
