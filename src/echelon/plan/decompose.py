@@ -78,22 +78,26 @@ def decompose(
 
 
 def _store_z(
-    plan: ItemPlan, stores: list[str], default: float, flow: Flows
-) -> dict[str, tuple[float, float]]:
-    """``(z_target, z_default)`` of every store (std units) in one :func:`z_for_fill_rates`
-    call: the fill-rate factors over the exposure, ``G(z)·σ_τ = (1 − β)·μ`` with ``flow[s]
-    = (μ, σ_τ)`` (units per period, units; σ_τ ≤ 0 taken as 1); (0, 0) for a store without
-    demand."""
-    live = [s for s in stores if flow[s][0] > 0]
+    plans: list[ItemPlan], exposures: list[Flows], default: float
+) -> list[dict[str, tuple[float, float]]]:
+    """``(z_target, z_default)`` of every store of every item (std units) in one
+    :func:`z_for_fill_rates` call: the fill-rate factors over the exposure, ``G(z)·σ_τ =
+    (1 − β)·μ`` with ``exposures[i][s] = (μ, σ_τ)`` (units per period, units; σ_τ ≤ 0 taken
+    as 1); (0, 0) for a store without demand."""
+    out = [{s: (0.0, 0.0) for s in p.stores} for p in plans]
+    live = [(i, s) for i, p in enumerate(plans) for s in p.stores if exposures[i][s][0] > 0]
     if not live:
-        return {s: (0.0, 0.0) for s in stores}
-    beta = np.array([[plan.targets[s], default] for s in live])
-    mu = np.array([[flow[s][0]] for s in live])
-    sd = np.array([[flow[s][1] if flow[s][1] > 0 else 1.0] for s in live])
-    z = z_for_fill_rates(beta, mu, sd)
-    out = {s: (0.0, 0.0) for s in stores}
-    out.update({s: (float(a), float(b)) for s, (a, b) in zip(live, z.tolist(), strict=True)})
+        return out
+    beta = np.array([[plans[i].targets[s], default] for i, s in live])
+    mu = np.array([[exposures[i][s][0]] for i, s in live])
+    sd = np.array([[_positive_or_one(exposures[i][s][1])] for i, s in live])
+    for (i, s), (zt, zd) in zip(live, z_for_fill_rates(beta, mu, sd).tolist(), strict=True):
+        out[i][s] = (float(zt), float(zd))
     return out
+
+
+def _positive_or_one(x: float) -> float:
+    return x if x > 0 else 1.0
 
 
 def _dc_z(plan: ItemPlan, dcs: list[str], default: float) -> dict[str, tuple[float, float]]:
@@ -126,10 +130,26 @@ def _served_stores(plan: ItemPlan) -> dict[str, list[str]]:
     return out
 
 
-def explain_placements(plan: ItemPlan, cfg: PlanConfig) -> list[Placement]:
-    """The :class:`Placement` of every node of an item plan (network order), with its
-    explanation and parts; the item's echelon demand, exposures and safety factors computed
-    once for all its nodes."""
+def explain_placements(plans: list[ItemPlan], cfg: PlanConfig) -> list[Placement]:
+    """The :class:`Placement` of every node of every item plan (items in order, nodes in
+    network order), with its explanation and parts: an item's echelon demand, lead times and
+    exposures computed once for all its nodes, the stores' safety factors of all items in one
+    call (:func:`_store_z`)."""
+    inputs = [_item_inputs(p) for p in plans]
+    store_z = _store_z(plans, [ins[3] for ins in inputs], cfg.default_fill_rate)
+    out: list[Placement] = []
+    for plan, (flows, lead, tau, exposure), z in zip(plans, inputs, store_z, strict=True):
+        ids = [n.id for n in plan.network.nodes]
+        z.update(_dc_z(plan, [n for n in ids if plan.tiers[n] != 0], cfg.default_fill_rate))
+        out += [
+            _explain(plan, n, cfg, flows[n], lead[n], tau[n], exposure[n][1], z[n]) for n in ids
+        ]
+    return out
+
+
+def _item_inputs(plan: ItemPlan) -> tuple[Flows, Flows, dict[str, float], Flows]:
+    """An item's echelon demand (μ, σ per period), inbound lead time (mean, std, periods), net
+    replenishment time τ (periods) and exposure (μ, σ_τ units) of every node."""
     net = plan.network
     flows = echelon_demand(net)
     ids = [n.id for n in net.nodes]
@@ -137,10 +157,7 @@ def explain_placements(plan: ItemPlan, cfg: PlanConfig) -> list[Placement]:
     tau = {n: float(plan.gsm.nodes[n].net_replenishment_time or 0.0) for n in ids}
     exposure = {n: (flows[n][0], exposure_std(flows[n][1], tau[n], flows[n][0], lead[n][1]))
                 for n in ids}  # fmt: skip
-    stores = [n for n in ids if plan.tiers[n] == 0]
-    z = _store_z(plan, stores, cfg.default_fill_rate, exposure)
-    z.update(_dc_z(plan, [n for n in ids if plan.tiers[n] != 0], cfg.default_fill_rate))
-    return [_explain(plan, n, cfg, flows[n], lead[n], tau[n], exposure[n][1], z[n]) for n in ids]
+    return flows, lead, tau, exposure
 
 
 def _explain(

@@ -470,7 +470,7 @@ def place(
         for plan in group:
             out.items[plan.item] = plan
             out.warnings.extend(_short_of_target(plan))
-            out.placements.extend(explain_placements(plan, ctx.config))
+    out.placements.extend(explain_placements(list(out.items.values()), ctx.config))
     out.seconds = time.perf_counter() - start
     return out
 
