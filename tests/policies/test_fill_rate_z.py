@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from echelon.policies.fill_rate_z import z_for_fill_rate, z_for_fill_rates
+from echelon.policies.fill_rate_z import (
+    LOSS_AT_HIGH,
+    LOSS_AT_LOW,
+    Z_HIGH,
+    Z_LOW,
+    z_for_fill_rate,
+    z_for_fill_rates,
+)
 from echelon.policies.normal import normal_loss
 
 
@@ -50,7 +57,8 @@ def test_equals_one_brentq_per_element(rows: list[tuple[float, float, float]]) -
     got = z_for_fill_rates(beta, mean, sd)
     want = np.array([brentq_z(*r) for r in rows])
     assert np.allclose(got, want, rtol=0, atol=1e-10)
-    assert [z_for_fill_rate(*r) for r in rows] == got.tolist()  # scalar = one element
+    scalar = [z_for_fill_rate(*r) for r in rows]  # the math/brentq fast path
+    assert np.allclose(scalar, got, rtol=0, atol=1e-12)
     inside = got > -8.0
     resid = [
         normal_loss(z) - (1 - b) * m / s for z, b, m, s in zip(got, beta, mean, sd, strict=True)
@@ -65,3 +73,34 @@ def test_higher_fill_rate_needs_a_higher_z(
 ) -> None:
     lo, hi = z_for_fill_rates([beta, min(beta + step, 0.9999)], mean, sd)
     assert hi >= lo
+
+
+_EDGE_SD = st.sampled_from([0.0, -1.0, 1e-300, 5e-324, float("inf"), float("nan")])
+_EDGE_MEAN = st.sampled_from([0.0, 1e-300, 1e300, float("inf"), float("nan"), -3.0])
+_EDGE_BETA = st.sampled_from([0.0, 1.0, 1.0 - 1e-16, 0.5, float("nan")])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(st.floats(0.0, 1.0), _EDGE_BETA),
+    st.one_of(st.floats(0.0, 1e6), _EDGE_MEAN),
+    st.one_of(st.floats(1e-6, 1e6), _EDGE_SD),
+)
+def test_scalar_fast_path_equals_the_array_function(beta: float, mean: float, sd: float) -> None:
+    """The math/brentq scalar path agrees with the one-element array solve within 1e-12,
+    edges included (σ ≤ 0 or NaN → 0, right-hand side ≥ G(−8) or NaN → −8, ≤ G(12) → 12)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # ∞/0 products of the edges
+        want = float(z_for_fill_rates(beta, mean, sd))
+    got = z_for_fill_rate(beta, mean, sd)
+    assert isinstance(got, float)
+    assert abs(got - want) <= 1e-12
+
+
+def test_scalar_edges_and_thresholds() -> None:
+    assert z_for_fill_rate(0.95, 10.0, 0.0) == 0.0
+    assert z_for_fill_rate(0.95, 10.0, float("nan")) == 0.0
+    assert z_for_fill_rate(float("nan"), 10.0, 1.0) == Z_LOW
+    assert z_for_fill_rate(0.0, LOSS_AT_LOW, 1.0) == Z_LOW  # exactly G(−8)
+    assert z_for_fill_rate(0.0, LOSS_AT_HIGH, 1.0) == Z_HIGH  # exactly G(12)
+    assert z_for_fill_rate(1.0, 10.0, 1.0) == Z_HIGH  # nothing may be lost
+    assert 11.0 < z_for_fill_rate(0.0, LOSS_AT_HIGH * 2, 1.0) <= Z_HIGH

@@ -30,17 +30,20 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from scipy import stats
 
 from echelon.network.graph import echelon_demand
 from echelon.plan.leadtimes import inbound_lead_time
 from echelon.plan.model import Explanation, Placement, PlanConfig, PolicyName, SafetyStockParts
-from echelon.policies.fill_rate_z import z_for_fill_rate
+from echelon.policies.fill_rate_z import z_for_fill_rates
 from echelon.policies.model import BaseStock
 from echelon.policies.normal import exposure_std
 
 if TYPE_CHECKING:
     from echelon.plan.placement import ItemPlan
+
+Flows = dict[str, tuple[float, float]]  # node → (mean units per period, a std in units)
 
 
 def decompose(
@@ -74,47 +77,111 @@ def decompose(
     )
 
 
-def _z_ref(plan: ItemPlan, node: str, default: float, ss: float, mu: float, sd_tau: float) -> float:
-    """The effective safety factor at the default target (:mod:`echelon.plan.decompose`):
-    ``ss/σ_τ − (z_target − z_default)``; stores convert fill rates over the exposure
-    (``G(z)·σ_τ = (1 − β)·μ``), DCs use Φ⁻¹ of the largest target among the stores they serve."""
-    if plan.tiers[node] == 0:
-        sd = sd_tau if sd_tau > 0 else 1.0
-        no_demand = mu <= 0
-        z_t = 0.0 if no_demand else z_for_fill_rate(plan.targets[node], mu, sd)
-        z_d = 0.0 if no_demand else z_for_fill_rate(default, mu, sd)
-    else:
-        served = [plan.targets[s] for s in _served_stores(plan, node)] or [default]
-        z_t, z_d = float(stats.norm.ppf(max(served))), float(stats.norm.ppf(default))
-    return ss / sd_tau - (z_t - z_d) if sd_tau > 0 else z_d
-
-
-def _served_stores(plan: ItemPlan, node: str) -> list[str]:
-    succ: dict[str, list[str]] = {}
-    for lane in plan.network.lanes:
-        succ.setdefault(lane.source, []).append(lane.target)
-    out, todo = [], [node]
-    while todo:
-        n = todo.pop()
-        out += [n] if plan.tiers[n] == 0 else []
-        todo += succ.get(n, [])
+def _store_z(
+    plans: list[ItemPlan], exposures: list[Flows], default: float
+) -> list[dict[str, tuple[float, float]]]:
+    """``(z_target, z_default)`` of every store of every item (std units) in one
+    :func:`z_for_fill_rates` call: the fill-rate factors over the exposure, ``G(z)·σ_τ =
+    (1 − β)·μ`` with ``exposures[i][s] = (μ, σ_τ)`` (units per period, units; σ_τ ≤ 0 taken
+    as 1); (0, 0) for a store without demand."""
+    out = [{s: (0.0, 0.0) for s in p.stores} for p in plans]
+    live = [(i, s) for i, p in enumerate(plans) for s in p.stores if exposures[i][s][0] > 0]
+    if not live:
+        return out
+    beta = np.array([[plans[i].targets[s], default] for i, s in live])
+    mu = np.array([[exposures[i][s][0]] for i, s in live])
+    sd = np.array([[_positive_or_one(exposures[i][s][1])] for i, s in live])
+    for (i, s), (zt, zd) in zip(live, z_for_fill_rates(beta, mu, sd).tolist(), strict=True):
+        out[i][s] = (float(zt), float(zd))
     return out
 
 
-def explain_placement(plan: ItemPlan, node: str, cfg: PlanConfig) -> Placement:
-    """The :class:`Placement` of one node of an item plan, with its explanation and parts."""
+def _positive_or_one(x: float) -> float:
+    return x if x > 0 else 1.0
+
+
+def _dc_z(plan: ItemPlan, dcs: list[str], default: float) -> dict[str, tuple[float, float]]:
+    """``(Φ⁻¹(largest target of the stores served), Φ⁻¹(default))`` of every DC (std units)."""
+    served = _served_stores(plan)
+    top = [max([plan.targets[s] for s in served[n]] or [default]) for n in dcs]
+    z = stats.norm.ppf(np.array([*top, default], float))
+    return {n: (float(z[k]), float(z[-1])) for k, n in enumerate(dcs)}
+
+
+def _z_ref(ss: float, sd_tau: float, z_target: float, z_default: float) -> float:
+    """The effective safety factor at the default target (:mod:`echelon.plan.decompose`):
+    ``ss/σ_τ − (z_target − z_default)`` (``z_default`` where σ_τ is 0)."""
+    return ss / sd_tau - (z_target - z_default) if sd_tau > 0 else z_default
+
+
+def _served_stores(plan: ItemPlan) -> dict[str, list[str]]:
+    """The stores each node serves (itself included for a store), network order."""
+    succ: dict[str, list[str]] = {}
+    for lane in plan.network.lanes:
+        succ.setdefault(lane.source, []).append(lane.target)
+    out: dict[str, list[str]] = {}
+    for node in plan.network.nodes:
+        found, todo = [], [node.id]
+        while todo:
+            n = todo.pop()
+            found += [n] if plan.tiers[n] == 0 else []
+            todo += succ.get(n, [])
+        out[node.id] = found
+    return out
+
+
+def explain_placements(plans: list[ItemPlan], cfg: PlanConfig) -> list[Placement]:
+    """The :class:`Placement` of every node of every item plan (items in order, nodes in
+    network order), with its explanation and parts: an item's echelon demand, lead times and
+    exposures computed once for all its nodes, the stores' safety factors of all items in one
+    call (:func:`_store_z`)."""
+    inputs = [_item_inputs(p) for p in plans]
+    store_z = _store_z(plans, [ins[3] for ins in inputs], cfg.default_fill_rate)
+    out: list[Placement] = []
+    for plan, (flows, lead, tau, exposure), z in zip(plans, inputs, store_z, strict=True):
+        ids = [n.id for n in plan.network.nodes]
+        z.update(_dc_z(plan, [n for n in ids if plan.tiers[n] != 0], cfg.default_fill_rate))
+        out += [
+            _explain(plan, n, cfg, flows[n], lead[n], tau[n], exposure[n][1], z[n]) for n in ids
+        ]
+    return out
+
+
+def _item_inputs(plan: ItemPlan) -> tuple[Flows, Flows, dict[str, float], Flows]:
+    """An item's echelon demand (μ, σ per period), inbound lead time (mean, std, periods), net
+    replenishment time τ (periods) and exposure (μ, σ_τ units) of every node."""
     net = plan.network
-    mu, sd = echelon_demand(net)[node]
-    lt, lsd = inbound_lead_time(net, node)
+    flows = echelon_demand(net)
+    ids = [n.id for n in net.nodes]
+    lead = {n: inbound_lead_time(net, n) for n in ids}
+    tau = {n: float(plan.gsm.nodes[n].net_replenishment_time or 0.0) for n in ids}
+    exposure = {n: (flows[n][0], exposure_std(flows[n][1], tau[n], flows[n][0], lead[n][1]))
+                for n in ids}  # fmt: skip
+    return flows, lead, tau, exposure
+
+
+def _explain(
+    plan: ItemPlan,
+    node: str,
+    cfg: PlanConfig,
+    flow: tuple[float, float],
+    lead: tuple[float, float],
+    tau: float,
+    sd_tau: float,
+    z: tuple[float, float],
+) -> Placement:
+    """One node's :class:`Placement` (:func:`explain_placements`): its echelon demand ``flow``
+    (mean, std, units per period), inbound lead time ``lead`` (mean, std, periods), net
+    replenishment time ``tau`` (periods), ``σ_τ`` (units) and ``z`` (target, default)."""
+    mu, sd = flow
+    lt, lsd = lead
     d = plan.gsm.nodes[node]
-    tau = float(d.net_replenishment_time or 0.0)
     meio, single = PolicyName.MEIO, PolicyName.SINGLE_ECHELON
     level = plan.policies[meio].policies[node]
     se_level = plan.policies[single].policies[node]
     assert isinstance(level, BaseStock) and isinstance(se_level, BaseStock)
     ss = plan.safety_stock(meio, node)
-    sd_tau = exposure_std(sd, tau, mu, lsd)
-    z_ref = _z_ref(plan, node, cfg.default_fill_rate, ss, mu, sd_tau)
+    z_ref = _z_ref(ss, sd_tau, *z)
     parts = decompose(ss, mean=mu, std=sd, lead_time=lt, lead_time_std=lsd, tau=tau, z_ref=z_ref)
     target = plan.targets.get(node)
     value = ss * plan.unit_cost

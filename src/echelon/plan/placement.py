@@ -52,7 +52,7 @@ from echelon.optimize.result import OptimizationResult
 from echelon.optimize.segments import SegmentTargets, classify_history
 from echelon.plan import ltd_error
 from echelon.plan.context import PlanContext
-from echelon.plan.decompose import explain_placement
+from echelon.plan.decompose import explain_placements
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
@@ -470,9 +470,7 @@ def place(
         for plan in group:
             out.items[plan.item] = plan
             out.warnings.extend(_short_of_target(plan))
-            out.placements.extend(
-                explain_placement(plan, n.id, ctx.config) for n in plan.network.nodes
-            )
+    out.placements.extend(explain_placements(list(out.items.values()), ctx.config))
     out.seconds = time.perf_counter() - start
     return out
 
