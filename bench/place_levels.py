@@ -11,7 +11,9 @@ Printed: the place stage's CPU seconds (``time.process_time``, every thread) and
 1,000 store series. ``--dump``: every tuned level (units), tuned fill rate (0-1), GSM net
 replenishment time (periods) and safety stock (units), and every placement's safety-stock parts
 (units), pickled; ``--compare``: how many of them differ from another dump, and by how much at
-most. ``--profile``: the cProfile top 25 by internal time.
+most. ``--profile``: the cProfile top 25 by internal time. ``--calls``: the tunings' kernel
+calls, in all and per step of the search (``tuning.tune_chunk``'s counts, summed over chunks).
+``--settle``: the tuning's ``tuning.SETTLE_FILL`` (fill rate 0-1; default the code's).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from echelon.plan import tuning
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
 from echelon.plan.forecasting import plan_forecasts
@@ -66,6 +69,8 @@ def main() -> None:
     ap.add_argument("--dump", type=Path)
     ap.add_argument("--compare", type=Path)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--calls", action="store_true")
+    ap.add_argument("--settle", type=float)
     args = ap.parse_args()
     folder = args.cache / f"items-{args.items}-stores-{args.stores}"
     cached = folder.with_suffix(".forecasts.pkl")
@@ -78,6 +83,20 @@ def main() -> None:
     forecasts = pickle.loads(cached.read_bytes())
     lead = fit_lead_times(ctx)
     prof = cProfile.Profile() if args.profile else None
+    calls: dict[str, int] = {"tunings": 0}
+    if args.settle is not None:
+        tuning.SETTLE_FILL = args.settle
+    if args.calls:
+        tune = tuning.tune_chunk
+
+        def counted(*a: Any, **kw: Any) -> dict[str, int]:
+            out = tune(*a, **kw)
+            calls["tunings"] += 2  # meio and single-echelon
+            for k, v in out.items():
+                calls[k] = calls.get(k, 0) + v
+            return out
+
+        tuning.tune_chunk = counted  # type: ignore[assignment]
     c0 = time.process_time()
     if prof:
         prof.enable()
@@ -88,6 +107,10 @@ def main() -> None:
     series = args.items * args.stores
     print(f"items={args.items} series={series} place: CPU {cpu:.2f} s "
           f"({cpu * 1000 / series:.2f} CPU s / 1k series)")  # fmt: skip
+    if args.calls:
+        n = calls.pop("tunings")
+        print(f"kernel calls over {n} tunings: " + ", ".join(
+            f"{k} {v} ({v / n:.2f} a tuning)" for k, v in calls.items()))  # fmt: skip
     got = numbers(placed)
     if args.dump:
         args.dump.write_bytes(pickle.dumps(got))

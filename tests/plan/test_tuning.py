@@ -109,3 +109,25 @@ def test_tuning_counts_its_kernel_calls() -> None:
     # per policy: at zero, bracket, bisections, check (+ rounds): shared by both items
     assert 2 * (3 + BISECTIONS) <= counts["calls"] <= 2 * (2 + 2 * BISECTIONS + CHECK_ROUNDS + 12)
     assert counts["calls"] < counts["item_sims"] <= 2 * counts["calls"]
+    steps = {k: v for k, v in counts.items() if k.startswith("calls ")}
+    assert sum(steps.values()) == counts["calls"]
+    assert steps["calls start"] == steps["calls check"] == 2  # once per policy
+    assert steps["calls search"] >= 2 * 3  # two stores' 10 halvings: a few probes each
+
+
+def test_a_settled_tuning_makes_no_more_simulations_and_meets_its_targets() -> None:
+    ctx = small_plan_data(sim_periods=60, sim_reps=3)
+    fc = plan_forecasts(ctx)
+    lts = fit_lead_times(ctx)
+    targets = store_targets(ctx, fc.history)
+    runs = {}
+    for settle in (0.0, 0.01):
+        pend = [prepare_item(ctx, i, k, fc, lts, targets) for k, i in enumerate(ctx.item_ids)]
+        counts = tune_chunk(pend, SimRun(60, 3, 0), settle=settle)
+        runs[settle] = counts, [p.plan for p in pend]
+    assert runs[0.01][0]["calls search"] <= runs[0.0][0]["calls search"]
+    for plan in runs[0.01][1]:
+        for name in TUNED:
+            for s in plan.stores:
+                f = plan.fill[name][s]
+                assert f != f or f >= plan.targets[s] - 1e-12  # NaN: no demand

@@ -17,7 +17,7 @@ those of :func:`~echelon.plan.placement.tune_store_levels` on the item alone
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,6 +50,10 @@ from echelon.sim.items import ItemBatch, compile_items, fill_rates, item_draws, 
 
 BISECT_TOL = 1e-6  # z intervals narrower than this are settled
 TARGET_TOL = 1e-12  # a fill rate this close below its target meets it
+#: the grid search stops a store whose bracket's upper end meets its target with a fill rate
+#: (0-1, on the search's random numbers) at most this above it (zsearch.grid_search's
+#: ``settle``); 0: the bisection's very grid point (bench/README.md, "Fewer simulations")
+SETTLE_FILL = 0.0
 
 
 @dataclass
@@ -101,8 +105,11 @@ class Tuner:
     warmup: int
     z_cap: float  # the bracket doubles up to this z, and past it only up to ``top``
     predicted: bool = True  # search by predicted grid points (zsearch), else plain bisection
+    settle: float = 0.0  # stop a store its fill rate (0-1) this close above target (zsearch)
     calls: int = 0  # kernel calls made
     item_sims: int = 0  # item simulations made (items × calls)
+    phase: str = "start"  # the step of the search now calling the kernel (:attr:`phases`)
+    phases: dict[str, int] = field(default_factory=dict)  # kernel calls per step
 
     def levels(self, z: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """All nodes' levels of items ``rows`` with store z ``z[rows]``: the stores'
@@ -121,6 +128,7 @@ class Tuner:
         acc = simulate_items(batch, self.levels(z, rows), demand, lead, self.warmup)
         self.calls += 1
         self.item_sims += len(rows)
+        self.phases[self.phase] = self.phases.get(self.phase, 0) + 1
         return fill_rates(acc, self.stores)
 
     def ok(self, f: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -166,6 +174,7 @@ class Tuner:
         return grid_search(
             lo, hi, f_lo, f_hi, self.targets,
             lambda z, rows: self.fills(z, draws, rows), self.ok, iterations, BISECT_TOL,
+            self.settle,
         )  # fmt: skip
 
     def tune(
@@ -176,8 +185,10 @@ class Tuner:
         every = np.arange(n_items)
         lo = np.zeros_like(self.floor)
         hi = np.zeros_like(self.floor)
+        self.phase = "start"
         f_lo = self.fills(lo, search, every)
         f_hi = f_lo.copy()
+        self.phase = "bracket"
         open_ = ~self.ok(f_lo, every) & (self.scale > 0)
         while open_.any():  # bracket: hi meets the target (or is the top), lo does not
             rows = np.flatnonzero(open_.any(axis=1))
@@ -189,8 +200,11 @@ class Tuner:
             f_hi[rows] = np.where(open_[rows], f, f_hi[rows])
             open_ = np.zeros_like(open_)
             open_[rows] = short & (hi[rows] < self.top[rows])
+        self.phase = "search"
         z = self.search(lo, hi, f_lo, f_hi, search, bisections)
+        self.phase = "check"
         f = self.fills(z, check, every)
+        self.phase = "raise"
         short = ~self.ok(f, every) & (self.scale > 0) & (z < self.top)
         lo2, hi2 = z.copy(), z.copy()
         f_lo2, f_hi2 = f.copy(), f.copy()
@@ -208,7 +222,9 @@ class Tuner:
             short[rows] = still & (hi2[rows] < self.top[rows])
         moved = np.flatnonzero((hi2 != z).any(axis=1))
         if len(moved):
+            self.phase = "search back"
             z = self.search(lo2, hi2, f_lo2, f_hi2, check, bisections // 2)
+            self.phase = "recheck"
             f[moved] = self.fills(z, check, moved)
         return z, f
 
@@ -273,11 +289,16 @@ def item_bytes(ctx: PlanContext) -> int:
     return 2 * reps * periods * cols * 8 + reps * len(ctx.network.nodes) * 19 * 8
 
 
-def tune_chunk(pending: list[_Pending], sim: SimRun, predicted: bool = True) -> dict[str, int]:
+def tune_chunk(
+    pending: list[_Pending], sim: SimRun, predicted: bool = True, settle: float | None = None
+) -> dict[str, int]:
     """Tune the stores of every policy of every item of ``pending`` at once
     (:class:`echelon.plan.tuning.Tuner`; ``sim``: periods, replications and warm-up, the
-    seeds are the items'; ``predicted``: the grid search, else plain bisection); returns the
-    kernel calls and item simulations made."""
+    seeds are the items'; ``predicted``: the grid search, else plain bisection; ``settle``:
+    how far above its target a settled store's fill rate may be, default
+    :data:`SETTLE_FILL`); returns the
+    kernel calls and item simulations made, in all and per step of the search."""
+    settle = SETTLE_FILL if settle is None else settle
     plans = [p.plan for p in pending]
     nets = [p.network for p in plans]
     first = pending[0].searches
@@ -296,7 +317,7 @@ def tune_chunk(pending: list[_Pending], sim: SimRun, predicted: bool = True) -> 
     ]
     stores = plans[0].stores
     cols = [batch.structure.index(s) for s in stores]
-    counts = {"calls": 0, "item_sims": 0}
+    counts: dict[str, int] = {"calls": 0, "item_sims": 0}
     for name in first:
         ins = [p.searches[name] for p in pending]
         tuner = Tuner(
@@ -305,7 +326,7 @@ def tune_chunk(pending: list[_Pending], sim: SimRun, predicted: bool = True) -> 
             np.array([[t.scale[s] for s in stores] for t in ins]),
             np.array([[t.top[s] for s in stores] for t in ins]),
             np.array([[p.targets[s] for s in stores] for p in plans]), sim.warmup, Z_MAX,
-            predicted,
+            predicted, settle,
         )  # fmt: skip
         z, f = tuner.tune(draws[0], draws[1], BISECTIONS, CHECK_ROUNDS)
         for i, (plan, t) in enumerate(zip(plans, ins, strict=True)):
@@ -315,6 +336,8 @@ def tune_chunk(pending: list[_Pending], sim: SimRun, predicted: bool = True) -> 
             plan.fill[name] = {s: float(f[i, c]) for c, s in enumerate(stores)}
         counts["calls"] += tuner.calls
         counts["item_sims"] += tuner.item_sims
+        for k, v in tuner.phases.items():
+            counts["calls " + k] = counts.get("calls " + k, 0) + v
     return counts
 
 

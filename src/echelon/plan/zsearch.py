@@ -13,6 +13,13 @@ the ends reached). A step whose prediction did not halve the bracket is followed
 midpoint, so no store needs more than ``2·m`` probes; a store stops as soon as its bracket is
 two adjacent grid points (the bisection's resolution), and every probe is one call of the
 caller's ``fills`` for the rows (items) that still have an open store.
+
+With ``settle > 0`` a store also stops as soon as the upper end of its bracket meets the
+target with a fill rate at most ``settle`` (0-1) above it, and returns that end: with a fill
+rate that rises with z it is at or above the bisection's point (which lies in the bracket) and
+its fill rate exceeds the bisection's by at most ``settle`` — the halvings beyond would move
+the level, not its fill rate by more than that (tests/plan/test_zsearch.py). ``settle = 0``:
+exactly the bisection's point.
 """
 
 from __future__ import annotations
@@ -86,17 +93,21 @@ def grid_search(
     meets: Meets,
     iterations: int,
     tol: float,
+    settle: float = 0.0,
 ) -> np.ndarray:
     """The bisection's answer (module doc) for every store ``[items, stores]``: ``lo`` short,
     ``hi`` meets (or is the top), ``f_lo``/``f_hi`` their fill rates (0-1, NaN: unknown),
-    ``target`` the fill-rate targets; returns the z grid points (σ_τ units)."""
+    ``target`` the fill-rate targets; ``settle``: how far (0-1) above its target the fill rate
+    of a bracket's upper end may be for the store to stop there (module doc); returns the z
+    grid points (σ_τ units)."""
     m = depths(lo, hi, iterations, tol)
     a = np.zeros(lo.shape, dtype=np.int64)
     b = np.int64(1) << m
     fa, fb = f_lo.copy(), f_hi.copy()
+    b_meets = meets(f_hi, np.arange(lo.shape[0]))
     halve = np.zeros(lo.shape, dtype=bool)  # the last prediction did not halve the bracket
     while True:
-        open_ = b - a > 1
+        open_ = (b - a > 1) & ~(b_meets & (fb - target <= settle) & (settle > 0))
         rows = np.flatnonzero(open_.any(axis=1))
         if not len(rows):
             break
@@ -115,6 +126,7 @@ def grid_search(
         width = b - a
         up, down = open_ & good, open_ & ~good
         b, fb = np.where(up, k, b), np.where(up, f, fb)
+        b_meets |= up
         a, fa = np.where(down, k, a), np.where(down, f, fa)
         halve = open_ & ~halve & (2 * (b - a) > width)
     return tree_point(lo, hi, b, m)
