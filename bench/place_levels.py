@@ -71,8 +71,9 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--calls", action="store_true")
     ap.add_argument("--settle", type=float)
+    ap.add_argument("--folder", type=Path, help="a data folder instead of the catalogue")
     args = ap.parse_args()
-    folder = args.cache / f"items-{args.items}-stores-{args.stores}"
+    folder = args.folder or args.cache / f"items-{args.items}-stores-{args.stores}"
     cached = folder.with_suffix(".forecasts.pkl")
     if not folder.exists():
         params = CatalogueParams(items=args.items, stores=args.stores, demand_format="parquet")
@@ -104,8 +105,8 @@ def main() -> None:
     if prof:
         prof.disable()
     cpu = time.process_time() - c0
-    series = args.items * args.stores
-    print(f"items={args.items} series={series} place: CPU {cpu:.2f} s "
+    series = sum(len(p.stores) for p in placed.items.values())
+    print(f"items={len(placed.items)} series={series} place: CPU {cpu:.2f} s "
           f"({cpu * 1000 / series:.2f} CPU s / 1k series)")  # fmt: skip
     if args.calls:
         n = calls.pop("tunings")
