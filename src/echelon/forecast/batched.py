@@ -48,8 +48,11 @@ class History:
         t = int(lengths.max()) if n else 0
         values = np.full((n, t), np.nan)
         start = (t - lengths).astype(np.int64)
-        for i, y in enumerate(ys):
-            values[i, start[i] :] = np.asarray(y, float)
+        if lengths.sum():
+            flat = np.concatenate([np.asarray(y, float) for y in ys])
+            rows = np.repeat(np.arange(n), lengths)
+            within = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            values[rows, np.repeat(start, lengths) + within] = flat
         return cls(values, start)
 
     @property
