@@ -76,7 +76,7 @@ def test_interval_formula_matches_the_simulated_spread() -> None:
     ys = level_series(4, n=104, k=6)
     fit = be.fit_ets(History.from_arrays(ys))
     h = 6
-    paths = be.ets_paths(fit, h, 20_000, np.random.default_rng(1))
+    paths = be.ets_paths(fit, h, 20_000, seed=1)
     # the bootstrap draws the in-sample errors: mean ē, variance SSE / n − ē²; the closed
     # form uses σ² = SSE / (n − k) and mean 0; h steps ahead both weigh them by 1 + Σ c_j
     e_bar = np.nanmean(fit.residuals, axis=1)[:, None]

@@ -140,10 +140,11 @@ def test_intermittent_models_and_ses_equal_statsforecast(seed: int) -> None:
 def test_bootstrap_paths_resample_the_residuals() -> None:
     ys = random_series(5, 12)
     hist = bt.History.from_arrays(ys)
-    rng = np.random.default_rng(0)
     fits = (("HistoricAverage", bt.historic_average(hist, H)), ("Naive", bt.naive(hist, H)))
     for name, fit in fits:
-        paths = bt.bootstrap_paths(name, fit, 300, rng)
+        paths = bt.bootstrap_paths(name, fit, 300, seed=0)
+        again = bt.bootstrap_paths(name, fit, 300, seed=0)
+        np.testing.assert_array_equal(paths, again)
         assert paths.shape == (len(ys), 300, H)
         for i in range(len(ys)):
             r = fit.residuals[i][~np.isnan(fit.residuals[i])]

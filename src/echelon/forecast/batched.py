@@ -16,7 +16,7 @@ Models: ``HistoricAverage``, ``Naive``, ``SeasonalNaive`` (season m), ``SES`` (f
 ``CrostonClassic``, ``CrostonSBA`` (α = 0.1 for sizes and intervals; SBA × 0.95) and ``TSB``
 (fixed α_d, α_p: the plan's :data:`echelon.forecast.models.TSB_ALPHA_D` / ``_P``).
 :func:`bootstrap_paths` draws sample paths with bootstrapped in-sample residuals (the method
-of statsforecast's ``simulate(error_distribution="bootstrap")``, from one NumPy generator for
+of statsforecast's ``simulate(error_distribution="bootstrap")``, from one seeded generator for
 all series, so its draws are not statsforecast's).
 """
 
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 from scipy import stats
+
+from echelon.forecast.path_kernels import MEAN, WALK, bootstrap_fill
 
 SBA_FACTOR = 0.95
 CROSTON_ALPHA = 0.1
@@ -267,29 +269,31 @@ def residual_pools(residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return residuals[ok], starts, counts
 
 
-def draw_residuals(
-    residuals: np.ndarray, n_paths: int, h: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Bootstrapped residuals (n, P, H): uniform draws with replacement from each row's
-    non-NaN residuals (0 for a row without any)."""
-    vals, starts, counts = residual_pools(residuals)
-    n = residuals.shape[0]
-    u = rng.random((n, n_paths, h))
-    top = np.maximum(counts - 1, 0)[:, None, None]
-    pick = np.minimum((u * counts[:, None, None]).astype(np.int64), top)
-    if not len(vals):
-        return np.zeros((n, n_paths, h))
-    draws = vals[np.minimum(starts[:, None, None] + pick, len(vals) - 1)]
-    return np.where(counts[:, None, None] > 0, draws, 0.0)
-
-
-def bootstrap_paths(model: str, fit: Fit, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+def bootstrap_paths(model: str, fit: Fit, n_paths: int, seed: int) -> np.ndarray:
     """Sample paths (n, P, H) of HistoricAverage (mean + e) or Naive (last value + Σe) with
-    bootstrapped residuals (statsforecast's simulation equations; units per period)."""
-    h = fit.mean.shape[1]
-    e = draw_residuals(fit.residuals, n_paths, h, rng)
-    if model == "HistoricAverage":
-        return fit.mean[:, None, :] + e
-    if model == "Naive":
-        return fit.mean[:, None, :] + np.cumsum(e, axis=2)
-    raise KeyError(model)
+    bootstrapped residuals (statsforecast's simulation equations; units per period), drawn
+    from numba's generator seeded with ``seed``."""
+    kinds = {"HistoricAverage": MEAN, "Naive": WALK}
+    if model not in kinds:
+        raise KeyError(model)
+    return resample(kinds[model], fit.residuals, fit.mean, n_paths, seed)
+
+
+def resample(
+    kind: int,
+    residuals: np.ndarray,
+    mean: np.ndarray,
+    n_paths: int,
+    seed: int,
+    state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Paths (n, P, H) of :func:`echelon.forecast.path_kernels.bootstrap_fill` on the pools of
+    non-NaN ``residuals`` (n, T): ``mean`` (n, H) for MEAN / WALK (its H for STATE), ``state``
+    (level, growth, (n, 3) α β φ) for STATE."""
+    n, h = mean.shape
+    vals, starts, counts = residual_pools(residuals)
+    out = np.empty((n, n_paths, h))
+    level, growth, par = state or (np.zeros(n), np.zeros(n), np.zeros((n, 3)))
+    vals = vals if len(vals) else np.zeros(1)
+    bootstrap_fill(kind, mean, level, growth, par, vals, starts, counts, int(seed), out)
+    return out

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from echelon.forecast.batched import History, draw_residuals, gaussian_quantiles
+from echelon.forecast.batched import History, gaussian_quantiles, resample
+from echelon.forecast.path_kernels import STATE
 
 ALPHA_GRID = np.array([1e-4, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5, 0.7, 0.9, 0.9999])
 TREND_ALPHA = np.array([0.02, 0.1, 0.25, 0.5, 0.8])
@@ -273,17 +274,10 @@ def ets_quantiles(fit: EtsFit, h: int, taus: Sequence[float]) -> np.ndarray:
     return gaussian_quantiles(fit.mean(h), fit.sigmah(h), taus)
 
 
-def ets_paths(fit: EtsFit, h: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+def ets_paths(fit: EtsFit, h: int, n_paths: int, seed: int) -> np.ndarray:
     """Sample paths (n, P, H): the state recursion from the final states with bootstrapped
-    in-sample one-step errors (units per period)."""
-    e = draw_residuals(fit.residuals, n_paths, h, rng)
-    lvl = np.repeat(fit.level[:, None], n_paths, axis=1)
-    b = np.repeat(fit.growth[:, None], n_paths, axis=1)
-    alpha, beta, phi = fit.alpha[:, None], fit.beta[:, None], fit.phi[:, None]
-    out = np.empty_like(e)
-    for s in range(h):
-        f = lvl + phi * b
-        out[:, :, s] = f + e[:, :, s]
-        lvl = f + alpha * e[:, :, s]
-        b = phi * b + beta * e[:, :, s]
-    return out
+    in-sample one-step errors, drawn from numba's generator seeded with ``seed`` (units per
+    period)."""
+    par = np.stack([fit.alpha, fit.beta, fit.phi], axis=1)
+    state = (fit.level, fit.growth, par)
+    return resample(STATE, fit.residuals, fit.mean(h), n_paths, seed, state)

@@ -10,7 +10,7 @@
   (:mod:`echelon.forecast.batched`): the means of HistoricAverage, Naive, SeasonalNaive,
   CrostonClassic, CrostonSBA and TSB equal statsforecast's (to the last bit; tests), and
   HistoricAverage and Naive simulate with bootstrapped residuals as statsforecast's
-  equations do, from one NumPy generator for all series (so their sample paths are not
+  equations do, from one seeded generator for all series (so their sample paths are not
   statsforecast's draws); ``AutoETS`` is the batched ANN/AAdN model of
   :mod:`echelon.forecast.batched_ets`, not statsforecast's AutoETS.
 
@@ -90,10 +90,11 @@ def batched_means(
     raise KeyError(model)
 
 
-def model_rng(seed: int, model: str) -> np.random.Generator:
-    """The generator of one model's batched sample paths: from ``seed`` and the model name,
-    so that a model's paths do not depend on which other models ran."""
-    return np.random.default_rng([int(seed), zlib.crc32(model.encode())])
+def model_seed(seed: int, model: str) -> int:
+    """The seed of one model's batched sample paths: from ``seed`` and the model name, so
+    that a model's paths do not depend on which other models ran."""
+    rng = np.random.default_rng([int(seed), zlib.crc32(model.encode())])
+    return int(rng.integers(2**31 - 1))
 
 
 def batched_paths(
@@ -102,11 +103,11 @@ def batched_paths(
     """Sample paths (n, P, H) of ``model`` on the histories ``ys`` with bootstrapped
     in-sample residuals (module doc)."""
     hist = bt.History.from_arrays(ys)
-    rng = model_rng(seed, model)
+    s = model_seed(seed, model)
     if model == "AutoETS":
-        return ets_paths(fit_ets(hist), h, n_paths, rng)
+        return ets_paths(fit_ets(hist), h, n_paths, s)
     if model == "HistoricAverage":
-        return bt.bootstrap_paths(model, bt.historic_average(hist, h), n_paths, rng)
+        return bt.bootstrap_paths(model, bt.historic_average(hist, h), n_paths, s)
     if model == "Naive":
-        return bt.bootstrap_paths(model, bt.naive(hist, h), n_paths, rng)
+        return bt.bootstrap_paths(model, bt.naive(hist, h), n_paths, s)
     raise KeyError(model)
