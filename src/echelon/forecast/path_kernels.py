@@ -3,8 +3,8 @@ paths with bootstrapped residuals.
 
 - :func:`quantiles_over_axis1` gives ``np.quantile(x, taus, axis=1)`` (NumPy's default
   ``linear`` method: virtual index ``(P − 1)·τ``, the two neighbours of the sorted sample and
-  NumPy's two-sided lerp) to the last bit, sorting each column once instead of NumPy's
-  partition per level; NaN where a column holds a NaN, as NumPy gives it.
+  NumPy's two-sided lerp) to the last bit, sorting once instead of NumPy's partition per
+  level; NaN where a column holds a NaN, as NumPy gives it.
 - :func:`compound_fill` turns the two uniform draws of :func:`echelon.forecast.leadtime.
   compound_paths` into its paths (occurrence, bootstrapped size, rescaling) without the
   temporaries, in the same floating-point operations.
@@ -17,52 +17,34 @@ Units: those of the arrays given (demand per period).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 MEAN, WALK, STATE = 0, 1, 2  # bootstrap_fill kinds: HistoricAverage, Naive, ETS
 
 
-@njit(cache=True)
-def _quantiles_kernel(x: np.ndarray, q: np.ndarray, out: np.ndarray) -> None:
-    n, p, h = x.shape
-    buf = np.empty(p)
-    last = p - 1
-    for i in range(n):
-        for t in range(h):
-            for j in range(p):
-                buf[j] = x[i, j, t]
-            buf.sort()
-            if math.isnan(buf[last]):
-                out[:, i, t] = np.nan
-                continue
-            for k in range(q.size):
-                v = last * q[k]
-                if v >= last:
-                    out[k, i, t] = buf[last]
-                    continue
-                if v < 0:
-                    out[k, i, t] = buf[0]
-                    continue
-                prev = math.floor(v)
-                g = v - prev
-                a, b = buf[int(prev)], buf[int(prev) + 1]
-                d = b - a
-                out[k, i, t] = b - d * (1 - g) if g >= 0.5 else a + d * g
-
-
 def quantiles_over_axis1(x: np.ndarray, taus: np.ndarray) -> np.ndarray:
-    """``np.quantile(x, taus, axis=1)`` of a float64 array (n, P, H) → (K, n, H); a 2-D
-    ``x`` (n, P) → (K, n)."""
+    """``np.quantile(x, taus, axis=1)`` of a float64 array (n, P, H) → (K, n, H) or (n, P)
+    → (K, n), bit for bit: one sort along the paths (NumPy's SIMD sort) instead of a
+    partition per level, then NumPy's index and lerp arithmetic (module doc)."""
     q = np.asarray(taus, dtype=np.float64)
     if x.dtype != np.float64 or x.shape[1] == 0 or q.ndim != 1:
         return np.asarray(np.quantile(x, q, axis=1))
-    x3 = x if x.ndim == 3 else x[:, :, None]
-    out = np.empty((len(q), x3.shape[0], x3.shape[2]))
-    _quantiles_kernel(x3, q, out)
-    return out if x.ndim == 3 else out[:, :, 0]
+    s = np.sort(x, axis=1)
+    last = s.shape[1] - 1
+    v = last * q
+    prev = np.floor(v)
+    nxt = prev + 1
+    prev[v >= last], nxt[v >= last] = -1, -1
+    prev[v < 0], nxt[v < 0] = 0, 0
+    gamma = (v - prev).reshape((-1,) + (1,) * (x.ndim - 1))
+    a = np.moveaxis(s[:, prev.astype(np.intp)], 1, 0)
+    b = np.moveaxis(s[:, nxt.astype(np.intp)], 1, 0)
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    out[:, np.isnan(s[:, last])] = np.nan
+    return out
 
 
 @njit(cache=True)
