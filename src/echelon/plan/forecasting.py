@@ -461,7 +461,9 @@ def shadow_backtest(ctx: PlanContext, fit: ForecastResult, hold: int) -> Backtes
         return None
     items = set(shadow_sample(ctx))
     uid = bt.forecasts["unique_id"].astype(str)
-    rows = uid.str.split(SEP).str[0].isin(items)
+    codes, ids = pd.factorize(uid)  # each series id split once, not each row's
+    keep = np.array([str(u).split(SEP)[0] in items for u in ids], dtype=bool)
+    rows = pd.Series(keep[codes] if len(ids) else np.zeros(len(uid), bool), index=uid.index)
     uids = set(uid[rows])
     score_cols = ["unique_id", "cutoff", "model", "demand_class", bt.criterion, "mase"]
     return BacktestResult(
