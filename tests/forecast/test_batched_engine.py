@@ -50,7 +50,9 @@ def both(assignments: dict[str, dict[str, list[str]]], **kw: object) -> tuple[di
 
 def test_compound_models_give_the_statsforecast_engines_numbers() -> None:
     ids = [f"s{k:02d}" for k in range(12)]
-    models = ("CrostonSBA", "CrostonClassic", "TSB", "HistoricAverage", "Naive", "Zero")
+    # ADIDA and IMAPA: not batched, statsforecast's under either engine (the fallback)
+    models = ("CrostonSBA", "CrostonClassic", "TSB", "HistoricAverage", "Naive", "Zero", "ADIDA")
+    models = (*models, "IMAPA")
     sf, bt = both({m: {"compound": ids} for m in models})
     for m in models:
         assert sf[m].uids == bt[m].uids
@@ -68,7 +70,9 @@ def test_simulated_models_and_seasonal_twins_have_the_pipelines_shape() -> None:
     index = fit_index(train)
     assign = {m: {"simulate": smooth} for m in ("AutoETS", "HistoricAverage", "Naive")}
     assign["AutoETS+season"] = {"simulate": smooth}
+    assign["SeasonalNaive"] = {"simulate": smooth}  # not batched: statsforecast's paths
     sf, bt = both(assign, season_index=index)
+    np.testing.assert_array_equal(bt["SeasonalNaive"].quantiles, sf["SeasonalNaive"].quantiles)
     for m in assign:
         a, b = sf[m].frame(TAUS), bt[m].frame(TAUS)
         assert list(a.columns) == list(b.columns)
