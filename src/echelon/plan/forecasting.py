@@ -41,17 +41,21 @@ import pandas as pd
 
 from echelon.forecast.backtest import BacktestResult, choose_champions
 from echelon.forecast.data import series_rows, validate_demand
+from echelon.forecast.seasonal import SUFFIX
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
 from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 from echelon.plan.shadow_sample import shadow_sample
 
+#: every non-zero class has the seasonal twin (``+season``) of each of its models
+_SMOOTH = ("AutoETS", "HistoricAverage", "Naive")
+_COUNT = ("CrostonSBA", "TSB", "HistoricAverage")
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "smooth": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
-    "erratic": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
-    "intermittent": ("CrostonSBA", "TSB", "HistoricAverage", "TSB+season"),
-    "lumpy": ("CrostonSBA", "TSB", "HistoricAverage", "TSB+season"),
+    "smooth": (*_SMOOTH, *(m + SUFFIX for m in _SMOOTH)),
+    "erratic": (*_SMOOTH, *(m + SUFFIX for m in _SMOOTH)),
+    "intermittent": (*_COUNT, *(m + SUFFIX for m in _COUNT)),
+    "lumpy": (*_COUNT, *(m + SUFFIX for m in _COUNT)),
     "zero": ("Zero", "HistoricAverage"),
 }
 PLAN_TAUS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -452,6 +456,7 @@ def shadow_backtest(ctx: PlanContext, fit: ForecastResult, hold: int) -> Backtes
     rows = uid.str.split(SEP).str[0].isin(items)
     uids = set(uid[rows])
     score_cols = ["unique_id", "cutoff", "model", "demand_class", bt.criterion, "mase"]
+    score_cols += ["season"] if "season" in bt.scores else []  # the seasonal selection rule
     return BacktestResult(
         scores=bt.scores.loc[bt.scores["unique_id"].astype(str).isin(uids), score_cols],
         forecasts=bt.forecasts.loc[rows, ["unique_id", "cutoff", "ds", "model", "mean", "y"]],
