@@ -44,7 +44,7 @@ from echelon.forecast.data import series_rows, validate_demand
 from echelon.forecast.seasonal import SUFFIX
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
-from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
+from echelon.plan.ltd_error import LtdError, paths_and_flats, phase_scaled_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 from echelon.plan.shadow_sample import shadow_sample
 
@@ -242,17 +242,20 @@ def held_periods(horizon: int, holdout_periods: int) -> int:
     return max(1, min(horizon, holdout_periods)) if holdout_periods > 0 else max(1, horizon)
 
 
-def _error_models(fc: ForecastResult, models: pd.Series, held: int) -> dict[str, LtdError]:
+def _error_models(
+    fc: ForecastResult, models: pd.Series, held: int, levels: Mapping[str, float]
+) -> dict[str, LtdError]:
     """Per series id: the error model of the champion's backtest (empty without one),
-    against the flat mean over ``held`` periods, pooled by demand class
-    (:func:`echelon.plan.ltd_error.pooled_models`)."""
+    against the flat mean over ``held`` periods, scaled to the plan's flat mean ``levels``
+    (units per period) at the level elasticity of its demand class, pooled by demand class
+    (:func:`echelon.plan.ltd_error.phase_scaled_paths`, ``pooled_models``)."""
     if fc.backtest is None or fc.backtest.forecasts.empty:
         return {}
     champions = {str(k): str(v) for k, v in models.items()}
-    paths = error_paths(fc.backtest.forecasts, champions, held)
     classes = fc.classes
     groups = dict(zip(classes["unique_id"].astype(str), classes["demand_class"], strict=True))
-    return pooled_models(paths, groups)
+    measured = paths_and_flats(fc.backtest.forecasts, champions, held)
+    return pooled_models(phase_scaled_paths(measured, levels, groups), groups)
 
 
 def _summaries(
@@ -265,7 +268,8 @@ def _summaries(
     g = f.assign(spread=spread).groupby("unique_id", sort=True)
     means = g.head(held).groupby("unique_id", sort=True)["mean"].mean()
     stds, models = g["spread"].first(), g["model"].first()
-    errors = _error_models(fc, models, held)
+    levels = {str(k): float(v) for k, v in means.items()}
+    errors = _error_models(fc, models, held, levels)
     hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
     h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
     paths = _by_series(f, "unique_id", "mean")

@@ -53,6 +53,8 @@ BIAS_T = 2.0  # a mean error this many standard errors from 0 is a persistent bi
 MIN_BIAS_ORIGINS = 3  # fewer origins: no bias correction
 POOL_ORIGINS = 6.0  # weight (in origins) of the group's curve in a series' shrunk curve
 MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to its σ)
+MAX_ELASTICITY = 1.0  # the error spread grows at most in proportion to the forecast level
+MAX_LEVEL_RATIO = 2.0  # an origin's errors are scaled to the plan's level by at most ×2 / ÷2
 
 
 @dataclass(frozen=True)
@@ -90,21 +92,82 @@ def error_paths(
     (:attr:`echelon.plan.forecasting.SeriesForecast.mean`), so that a forecast shape within
     the horizon (a season, a trend) the plan does not hold is error. Origins with fewer than
     H periods are dropped."""
+    return {u: p for u, (p, _) in paths_and_flats(backtest, champions, mean_periods).items()}
+
+
+def paths_and_flats(
+    backtest: pd.DataFrame, champions: Mapping[str, str], mean_periods: int | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per series id: (:func:`error_paths`' paths, origins × H; each kept origin's flat
+    forecast ``f̄_o``, length origins), both in units per period."""
     b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
     b = b.sort_values(["unique_id", "cutoff", "ds"])
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for uid, g in b.groupby("unique_id", sort=False):
         sizes = g.groupby("cutoff", sort=False).size().to_numpy()
         h = int(sizes.max())
         full = np.repeat(sizes == h, sizes)
         if not full.any():
-            out[str(uid)] = np.zeros((0, h))
+            out[str(uid)] = (np.zeros((0, h)), np.zeros(0))
             continue
         y = g["y"].to_numpy(float)[full].reshape(-1, h)
         m = h if mean_periods is None else max(1, min(h, mean_periods))
-        flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1, keepdims=True)
-        rows = (y - flat).clip(-1e300, 1e300)
-        out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
+        flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1)
+        rows = (y - flat[:, None]).clip(-1e300, 1e300)
+        keep = np.isfinite(rows).all(axis=1)
+        out[str(uid)] = (rows[keep], flat[keep])
+    return out
+
+
+def level_elasticities(
+    measured: Mapping[str, tuple[np.ndarray, np.ndarray]], groups: Mapping[str, str]
+) -> dict[str, float]:
+    """Per group: the elasticity β of the error spread to the forecast level (dimensionless,
+    in [0, :data:`MAX_ELASTICITY`]), ``rms_o ∝ f̄_o^β`` within each series, pooled over the
+    group's series: the least-squares slope of ``log rms_o`` on ``log f̄_o``, both centred per
+    series (``rms_o``: the root mean square error of origin ``o``'s path; ``measured``:
+    :func:`paths_and_flats`). 0 where the group's levels do not vary (a flat champion) —
+    the spread is then the same at every phase, as before (module doc)."""
+    sxy: dict[str, float] = {}
+    sxx: dict[str, float] = {}
+    for u, (paths, flats) in measured.items():
+        rms = np.sqrt((paths**2).mean(axis=1)) if paths.size else np.zeros(0)
+        ok = (rms > 0) & (flats > 0) & np.isfinite(flats)
+        if ok.sum() < MIN_ORIGINS:
+            continue
+        x, y = np.log(flats[ok]), np.log(rms[ok])
+        x, y = x - x.mean(), y - y.mean()
+        x[np.abs(x) < 1e-9] = 0.0  # a flat champion's rounding is no level change
+        g = groups.get(u, "")
+        sxy[g] = sxy.get(g, 0.0) + float(x @ y)
+        sxx[g] = sxx.get(g, 0.0) + float(x @ x)
+    return {
+        g: float(np.clip(sxy[g] / sxx[g], 0.0, MAX_ELASTICITY)) if sxx[g] > 0 else 0.0 for g in sxx
+    }
+
+
+def phase_scaled_paths(
+    measured: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    levels: Mapping[str, float],
+    groups: Mapping[str, str],
+) -> dict[str, np.ndarray]:
+    """Per series id: its error paths with each origin's path scaled to the plan's level,
+    ``e[o] · (level / f̄_o)^β`` (β: its group's :func:`level_elasticities`; the factor
+    clipped to [1 / :data:`MAX_LEVEL_RATIO`, :data:`MAX_LEVEL_RATIO`], 1 where a level is
+    not positive), units per period. An error measured in a low season is widened for a plan
+    made at the peak and narrowed the other way round, as far as the backtest shows the
+    spread growing with the level; a series without a level in ``levels`` keeps its paths."""
+    beta = level_elasticities(measured, groups)
+    out = {}
+    for u, (paths, flats) in measured.items():
+        b, level = beta.get(groups.get(u, ""), 0.0), levels.get(u)
+        if level is None or b == 0.0 or paths.size == 0:
+            out[u] = paths
+            continue
+        ok = (flats > 0) & np.isfinite(flats) & (level > 0)
+        ratio = np.where(ok, level / np.where(ok, flats, 1.0), 1.0)
+        factor = np.clip(ratio**b, 1.0 / MAX_LEVEL_RATIO, MAX_LEVEL_RATIO)
+        out[u] = paths * factor[:, None]
     return out
 
 
