@@ -44,7 +44,13 @@ from echelon.forecast.data import series_rows, validate_demand
 from echelon.forecast.seasonal import SUFFIX
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
-from echelon.plan.ltd_error import LtdError, paths_and_flats, phase_scaled_paths, pooled_models
+from echelon.plan.ltd_error import (
+    LtdError,
+    paths_and_flats,
+    phase_scaled_paths,
+    pooled_bias,
+    pooled_models,
+)
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 from echelon.plan.shadow_sample import shadow_sample
 
@@ -64,6 +70,8 @@ HISTORY_TAIL = 26  # periods of history kept in a fan chart
 MIN_TRAIN = 16  # periods of history a hold-out fit needs; shorter: no hold-out
 SEP = "\x1f"  # joins item and location into a forecast series id
 BACKTEST_ORIGINS = 6  # walk-forward origins of the error model, spread over the last year
+POOLED_BIAS = True  # experiment toggle: a class-pooled bias where a series' own test finds none
+PHASE_SCALED = True  # experiment toggle: error paths scaled to the plan level (elasticity)
 SELECT_PERIODS = 4  # champions minimise the pinball loss of demand summed over this many periods
 PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
 #: series per demand class that backtest every candidate; the others backtest their class's
@@ -255,7 +263,10 @@ def _error_models(
     classes = fc.classes
     groups = dict(zip(classes["unique_id"].astype(str), classes["demand_class"], strict=True))
     measured = paths_and_flats(fc.backtest.forecasts, champions, held)
-    return pooled_models(phase_scaled_paths(measured, levels, groups), groups)
+    biases = pooled_bias(measured, levels, groups) if POOLED_BIAS else None
+    scaled = phase_scaled_paths(measured, levels, groups) if PHASE_SCALED else None
+    paths = scaled if scaled is not None else {u: p for u, (p, _) in measured.items()}
+    return pooled_models(paths, groups, biases)
 
 
 def _summaries(

@@ -55,6 +55,7 @@ POOL_ORIGINS = 6.0  # weight (in origins) of the group's curve in a series' shru
 MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to its σ)
 MAX_ELASTICITY = 1.0  # the error spread grows at most in proportion to the forecast level
 MAX_LEVEL_RATIO = 2.0  # an origin's errors are scaled to the plan's level by at most ×2 / ÷2
+MIN_BIAS_SERIES = 3  # a group with fewer series (with a level) has no pooled bias
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,58 @@ def persistent_bias(paths: np.ndarray) -> float:
     return mean if same_sign and abs(mean) > BIAS_T * se else 0.0
 
 
+def relative_errors(measured: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Per series id: its mean backtest error relative to its forecast level,
+    ``Σ_o m_o / Σ_o f̄_o`` (dimensionless; ``m_o`` origin ``o``'s mean error per period,
+    ``f̄_o`` its flat forecast, :func:`paths_and_flats`); series with fewer than
+    :data:`MIN_BIAS_ORIGINS` origins or no positive level are left out."""
+    out = {}
+    for u, (paths, flats) in measured.items():
+        if paths.shape[0] < MIN_BIAS_ORIGINS or not np.isfinite(flats).all():
+            continue
+        level = float(flats.sum())
+        if level > 0:
+            out[u] = float(paths.mean(axis=1).sum()) / level
+    return out
+
+
+def group_biases(
+    measured: Mapping[str, tuple[np.ndarray, np.ndarray]], groups: Mapping[str, str]
+) -> dict[str, float]:
+    """Per group: the pooled relative bias (dimensionless) where it is significant across the
+    group's series, else no entry: the mean of the series' :func:`relative_errors` where at
+    least :data:`MIN_BIAS_SERIES` series have one and the mean is :data:`BIAS_T` standard
+    errors (over series) from 0 (module doc)."""
+    rel: dict[str, list[float]] = {}
+    for u, r in relative_errors(measured).items():
+        rel.setdefault(groups.get(u, ""), []).append(r)
+    out = {}
+    for g, rs in rel.items():
+        x = np.asarray(rs)
+        if len(x) < MIN_BIAS_SERIES:
+            continue
+        mean, se = float(x.mean()), float(x.std(ddof=1)) / math.sqrt(len(x))
+        if abs(mean) > BIAS_T * se:
+            out[g] = mean
+    return out
+
+
+def pooled_bias(
+    measured: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    levels: Mapping[str, float],
+    groups: Mapping[str, str],
+) -> dict[str, float]:
+    """Per series id with a level in ``levels`` (the plan's flat mean, units per period) and
+    a significant :func:`group_biases` entry: that relative bias × the level (units per
+    period) — the bias a series gets where its own :func:`persistent_bias` is 0."""
+    rel = group_biases(measured, groups)
+    return {
+        u: rel[groups.get(u, "")] * float(levels[u])
+        for u in measured
+        if u in levels and groups.get(u, "") in rel
+    }
+
+
 def ltd_curve(centred: np.ndarray) -> np.ndarray:
     """σ_τ for τ = 1 … H: root mean square over the origins of the centred errors summed
     over the first τ periods (units)."""
@@ -191,19 +244,25 @@ def ltd_curve(centred: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt((sums**2).mean(axis=0)), dtype=float)
 
 
-def _own(paths: np.ndarray) -> tuple[float, np.ndarray, float]:
-    """A series' persistent bias, own curve and per-period rms centred error."""
-    bias = persistent_bias(paths)
+def _own(paths: np.ndarray, fallback: float = 0.0) -> tuple[float, np.ndarray, float]:
+    """A series' persistent bias (``fallback``, units per period, where its own test finds
+    none), own curve and per-period rms centred error."""
+    bias = persistent_bias(paths) or fallback
     centred = paths - bias
     return bias, ltd_curve(centred), float(np.sqrt((centred**2).mean()))
 
 
 def pooled_models(
-    paths: Mapping[str, np.ndarray], groups: Mapping[str, str]
+    paths: Mapping[str, np.ndarray],
+    groups: Mapping[str, str],
+    biases: Mapping[str, float] | None = None,
 ) -> dict[str, LtdError]:
     """The error model of every series with at least :data:`MIN_ORIGINS` origins, its curve
-    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group."""
-    own = {u: _own(p) for u, p in paths.items() if p.shape[0] >= MIN_ORIGINS}
+    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group;
+    ``biases``: series id → the bias (units per period) where its own test finds none
+    (:func:`pooled_bias`)."""
+    fallback = biases or {}
+    own = {u: _own(p, fallback.get(u, 0.0)) for u, p in paths.items() if p.shape[0] >= MIN_ORIGINS}
     if not own:
         return {}
     h = min(p.shape[1] for u, p in paths.items() if u in own)
