@@ -8,15 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from echelon.forecast.backtest import (
-    CHALLENGER_MARGIN,
-    SEASON_TOLERANCE,
-    BacktestResult,
-    choose_champions,
-)
+from echelon.forecast.backtest import CHALLENGER_MARGIN, choose_champions
 from echelon.forecast.data import validate_demand
 from echelon.forecast.seasonal import EPOCH, base_model, fit_index, years_since_epoch
-from echelon.forecast.service import Settings, backtest
+from echelon.forecast.service import Settings, forecast
 
 WEEKS = 70
 
@@ -66,64 +61,38 @@ def test_a_seasonal_item_does_not_give_its_season_to_a_flat_one() -> None:
     assert index.amplitude("F|0") < 0.1
 
 
-def _scores(values: dict[str, list[float]], season: list[bool] | None = None) -> pd.DataFrame:
-    """Scores of 2 cutoffs × 2 series per model; ``season``: the season test per pair."""
+def _scores(values: dict[str, list[float]]) -> pd.DataFrame:
     rows = []
     for model, vals in values.items():
         for k, v in enumerate(vals):
-            row = {
-                "cutoff": k // 2,
-                "unique_id": f"s{k % 2}",
-                "model": model,
-                "demand_class": "smooth",
-                "c": v,
-                "mase": 1.0,
-            }
-            if season is not None:
-                row["season"] = season[k]
-            rows.append(row)
+            rows.append(
+                {
+                    "cutoff": k // 2,
+                    "unique_id": f"s{k % 2}",
+                    "model": model,
+                    "demand_class": "smooth",
+                    "c": v,
+                    "mase": 1.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def _pick(values: dict[str, list[float]], season: list[bool] | None = None) -> str:
-    return str(choose_champions(_scores(values, season), "c")["champion"].iloc[0])
-
-
-def test_without_a_detected_season_a_seasonal_challenger_must_win_by_the_margin() -> None:
+def test_a_seasonal_challenger_must_win_by_the_margin() -> None:
     base = [1.0, 1.0, 1.0, 1.0]
+    tie = _scores({"AutoETS": base, "AutoETS+season": base})
+    assert choose_champions(tie, "c")["champion"].iloc[0] == "AutoETS"
     near = [v * (1 - CHALLENGER_MARGIN / 2) for v in base]
+    assert (
+        choose_champions(_scores({"AutoETS": base, "AutoETS+season": near}), "c")["champion"].iloc[
+            0
+        ]
+        == "AutoETS"
+    )
     better = [v * 0.9 for v in base]
-    for season in (None, [False] * 4, [True, False, True, False]):  # share 0.5: not a majority
-        assert _pick({"AutoETS": base, "AutoETS+season": base}, season) == "AutoETS"
-        assert _pick({"AutoETS": base, "AutoETS+season": near}, season) == "AutoETS"
-        assert _pick({"AutoETS": base, "AutoETS+season": better}, season) == "AutoETS+season"
     won = choose_champions(_scores({"AutoETS": base, "AutoETS+season": better}), "c")
+    assert won["champion"].iloc[0] == "AutoETS+season"
     assert won["score"].iloc[0] == pytest.approx(0.9)
-
-
-def test_with_a_detected_season_the_seasonal_twin_wins_within_the_tolerance() -> None:
-    base = [1.0, 1.0, 1.0, 1.0]
-    season = [True, True, True, False]  # share 0.75
-    within = [v * (1 + SEASON_TOLERANCE * 0.6) for v in base]
-    beyond = [v * (1 + SEASON_TOLERANCE * 1.4) for v in base]
-    assert _pick({"AutoETS": base, "AutoETS+season": within}, season) == "AutoETS+season"
-    assert _pick({"AutoETS": base, "AutoETS+season": beyond}, season) == "AutoETS"
-    # the best seasonal candidate of any base model, with its own score and the best as runner-up
-    twins = {
-        "AutoETS": base,
-        "HistoricAverage": [1.02] * 4,
-        "AutoETS+season": [1.04] * 4,
-        "HistoricAverage+season": [1.03] * 4,
-    }
-    won = choose_champions(_scores(twins, season), "c").iloc[0]
-    assert won["champion"] == "HistoricAverage+season"
-    assert won["score"] == pytest.approx(1.03)
-    assert won["runner_up"] == "AutoETS+season"
-    assert won["season_share"] == pytest.approx(0.75)
-    assert "detected season" in won["reason"]
-    # a seasonal candidate that is plainly better still wins, and the best of them
-    assert _pick({"AutoETS": base, "AutoETS+season": [0.8] * 4, "Naive+season": [0.9] * 4},
-                 season) == "AutoETS+season"  # fmt: skip
 
 
 def test_candidates_are_compared_on_the_same_pairs() -> None:
@@ -133,8 +102,8 @@ def test_candidates_are_compared_on_the_same_pairs() -> None:
     assert choose_champions(sc, "c")["champion"].iloc[0] == "AutoETS"
 
 
-def _backtest(amplitude: dict[str, float], seed: int) -> BacktestResult:
-    df = _panel(amplitude, stores=4, weeks=WEEKS, seed=seed)
+def _champion(amplitude: float, seed: int) -> str:
+    df = _panel({"A": amplitude, "B": amplitude}, stores=4, weeks=WEEKS, seed=seed)
     data = validate_demand(df, source="test", freq="W-MON")
     st = Settings(
         horizon=8,
@@ -148,21 +117,15 @@ def _backtest(amplitude: dict[str, float], seed: int) -> BacktestResult:
         season_groups=_items(df),
         unconstrain=False,
     )
-    return backtest(data, st, baseline=False)
-
-
-def test_the_backtest_scores_carry_each_origins_season_test() -> None:
-    bt = _backtest({"A": 0.45, "B": 0.45, "F": 0.0, "G": 0.0}, seed=4)
-    flag = bt.scores.assign(item=bt.scores["unique_id"].str[0]).groupby("item")["season"]
-    assert flag.all()[["A", "B"]].all() and not flag.any()[["F", "G"]].any()
-    assert bt.champions["season_share"].iloc[0] == pytest.approx(0.5)
+    fc = forecast(data, st)
+    champs = dict(zip(fc.champions["demand_class"], fc.champions["champion"], strict=True))
+    assert set(fc.forecasts["model"]) == {champs["smooth"]}
+    return champs["smooth"]
 
 
 def test_the_seasonal_candidate_wins_only_on_seasonal_data() -> None:
-    seasonal = _backtest({"A": 0.45, "B": 0.45}, seed=4).champions.iloc[0]
-    assert seasonal["champion"] == "AutoETS+season" and seasonal["season_share"] == 1.0
-    flat = _backtest({"A": 0.0, "B": 0.0}, seed=5).champions.iloc[0]
-    assert flat["champion"] == "AutoETS" and flat["season_share"] == 0.0
+    assert _champion(0.45, seed=4) == "AutoETS+season"
+    assert _champion(0.0, seed=5) == "AutoETS"
 
 
 def test_base_model_names() -> None:

@@ -22,21 +22,9 @@ from echelon.forecast import metrics as mt
 from echelon.forecast.models import ModelOutput
 from echelon.forecast.seasonal import is_seasonal
 
-#: in a segment without a detected season, a seasonal challenger (``<base>+season``) must lower
-#: the criterion by this fraction to be chosen: where its index is not significant it equals
-#: its base model up to sampling noise
+#: a seasonal challenger (``<base>+season``) must lower the criterion by this fraction to be
+#: chosen: where its index is not significant it equals its base model up to sampling noise
 CHALLENGER_MARGIN = 0.01
-#: in a segment where most series have a detected season (:data:`SEASON_SHARE`), the best
-#: seasonal candidate is chosen unless its criterion is more than this fraction above the
-#: best one's. The season test (Wald, level 0.1 %, on the whole history before the origin)
-#: is stronger evidence of the process than a few per cent of backtest loss: the windows'
-#: mean loss spans a handful of origins, so at most a few phases of the year, and a model
-#: without the season wins on it by missing peaks that the demand-weighted, concave fill
-#: rate charges more than the pinball loss does (bench/README.md, calibration)
-SEASON_TOLERANCE = 0.05
-#: the share of a segment's (origin, series) pairs with a detected season above which the
-#: seasonal rule applies (a seasonal candidate equals its base model on the others)
-SEASON_SHARE = 0.5
 
 
 def cutoffs(
@@ -134,12 +122,9 @@ def choose_champions(
     """Champion per segment: lowest mean ``criterion``; explains the choice.
 
     Models are compared on the (cutoff, series) pairs they all cover (a model covering less
-    than 90% of the segment is left out). Where more than :data:`SEASON_SHARE` of those
-    pairs have a detected season (the ``season`` column of ``scores``, the test at each
-    origin; absent: none), the best seasonal candidate wins unless it scores more than
-    :data:`SEASON_TOLERANCE` above the best; elsewhere a seasonal challenger must beat the
-    others by :data:`CHALLENGER_MARGIN`. Returns segment, champion, its score, the
-    runner-up and its score, the MASE winner, the seasonal share and a one-line reason.
+    than 90% of the segment is left out); a seasonal challenger must beat the others by
+    :data:`CHALLENGER_MARGIN`. Returns segment, champion, its score, the
+    runner-up and its score, the MASE winner and a one-line reason.
     """
     s = scores[~scores["model"].isin(exclude)].replace([np.inf, -np.inf], np.nan)
     rows = []
@@ -155,10 +140,8 @@ def choose_champions(
         m = g.groupby("model")[[criterion, "mase"]].mean().dropna(subset=[criterion])
         if m.empty:
             continue
-        share = float(g["season"].astype(float).mean()) if "season" in g and len(g) else 0.0
-        ranked = m.iloc[
-            np.argsort(m[criterion].to_numpy() * _handicap(m.index, share), kind="stable")
-        ]
+        handicap = np.array([1.0 + CHALLENGER_MARGIN * is_seasonal(str(x)) for x in m.index])
+        ranked = m.iloc[np.argsort(m[criterion].to_numpy() * handicap, kind="stable")]
         champ = str(ranked.index[0])
         runner = str(ranked.index[1]) if len(ranked) > 1 else ""
         mase_best = str(m["mase"].idxmin()) if m["mase"].notna().any() else ""
@@ -172,11 +155,6 @@ def choose_champions(
         )
         if mase_best and mase_best != champ:
             why += f"; {mase_best} wins MASE but loses on {criterion}"
-        if share > SEASON_SHARE:
-            why += (
-                f"; {100 * share:.0f}% with a detected season: the best seasonal candidate "
-                f"is preferred within {100 * SEASON_TOLERANCE:g}%"
-            )
         rows.append(
             {
                 segment: seg,
@@ -186,22 +164,10 @@ def choose_champions(
                 "runner_up_score": float(ranked[criterion].iloc[1]) if runner else np.nan,
                 "mase_winner": mase_best,
                 "n_series": int(g["unique_id"].nunique()),
-                "season_share": share,
                 "reason": why,
             }
         )
     return pd.DataFrame(rows)
-
-
-def _handicap(models: pd.Index, share: float) -> np.ndarray:
-    """The factor on each model's criterion before ranking (:func:`choose_champions`): a
-    seasonal candidate's divided by 1 + :data:`SEASON_TOLERANCE` where ``share`` (of pairs
-    with a detected season) exceeds :data:`SEASON_SHARE`, else multiplied by
-    1 + :data:`CHALLENGER_MARGIN`; 1 for the others. Ranking on the product and a stable
-    sort (ties: the order of ``models``) give the rule of the function."""
-    seasonal = np.array([is_seasonal(str(x)) for x in models], dtype=bool)
-    factor = 1.0 / (1.0 + SEASON_TOLERANCE) if share > SEASON_SHARE else 1.0 + CHALLENGER_MARGIN
-    return np.where(seasonal, factor, 1.0)
 
 
 def walk_forward(
@@ -223,8 +189,7 @@ def walk_forward(
         test = test[test.groupby("unique_id").cumcount() < h]
         outputs, classes = run(train, test)
         sc, fc = score_outputs(outputs, train, test, taus, lead_times, season)
-        keep = ["unique_id", "demand_class", *(["season"] if "season" in classes else [])]
-        sc = sc.merge(classes[keep], on="unique_id", how="left")
+        sc = sc.merge(classes[["unique_id", "demand_class"]], on="unique_id", how="left")
         sc["cutoff"] = c
         fc["cutoff"] = c
         all_scores.append(sc)

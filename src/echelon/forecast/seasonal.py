@@ -130,15 +130,6 @@ class SeasonIndex:
             out[rows] = np.clip(1.0 + fourier(years[rows]) @ c, MIN_FACTOR, MAX_FACTOR)
         return out
 
-    def has_season(self, uids: np.ndarray | pd.Series) -> np.ndarray:
-        """Whether the season test kept a season for each series of ``uids`` (its pool's
-        index is not exactly 1; bool per series)."""
-        out = []
-        for u in np.asarray(uids).ravel().astype(str):
-            c = self.coef.get(self.pool_of.get(u, u))
-            out.append(c is not None and bool(c.any()))
-        return np.array(out, dtype=bool)
-
     def amplitude(self, uid: str) -> float:
         """The first harmonic's relative amplitude √(a₁² + b₁²) of ``uid``'s pool."""
         c = self.coef.get(self.pool_of.get(uid, uid))

@@ -155,7 +155,6 @@ def run_candidates(
     index = None
     if any(is_seasonal(m) for m in todo):
         index = fit_index(train[train["unique_id"].isin(regular["unique_id"])], st.season_groups)
-        classes["season"] = index.has_season(classes["unique_id"])  # the selection reads it
     outputs = run_statsforecast(
         sf_train,
         h,

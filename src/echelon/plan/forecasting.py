@@ -41,27 +41,17 @@ import pandas as pd
 
 from echelon.forecast.backtest import BacktestResult, choose_champions
 from echelon.forecast.data import series_rows, validate_demand
-from echelon.forecast.seasonal import SUFFIX
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
-from echelon.plan.ltd_error import (
-    LtdError,
-    paths_and_flats,
-    phase_scaled_paths,
-    pooled_bias,
-    pooled_models,
-)
+from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 from echelon.plan.shadow_sample import shadow_sample
 
-#: every non-zero class has the seasonal twin (``+season``) of each of its models
-_SMOOTH = ("AutoETS", "HistoricAverage", "Naive")
-_COUNT = ("CrostonSBA", "TSB", "HistoricAverage")
 PLAN_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "smooth": (*_SMOOTH, *(m + SUFFIX for m in _SMOOTH)),
-    "erratic": (*_SMOOTH, *(m + SUFFIX for m in _SMOOTH)),
-    "intermittent": (*_COUNT, *(m + SUFFIX for m in _COUNT)),
-    "lumpy": (*_COUNT, *(m + SUFFIX for m in _COUNT)),
+    "smooth": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
+    "erratic": ("AutoETS", "HistoricAverage", "Naive", "AutoETS+season"),
+    "intermittent": ("CrostonSBA", "TSB", "HistoricAverage", "TSB+season"),
+    "lumpy": ("CrostonSBA", "TSB", "HistoricAverage", "TSB+season"),
     "zero": ("Zero", "HistoricAverage"),
 }
 PLAN_TAUS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -70,8 +60,6 @@ HISTORY_TAIL = 26  # periods of history kept in a fan chart
 MIN_TRAIN = 16  # periods of history a hold-out fit needs; shorter: no hold-out
 SEP = "\x1f"  # joins item and location into a forecast series id
 BACKTEST_ORIGINS = 6  # walk-forward origins of the error model, spread over the last year
-POOLED_BIAS = True  # experiment toggle: a class-pooled bias where a series' own test finds none
-PHASE_SCALED = True  # experiment toggle: error paths scaled to the plan level (elasticity)
 SELECT_PERIODS = 4  # champions minimise the pinball loss of demand summed over this many periods
 PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
 #: series per demand class that backtest every candidate; the others backtest their class's
@@ -250,23 +238,17 @@ def held_periods(horizon: int, holdout_periods: int) -> int:
     return max(1, min(horizon, holdout_periods)) if holdout_periods > 0 else max(1, horizon)
 
 
-def _error_models(
-    fc: ForecastResult, models: pd.Series, held: int, levels: Mapping[str, float]
-) -> dict[str, LtdError]:
+def _error_models(fc: ForecastResult, models: pd.Series, held: int) -> dict[str, LtdError]:
     """Per series id: the error model of the champion's backtest (empty without one),
-    against the flat mean over ``held`` periods, scaled to the plan's flat mean ``levels``
-    (units per period) at the level elasticity of its demand class, pooled by demand class
-    (:func:`echelon.plan.ltd_error.phase_scaled_paths`, ``pooled_models``)."""
+    against the flat mean over ``held`` periods, pooled by demand class
+    (:func:`echelon.plan.ltd_error.pooled_models`)."""
     if fc.backtest is None or fc.backtest.forecasts.empty:
         return {}
     champions = {str(k): str(v) for k, v in models.items()}
+    paths = error_paths(fc.backtest.forecasts, champions, held)
     classes = fc.classes
     groups = dict(zip(classes["unique_id"].astype(str), classes["demand_class"], strict=True))
-    measured = paths_and_flats(fc.backtest.forecasts, champions, held)
-    biases = pooled_bias(measured, levels, groups) if POOLED_BIAS else None
-    scaled = phase_scaled_paths(measured, levels, groups) if PHASE_SCALED else None
-    paths = scaled if scaled is not None else {u: p for u, (p, _) in measured.items()}
-    return pooled_models(paths, groups, biases)
+    return pooled_models(paths, groups)
 
 
 def _summaries(
@@ -279,8 +261,7 @@ def _summaries(
     g = f.assign(spread=spread).groupby("unique_id", sort=True)
     means = g.head(held).groupby("unique_id", sort=True)["mean"].mean()
     stds, models = g["spread"].first(), g["model"].first()
-    levels = {str(k): float(v) for k, v in means.items()}
-    errors = _error_models(fc, models, held, levels)
+    errors = _error_models(fc, models, held)
     hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
     h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
     paths = _by_series(f, "unique_id", "mean")
@@ -471,7 +452,6 @@ def shadow_backtest(ctx: PlanContext, fit: ForecastResult, hold: int) -> Backtes
     rows = uid.str.split(SEP).str[0].isin(items)
     uids = set(uid[rows])
     score_cols = ["unique_id", "cutoff", "model", "demand_class", bt.criterion, "mase"]
-    score_cols += ["season"] if "season" in bt.scores else []  # the seasonal selection rule
     return BacktestResult(
         scores=bt.scores.loc[bt.scores["unique_id"].astype(str).isin(uids), score_cols],
         forecasts=bt.forecasts.loc[rows, ["unique_id", "cutoff", "ds", "model", "mean", "y"]],

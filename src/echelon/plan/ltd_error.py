@@ -53,9 +53,6 @@ BIAS_T = 2.0  # a mean error this many standard errors from 0 is a persistent bi
 MIN_BIAS_ORIGINS = 3  # fewer origins: no bias correction
 POOL_ORIGINS = 6.0  # weight (in origins) of the group's curve in a series' shrunk curve
 MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to its σ)
-MAX_ELASTICITY = 1.0  # the error spread grows at most in proportion to the forecast level
-MAX_LEVEL_RATIO = 2.0  # an origin's errors are scaled to the plan's level by at most ×2 / ÷2
-MIN_BIAS_SERIES = 3  # a group with fewer series (with a level) has no pooled bias
 
 
 @dataclass(frozen=True)
@@ -93,82 +90,21 @@ def error_paths(
     (:attr:`echelon.plan.forecasting.SeriesForecast.mean`), so that a forecast shape within
     the horizon (a season, a trend) the plan does not hold is error. Origins with fewer than
     H periods are dropped."""
-    return {u: p for u, (p, _) in paths_and_flats(backtest, champions, mean_periods).items()}
-
-
-def paths_and_flats(
-    backtest: pd.DataFrame, champions: Mapping[str, str], mean_periods: int | None = None
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per series id: (:func:`error_paths`' paths, origins × H; each kept origin's flat
-    forecast ``f̄_o``, length origins), both in units per period."""
     b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
     b = b.sort_values(["unique_id", "cutoff", "ds"])
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    out: dict[str, np.ndarray] = {}
     for uid, g in b.groupby("unique_id", sort=False):
         sizes = g.groupby("cutoff", sort=False).size().to_numpy()
         h = int(sizes.max())
         full = np.repeat(sizes == h, sizes)
         if not full.any():
-            out[str(uid)] = (np.zeros((0, h)), np.zeros(0))
+            out[str(uid)] = np.zeros((0, h))
             continue
         y = g["y"].to_numpy(float)[full].reshape(-1, h)
         m = h if mean_periods is None else max(1, min(h, mean_periods))
-        flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1)
-        rows = (y - flat[:, None]).clip(-1e300, 1e300)
-        keep = np.isfinite(rows).all(axis=1)
-        out[str(uid)] = (rows[keep], flat[keep])
-    return out
-
-
-def level_elasticities(
-    measured: Mapping[str, tuple[np.ndarray, np.ndarray]], groups: Mapping[str, str]
-) -> dict[str, float]:
-    """Per group: the elasticity β of the error spread to the forecast level (dimensionless,
-    in [0, :data:`MAX_ELASTICITY`]), ``rms_o ∝ f̄_o^β`` within each series, pooled over the
-    group's series: the least-squares slope of ``log rms_o`` on ``log f̄_o``, both centred per
-    series (``rms_o``: the root mean square error of origin ``o``'s path; ``measured``:
-    :func:`paths_and_flats`). 0 where the group's levels do not vary (a flat champion) —
-    the spread is then the same at every phase, as before (module doc)."""
-    sxy: dict[str, float] = {}
-    sxx: dict[str, float] = {}
-    for u, (paths, flats) in measured.items():
-        rms = np.sqrt((paths**2).mean(axis=1)) if paths.size else np.zeros(0)
-        ok = (rms > 0) & (flats > 0) & np.isfinite(flats)
-        if ok.sum() < MIN_ORIGINS:
-            continue
-        x, y = np.log(flats[ok]), np.log(rms[ok])
-        x, y = x - x.mean(), y - y.mean()
-        x[np.abs(x) < 1e-9] = 0.0  # a flat champion's rounding is no level change
-        g = groups.get(u, "")
-        sxy[g] = sxy.get(g, 0.0) + float(x @ y)
-        sxx[g] = sxx.get(g, 0.0) + float(x @ x)
-    return {
-        g: float(np.clip(sxy[g] / sxx[g], 0.0, MAX_ELASTICITY)) if sxx[g] > 0 else 0.0 for g in sxx
-    }
-
-
-def phase_scaled_paths(
-    measured: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    levels: Mapping[str, float],
-    groups: Mapping[str, str],
-) -> dict[str, np.ndarray]:
-    """Per series id: its error paths with each origin's path scaled to the plan's level,
-    ``e[o] · (level / f̄_o)^β`` (β: its group's :func:`level_elasticities`; the factor
-    clipped to [1 / :data:`MAX_LEVEL_RATIO`, :data:`MAX_LEVEL_RATIO`], 1 where a level is
-    not positive), units per period. An error measured in a low season is widened for a plan
-    made at the peak and narrowed the other way round, as far as the backtest shows the
-    spread growing with the level; a series without a level in ``levels`` keeps its paths."""
-    beta = level_elasticities(measured, groups)
-    out = {}
-    for u, (paths, flats) in measured.items():
-        b, level = beta.get(groups.get(u, ""), 0.0), levels.get(u)
-        if level is None or b == 0.0 or paths.size == 0:
-            out[u] = paths
-            continue
-        ok = (flats > 0) & np.isfinite(flats) & (level > 0)
-        ratio = np.where(ok, level / np.where(ok, flats, 1.0), 1.0)
-        factor = np.clip(ratio**b, 1.0 / MAX_LEVEL_RATIO, MAX_LEVEL_RATIO)
-        out[u] = paths * factor[:, None]
+        flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1, keepdims=True)
+        rows = (y - flat).clip(-1e300, 1e300)
+        out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
     return out
 
 
@@ -185,58 +121,6 @@ def persistent_bias(paths: np.ndarray) -> float:
     return mean if same_sign and abs(mean) > BIAS_T * se else 0.0
 
 
-def relative_errors(measured: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
-    """Per series id: its mean backtest error relative to its forecast level,
-    ``Σ_o m_o / Σ_o f̄_o`` (dimensionless; ``m_o`` origin ``o``'s mean error per period,
-    ``f̄_o`` its flat forecast, :func:`paths_and_flats`); series with fewer than
-    :data:`MIN_BIAS_ORIGINS` origins or no positive level are left out."""
-    out = {}
-    for u, (paths, flats) in measured.items():
-        if paths.shape[0] < MIN_BIAS_ORIGINS or not np.isfinite(flats).all():
-            continue
-        level = float(flats.sum())
-        if level > 0:
-            out[u] = float(paths.mean(axis=1).sum()) / level
-    return out
-
-
-def group_biases(
-    measured: Mapping[str, tuple[np.ndarray, np.ndarray]], groups: Mapping[str, str]
-) -> dict[str, float]:
-    """Per group: the pooled relative bias (dimensionless) where it is significant across the
-    group's series, else no entry: the mean of the series' :func:`relative_errors` where at
-    least :data:`MIN_BIAS_SERIES` series have one and the mean is :data:`BIAS_T` standard
-    errors (over series) from 0 (module doc)."""
-    rel: dict[str, list[float]] = {}
-    for u, r in relative_errors(measured).items():
-        rel.setdefault(groups.get(u, ""), []).append(r)
-    out = {}
-    for g, rs in rel.items():
-        x = np.asarray(rs)
-        if len(x) < MIN_BIAS_SERIES:
-            continue
-        mean, se = float(x.mean()), float(x.std(ddof=1)) / math.sqrt(len(x))
-        if abs(mean) > BIAS_T * se:
-            out[g] = mean
-    return out
-
-
-def pooled_bias(
-    measured: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    levels: Mapping[str, float],
-    groups: Mapping[str, str],
-) -> dict[str, float]:
-    """Per series id with a level in ``levels`` (the plan's flat mean, units per period) and
-    a significant :func:`group_biases` entry: that relative bias × the level (units per
-    period) — the bias a series gets where its own :func:`persistent_bias` is 0."""
-    rel = group_biases(measured, groups)
-    return {
-        u: rel[groups.get(u, "")] * float(levels[u])
-        for u in measured
-        if u in levels and groups.get(u, "") in rel
-    }
-
-
 def ltd_curve(centred: np.ndarray) -> np.ndarray:
     """σ_τ for τ = 1 … H: root mean square over the origins of the centred errors summed
     over the first τ periods (units)."""
@@ -244,25 +128,19 @@ def ltd_curve(centred: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt((sums**2).mean(axis=0)), dtype=float)
 
 
-def _own(paths: np.ndarray, fallback: float = 0.0) -> tuple[float, np.ndarray, float]:
-    """A series' persistent bias (``fallback``, units per period, where its own test finds
-    none), own curve and per-period rms centred error."""
-    bias = persistent_bias(paths) or fallback
+def _own(paths: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """A series' persistent bias, own curve and per-period rms centred error."""
+    bias = persistent_bias(paths)
     centred = paths - bias
     return bias, ltd_curve(centred), float(np.sqrt((centred**2).mean()))
 
 
 def pooled_models(
-    paths: Mapping[str, np.ndarray],
-    groups: Mapping[str, str],
-    biases: Mapping[str, float] | None = None,
+    paths: Mapping[str, np.ndarray], groups: Mapping[str, str]
 ) -> dict[str, LtdError]:
     """The error model of every series with at least :data:`MIN_ORIGINS` origins, its curve
-    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group;
-    ``biases``: series id → the bias (units per period) where its own test finds none
-    (:func:`pooled_bias`)."""
-    fallback = biases or {}
-    own = {u: _own(p, fallback.get(u, 0.0)) for u, p in paths.items() if p.shape[0] >= MIN_ORIGINS}
+    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group."""
+    own = {u: _own(p) for u, p in paths.items() if p.shape[0] >= MIN_ORIGINS}
     if not own:
         return {}
     h = min(p.shape[1] for u, p in paths.items() if u in own)
