@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from echelon.forecast.metrics import qcol
+from echelon.forecast.path_kernels import compound_fill, quantiles_over_axis1
 
 
 def size_pools(
@@ -71,11 +72,9 @@ def compound_paths(
         mu = mean[idx]
         p = np.clip(mu / mean_size[:, None], 0.0, 1.0)
         scale = np.where(mu > mean_size[:, None], mu / mean_size[:, None], 1.0)
-        u = rng.random((len(idx), n_paths, h))
-        occ = u < p[:, None, :]
-        pick = (rng.random((len(idx), n_paths, h)) * counts[idx][:, None, None]).astype(np.int64)
-        sizes = vals[starts[idx][:, None, None] + pick] * scale[:, None, :]
-        out[idx] = np.where(occ, sizes, 0.0)
+        u_occ = rng.random((len(idx), n_paths, h))
+        u_pick = rng.random((len(idx), n_paths, h))
+        compound_fill(u_occ, u_pick, p, scale, vals, starts, counts, idx, out)
     if (~has).any():
         idx = np.flatnonzero(~has)
         out[idx] = rng.poisson(np.broadcast_to(mean[idx][:, None, :], (len(idx), n_paths, h)))
@@ -124,8 +123,8 @@ def copula_paths(
 
 
 def path_quantiles(paths: np.ndarray, taus: Sequence[float]) -> np.ndarray:
-    """Per-period quantiles (n, H, K) of paths (n, P, H)."""
-    return np.moveaxis(np.quantile(paths, list(taus), axis=1), 0, -1)
+    """Per-period quantiles (n, H, K) of paths (n, P, H) (``np.quantile``'s numbers)."""
+    return np.moveaxis(quantiles_over_axis1(paths, np.asarray(taus, float)), 0, -1)
 
 
 def leadtime_stats(
@@ -135,7 +134,8 @@ def leadtime_stats(
     if lead_time < 1 or lead_time > paths.shape[2]:
         raise ValueError(f"lead time {lead_time} outside 1..{paths.shape[2]}")
     s = paths[:, :, :lead_time].sum(axis=2)
-    return s.mean(axis=1), s.std(axis=1, ddof=1), np.quantile(s, list(taus), axis=1).T
+    q = quantiles_over_axis1(s, np.asarray(taus, float)).T
+    return s.mean(axis=1), s.std(axis=1, ddof=1), q
 
 
 def summarize(

@@ -33,6 +33,13 @@ from statsforecast.models import (
 
 from echelon.forecast import leadtime as ltd
 from echelon.forecast.data import series_rows
+from echelon.forecast.engine import (
+    BATCHED_MEANS,
+    BATCHED_PATHS,
+    batched_means,
+    batched_paths,
+    check_engine,
+)
 from echelon.forecast.ets_paths import autoets_paths
 from echelon.forecast.seasonal import SeasonIndex, base_model, is_seasonal
 
@@ -114,7 +121,7 @@ def histories(train: pd.DataFrame, uids: Sequence[str]) -> list[np.ndarray]:
     if (pos < 0).any():
         raise KeyError(str(np.asarray(uids, dtype=object)[pos < 0][0]))
     y = train["y"].to_numpy(float)[order]
-    return [y[bounds[k] : bounds[k + 1]].copy() for k in pos]
+    return [y[bounds[k] : bounds[k + 1]] for k in pos]  # views of one private array
 
 
 def _finish(
@@ -153,13 +160,18 @@ def run_statsforecast(
     keep_paths: bool = False,
     pools: dict[str, np.ndarray] | None = None,
     season_index: SeasonIndex | None = None,
+    engine: str = "statsforecast",
 ) -> dict[str, ModelOutput]:
     """Run candidates. ``assignments[model]`` = {"compound": uids, "simulate": uids}.
 
     ``pools`` optionally overrides the size pool (non-zero sizes) of a series (group borrowing).
     Seasonal candidates (``<base>+season``) need ``season_index`` (:func:`run_seasonal`).
+    ``engine``: which code fits the models (:mod:`echelon.forecast.engine`).
     """
-    kw = dict(freq=freq, season=season, taus=taus, lead_times=lead_times, n_paths=n_paths)
+    batched = check_engine(engine) == "batched"
+    kw = dict(
+        freq=freq, season=season, taus=taus, lead_times=lead_times, n_paths=n_paths, engine=engine
+    )
     out: dict[str, ModelOutput] = {}
     for m in [m for m in assignments if is_seasonal(m)]:
         if season_index is None:
@@ -173,7 +185,7 @@ def run_statsforecast(
     comp_models = sorted(m for m, a in assignments.items() if a.get("compound"))
     comp_ids = sorted({u for m in comp_models for u in assignments[m]["compound"]})
     means: pd.DataFrame | None = None
-    sf_comp = [m for m in comp_models if m != "Zero"]
+    sf_comp = [m for m in comp_models if m != "Zero" and not (batched and m in BATCHED_MEANS)]
     if comp_ids and sf_comp:
         sub = train[train["unique_id"].isin(comp_ids)][["unique_id", "ds", "y"]]
         sf = StatsForecast(models=[make_sf_model(m, season) for m in sf_comp], freq=freq, n_jobs=1)
@@ -181,14 +193,16 @@ def run_statsforecast(
     for m in comp_models:
         uids = sorted(assignments[m]["compound"])
         hist = histories(train, uids)
-        if pools:
-            hist = [pools.get(u, hh) for u, hh in zip(uids, hist, strict=True)]
         if m == "Zero":
             mu = np.zeros((len(uids), h))
+        elif batched and m in BATCHED_MEANS:
+            mu = batched_means(m, hist, h, season, (TSB_ALPHA_D, TSB_ALPHA_P))
         else:
             assert means is not None
             mu = means.loc[uids, m].to_numpy(float).reshape(len(uids), h)
         mu = np.clip(np.nan_to_num(mu), 0.0, None)
+        if pools:
+            hist = [pools.get(u, hh) for u, hh in zip(uids, hist, strict=True)]
         paths = ltd.compound_paths(mu, ltd.size_pools(hist), n_paths, rng)
         ds = future_dates(train, uids, h, freq)
         out[m] = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
@@ -196,8 +210,12 @@ def run_statsforecast(
     sim_models = sorted(m for m, a in assignments.items() if a.get("simulate"))
     for m in sim_models:
         uids = sorted(assignments[m]["simulate"])
-        sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]]
-        paths = np.clip(_simulate(sub, uids, m, season, h, freq, n_paths, seed), 0.0, None)
+        if batched and m in BATCHED_PATHS:
+            raw = batched_paths(m, histories(train, uids), h, n_paths, seed)
+        else:
+            sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]]
+            raw = _simulate(sub, uids, m, season, h, freq, n_paths, seed)
+        paths = np.clip(raw, 0.0, None)
         mu = paths.mean(axis=1)  # mean of the (non-negative) simulated demand
         ds = future_dates(train, uids, h, freq)
         res = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)

@@ -21,6 +21,7 @@ from echelon.forecast.backtest import BacktestResult, choose_champions, cutoffs,
 from echelon.forecast.censored import unconstrain
 from echelon.forecast.classify import classify
 from echelon.forecast.data import DemandData, season_length
+from echelon.forecast.engine import check_engine
 from echelon.forecast.lgbm import LGBMQuantileModel, quantile_cube
 from echelon.forecast.metrics import qcol
 from echelon.forecast.models import (
@@ -49,6 +50,8 @@ class Settings:
     (:mod:`echelon.forecast.seasonal`; None: each series its own pool).
     ``select_sample``: at most about this many series per demand class backtest every
     candidate, the others only their class's champion (:func:`selection_sample`; None: all).
+    ``engine``: ``"statsforecast"`` or ``"batched"``, which code fits the statistical
+    candidates (:mod:`echelon.forecast.engine`).
     """
 
     horizon: int
@@ -68,6 +71,7 @@ class Settings:
     step: int | None = None
     unconstrain: bool = True
     select_sample: int | None = None  # series per class that backtest every candidate
+    engine: str = "statsforecast"
 
 
 @dataclass
@@ -87,6 +91,7 @@ def _noop(_: str, __: float) -> None:
 
 
 def _check(data: DemandData, st: Settings) -> None:
+    check_engine(st.engine)
     if st.horizon < 1:
         raise DataError(
             "horizon must be >= 1",
@@ -167,6 +172,7 @@ def run_candidates(
         seed=st.seed,
         keep_paths=keep_paths,
         season_index=index,
+        engine=st.engine,
     )
     if champions is not None:  # a champion that cannot run on a series: HistoricAverage
         covered = {u for o in outputs.values() for u in o.uids}
@@ -187,6 +193,7 @@ def run_candidates(
                 n_paths=st.n_paths,
                 seed=st.seed,
                 keep_paths=keep_paths,
+                engine=st.engine,
             )["HistoricAverage"]
             ha = outputs.get("HistoricAverage")
             outputs["HistoricAverage"] = merge_outputs(ha, extra) if ha is not None else extra

@@ -6,7 +6,9 @@ series' incomplete first period is dropped). Each fit uses the ``config.history_
 recent periods before its cut-off (all when not set).
 
 Two fits of :func:`echelon.forecast.service.forecast` with a small, fast candidate set
-(:data:`PLAN_CANDIDATES`), each with a walk-forward backtest from up to
+(:data:`PLAN_CANDIDATES`; fitted by statsforecast or the batched engine, plan.yaml's
+``forecast_engine``, :func:`echelon.forecast.engine.resolve_engine`), each with a
+walk-forward backtest from up to
 :data:`BACKTEST_ORIGINS` origins spread over the last year (:func:`backtest_windows`; the
 champion per demand class minimises the scaled pinball loss of demand summed over
 :data:`SELECT_PERIODS` periods over all of them; in a catalogue with more than
@@ -41,6 +43,7 @@ import pandas as pd
 
 from echelon.forecast.backtest import BacktestResult, choose_champions
 from echelon.forecast.data import series_rows, validate_demand
+from echelon.forecast.engine import resolve_engine
 from echelon.forecast.service import ForecastResult, Settings, forecast
 from echelon.plan.context import PlanContext
 from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
@@ -130,10 +133,14 @@ def backtest_windows(n_max: int, horizon: int, period_days: int) -> tuple[int, i
     return max(1, min(BACKTEST_ORIGINS, room // step + 1)), step
 
 
-def _settings(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> Settings:
-    """The forecast settings of a plan fit on ``hist`` (module doc)."""
+def _settings(
+    hist: pd.DataFrame, period_days: int, horizon: int, seed: int, engine: str = "auto"
+) -> Settings:
+    """The forecast settings of a plan fit on ``hist`` (module doc); ``engine``: plan.yaml's
+    ``forecast_engine`` (:func:`echelon.forecast.engine.resolve_engine`)."""
     _, season = _freq(period_days, hist["ds"])
-    n_max = int(hist.groupby(["item_id", "location_id"]).size().max())
+    sizes = hist.groupby(["item_id", "location_id"]).size()
+    n_max = int(sizes.max())
     uids = hist["item_id"] + SEP + hist["location_id"]
     pools = dict(zip(uids, hist["item_id"], strict=True))  # season: pooled per item
     windows, step = backtest_windows(n_max, horizon, period_days)
@@ -152,6 +159,7 @@ def _settings(hist: pd.DataFrame, period_days: int, horizon: int, seed: int) -> 
         sf_window=max(2 * season, round(365 / period_days)) if period_days < 7 else season,
         season_groups=pools,
         select_sample=PLAN_SELECT_SAMPLE,
+        engine=resolve_engine(engine, len(sizes)),
     )
 
 
@@ -162,6 +170,7 @@ def _fit(
     seed: int,
     pinned: Mapping[tuple[str, str], str] | None = None,
     scored: BacktestResult | None = None,
+    engine: str = "auto",
 ) -> tuple[ForecastResult, list[str]]:
     """The fit on ``hist`` (every candidate backtested, the champion per demand class; with
     ``scored``, the champions and error models of those backtest windows instead, run before:
@@ -171,7 +180,7 @@ def _fit(
     df = hist.assign(unique_id=hist["item_id"] + SEP + hist["location_id"])
     freq, _ = _freq(period_days, df["ds"])
     data = validate_demand(df[["unique_id", "ds", "y"]], source="demand.csv", freq=freq)
-    st = _settings(hist, period_days, horizon, seed)
+    st = _settings(hist, period_days, horizon, seed, engine)
     if scored is None:
         fc = forecast(data, st)
     else:
@@ -370,7 +379,9 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
     if progress:
         progress("forecast", 0.0)
     held = held_periods(cfg.horizon, cfg.holdout_periods)
-    fit, unpinned = _fit(hist, cfg.period_days, cfg.horizon, cfg.seed, ctx.pinned)
+    fit, unpinned = _fit(
+        hist, cfg.period_days, cfg.horizon, cfg.seed, ctx.pinned, engine=cfg.forecast_engine
+    )
     series = _summaries(fit, hist, None, held)
     result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, series)
     plan_fit = fit
@@ -413,7 +424,8 @@ def _origin_fit(
         train = train.groupby(["item_id", "location_id"]).tail(cfg.history_periods)
     scored = None if backtest is None else earlier_windows(backtest, cut)
     horizon = max(cfg.horizon, hold)
-    fit, _ = _fit(train, cfg.period_days, horizon, cfg.seed, ctx.pinned, scored=scored)
+    engine = cfg.forecast_engine
+    fit, _ = _fit(train, cfg.period_days, horizon, cfg.seed, ctx.pinned, scored, engine)
     return fit, train, test
 
 
@@ -449,7 +461,9 @@ def shadow_backtest(ctx: PlanContext, fit: ForecastResult, hold: int) -> Backtes
         return None
     items = set(shadow_sample(ctx))
     uid = bt.forecasts["unique_id"].astype(str)
-    rows = uid.str.split(SEP).str[0].isin(items)
+    codes, ids = pd.factorize(uid)  # each series id split once, not each row's
+    keep = np.array([str(u).split(SEP)[0] in items for u in ids], dtype=bool)
+    rows = pd.Series(keep[codes] if len(ids) else np.zeros(len(uid), bool), index=uid.index)
     uids = set(uid[rows])
     score_cols = ["unique_id", "cutoff", "model", "demand_class", bt.criterion, "mase"]
     return BacktestResult(

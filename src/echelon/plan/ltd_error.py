@@ -93,18 +93,28 @@ def error_paths(
     b = backtest[backtest["model"].to_numpy() == backtest["unique_id"].map(champions).to_numpy()]
     b = b.sort_values(["unique_id", "cutoff", "ds"])
     out: dict[str, np.ndarray] = {}
-    for uid, g in b.groupby("unique_id", sort=False):
-        sizes = g.groupby("cutoff", sort=False).size().to_numpy()
+    if b.empty:
+        return out
+    # the runs of one (series, cutoff), then the runs of each series: grouped once
+    uid, cut = b["unique_id"].astype(str).to_numpy(), b["cutoff"].to_numpy()
+    y_all, mean_all = b["y"].to_numpy(float), b["mean"].to_numpy(float)
+    run_start = np.r_[0, np.flatnonzero((uid[1:] != uid[:-1]) | (cut[1:] != cut[:-1])) + 1]
+    run_len = np.diff(np.r_[run_start, len(b)])
+    first = np.r_[0, np.flatnonzero(uid[run_start][1:] != uid[run_start][:-1]) + 1]
+    for s0, s1 in zip(first, np.r_[first[1:], len(run_start)], strict=True):
+        sizes = run_len[s0:s1]
         h = int(sizes.max())
         full = np.repeat(sizes == h, sizes)
+        key = str(uid[run_start[s0]])
         if not full.any():
-            out[str(uid)] = np.zeros((0, h))
+            out[key] = np.zeros((0, h))
             continue
-        y = g["y"].to_numpy(float)[full].reshape(-1, h)
+        rows_of = slice(int(run_start[s0]), int(run_start[s0] + sizes.sum()))
+        y = y_all[rows_of][full].reshape(-1, h)
         m = h if mean_periods is None else max(1, min(h, mean_periods))
-        flat = g["mean"].to_numpy(float)[full].reshape(-1, h)[:, :m].mean(axis=1, keepdims=True)
+        flat = mean_all[rows_of][full].reshape(-1, h)[:, :m].mean(axis=1, keepdims=True)
         rows = (y - flat).clip(-1e300, 1e300)
-        out[str(uid)] = rows[np.isfinite(rows).all(axis=1)]
+        out[key] = rows[np.isfinite(rows).all(axis=1)]
     return out
 
 

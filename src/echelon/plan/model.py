@@ -137,6 +137,12 @@ class PlanConfig(BaseModel):
     clean_outliers: bool = _strict(
         True, description="plan on the history with outlier periods replaced (plan/outliers.py)"
     )
+    forecast_engine: Literal["auto", "statsforecast", "batched"] = Field(
+        "auto",
+        description="which code fits the forecast candidates: statsforecast, the batched "
+        "engine (forecast/engine.py), or auto = batched above AUTO_BATCHED_SERIES store "
+        "series (plan/forecasting.py)",
+    )
 
     @field_validator("as_of", mode="before")
     @classmethod
