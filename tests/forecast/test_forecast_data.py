@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from echelon.errors import DataError
-from echelon.forecast.data import load_demand, validate_demand, wide_to_long
+from echelon.forecast.data import SeriesTable, load_demand, validate_demand, wide_to_long
 
 
 def _good() -> pd.DataFrame:
@@ -130,3 +131,25 @@ def test_validate_frame_directly() -> None:
     )
     d = validate_demand(df)
     assert d.df["y"].tolist() == [1.0, 0.0, 2.0]
+
+
+def test_series_table_equals_the_per_call_groupbys() -> None:
+    """Histories and forecast dates of the once-grouped table equal the per-call pandas code
+    (groupby max of ds per series; each series' rows in their table order), rows shuffled."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for k, n in enumerate([1, 5, 40, 12]):
+        ds = pd.date_range("2024-01-01", periods=n, freq="W-MON")
+        parts.append(pd.DataFrame({"unique_id": f"s{k}", "ds": ds, "y": rng.poisson(3.0, n)}))
+    df = pd.concat(parts, ignore_index=True).astype({"y": float})
+    df = df.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    uids = ["s2", "s0", "s3", "s1"]
+    table = SeriesTable.of(df)
+    last = df.groupby("unique_id")["ds"].max().loc[uids]
+    off = pd.tseries.frequencies.to_offset("W-MON")
+    want = np.stack([(last + off * (s + 1)).to_numpy() for s in range(6)], axis=1)
+    np.testing.assert_array_equal(table.future_dates(uids, 6, "W-MON"), want)
+    for u, got in zip(uids, table.histories(uids), strict=True):
+        np.testing.assert_array_equal(got, df.loc[df["unique_id"] == u, "y"].to_numpy())
+    with pytest.raises(KeyError):
+        table.histories(["s9"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,3 +158,20 @@ def test_factors_at_equal_the_factors_of_each_series(seed: int, pools: int) -> N
     for uid in np.unique(ids):
         rows = ids == uid
         assert np.array_equal(got[rows], index.factors(str(uid), ds[rows]))
+
+
+def _index_digest(groups_by_item: bool) -> str:
+    df = _panel({"a": 0.4, "b": 0.0, "c": 0.2}, 3, 70, 5)
+    df.loc[df["unique_id"] == "b|2", "y"] = 0.0  # an all-zero series: no level, no profile
+    df = df.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    index = fit_index(df, _items(df) if groups_by_item else None)
+    blob = repr(sorted(index.pool_of.items())).encode()
+    blob += b"".join(k.encode() + index.coef[k].tobytes() for k in sorted(index.coef))
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def test_fit_index_known_answer_of_the_per_series_pandas_code() -> None:
+    """Bit-identical to the code before the index grouped its table once by integer codes
+    (digests of every pool's coefficients, recorded with that code)."""
+    assert _index_digest(groups_by_item=True) == "eed1012169b9738a"
+    assert _index_digest(groups_by_item=False) == "55ef94d84d7fa77a"

@@ -9,9 +9,11 @@ Regenerate the golden file (only when a change of the numbers is intended)::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +66,19 @@ def digest(fc: PlanForecasts) -> dict[str, Any]:
     }
 
 
-def plan_digest(folder: Path) -> dict[str, Any]:
-    """The digest of the forecast stage on the catalogue :data:`PARAMS` written to ``folder``."""
+def plan_digest(folder: Path, engine: str | None = None) -> dict[str, Any]:
+    """The digest of the forecast stage on the catalogue :data:`PARAMS` written to ``folder``,
+    with plan.yaml's ``forecast_engine`` set to ``engine`` (None: the catalogue's)."""
     write_catalogue(PARAMS, folder)
-    return digest(plan_forecasts(load_context(folder)))
+    ctx = load_context(folder)
+    if engine is not None:
+        ctx = replace(ctx, config=ctx.config.model_copy(update={"forecast_engine": engine}))
+    return digest(plan_forecasts(ctx))
+
+
+def sha(d: dict[str, Any]) -> str:
+    """A short SHA-256 of a digest's JSON (keys sorted, floats as ``repr``)."""
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 if __name__ == "__main__":

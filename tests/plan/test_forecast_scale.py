@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from forecast_digest import GOLDEN, plan_digest
+from forecast_digest import GOLDEN, plan_digest, sha
 
 
 def test_plan_forecasts_equal_the_per_series_code(tmp_path: Path) -> None:
@@ -21,3 +21,12 @@ def test_plan_forecasts_equal_the_per_series_code(tmp_path: Path) -> None:
                 assert got[key][k] == want[key][k], (key, k)
         else:
             assert got[key] == want[key], key
+
+
+#: :func:`forecast_digest.sha` of the batched engine's digest, written by commit aba9dc2 (before
+#: the season index and the training tables were grouped once by series)
+BATCHED_SHA = "cef9533d0f7acedf"
+
+
+def test_batched_engine_forecasts_equal_their_recorded_digest(tmp_path: Path) -> None:
+    assert sha(plan_digest(tmp_path, "batched")) == BATCHED_SHA

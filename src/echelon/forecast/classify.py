@@ -45,12 +45,13 @@ def classify(df: pd.DataFrame, trim_leading_zeros: bool = True) -> pd.DataFrame:
     Leading zeros (before the first sale, e.g. a product not yet launched) are ignored
     when ``trim_leading_zeros``.
     """
-    d = df[["unique_id", "y"]]
-    y = d["y"].to_numpy(dtype=float)
-    pos = d["y"].gt(0)
-    started = pos.groupby(d["unique_id"], sort=False).cummax() if trim_leading_zeros else None
-    mask = started.to_numpy() if started is not None else np.ones(len(d), bool)
-    g = pd.DataFrame({"unique_id": d["unique_id"].to_numpy(), "y": y, "in": mask})
+    # series grouped once by integer codes (order of first appearance, as groupby(sort=False))
+    codes, uniq = pd.factorize(np.asarray(df["unique_id"]))
+    y = df["y"].to_numpy(dtype=float)
+    pos = pd.Series(y > 0)
+    started = pos.groupby(codes, sort=False).cummax() if trim_leading_zeros else None
+    mask = started.to_numpy() if started is not None else np.ones(len(df), bool)
+    g = pd.DataFrame({"unique_id": codes, "y": y, "in": mask})
     g["n"] = g["in"].astype(int)
     g["nz"] = (g["y"] > 0).astype(int)
     g["yz"] = np.where(g["y"] > 0, g["y"], np.nan)
@@ -64,7 +65,7 @@ def classify(df: pd.DataFrame, trim_leading_zeros: bool = True) -> pd.DataFrame:
     cv2 = np.maximum(cv2.to_numpy(), 0.0)
     out = pd.DataFrame(
         {
-            "unique_id": agg.index,
+            "unique_id": pd.Index(uniq).take(agg.index.to_numpy()),
             "n_obs": agg["n_obs"].to_numpy(),
             "n_nonzero": agg["n_nonzero"].to_numpy(),
             "adi": adi,

@@ -337,3 +337,39 @@ def series_rows(ids: np.ndarray | pd.Series) -> tuple[pd.Index, np.ndarray, np.n
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
     return pd.Index(uniq), order, bounds
+
+
+@dataclass(frozen=True)
+class SeriesTable:
+    """A training table's rows grouped once by series (:func:`series_rows`): each series'
+    demand (units, its rows in their table order) and last date, looked up by id."""
+
+    index: pd.Index  # series ids, in order of first appearance
+    y: np.ndarray  # demand of every row, series after series
+    bounds: np.ndarray  # the rows of series k are y[bounds[k]:bounds[k + 1]]
+    last: np.ndarray  # last date (the max of ds) of every series
+
+    @classmethod
+    def of(cls, train: pd.DataFrame) -> SeriesTable:
+        index, order, bounds = series_rows(train[ID])
+        ds = train[DS].to_numpy()[order]
+        last = np.maximum.reduceat(ds, bounds[:-1]) if len(ds) else ds[:0]
+        return cls(index, train[Y].to_numpy(float)[order], bounds, last)
+
+    def positions(self, uids: Sequence[str]) -> np.ndarray:
+        """Position of every id of ``uids`` in :attr:`index`; KeyError for an unknown id."""
+        pos = self.index.get_indexer(pd.Index(list(uids)))
+        if (pos < 0).any():
+            raise KeyError(str(np.asarray(uids, dtype=object)[pos < 0][0]))
+        return np.asarray(pos)
+
+    def histories(self, uids: Sequence[str]) -> list[np.ndarray]:
+        """Demand history arrays in the order of ``uids`` (views of one private array)."""
+        return [self.y[self.bounds[k] : self.bounds[k + 1]] for k in self.positions(uids)]
+
+    def future_dates(self, uids: Sequence[str], h: int, freq: str) -> np.ndarray:
+        """(n, H) forecast dates following each series' last date."""
+        last = pd.Series(self.last[self.positions(uids)])
+        off = pd.tseries.frequencies.to_offset(freq)
+        steps = [last + off * (s + 1) for s in range(h)]
+        return np.stack([s.to_numpy() for s in steps], axis=1)

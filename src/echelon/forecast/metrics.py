@@ -55,10 +55,13 @@ def naive_scales(train_df: pd.DataFrame, season: int) -> pd.DataFrame:
     """Per series of ``train_df`` (rows in time order): the mean absolute and the mean squared
     in-sample error of the seasonal naive forecast ``y_{t − season}`` (units, units²; NaN for
     a series of at most ``season`` periods), the scales of MASE and RMSSE (utilsforecast's)."""
-    y = train_df["y"]
-    naive = y - y.groupby(train_df["unique_id"], sort=False).shift(season)
-    d = pd.DataFrame({"unique_id": train_df["unique_id"], "mae": naive.abs(), "mse": naive**2})
-    return d.groupby("unique_id", sort=False)[["mae", "mse"]].mean()
+    codes, uniq = pd.factorize(np.asarray(train_df["unique_id"]))  # grouped once
+    y = pd.Series(train_df["y"].to_numpy())
+    naive = y - y.groupby(codes, sort=False).shift(season)
+    d = pd.DataFrame({"mae": naive.abs(), "mse": naive**2})
+    out = d.groupby(codes, sort=False)[["mae", "mse"]].mean()
+    out.index = pd.Index(uniq, name="unique_id").take(out.index.to_numpy())
+    return out
 
 
 def point_scores(long: pd.DataFrame, train_df: pd.DataFrame, season: int) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from statsforecast.models import (
 )
 
 from echelon.forecast import leadtime as ltd
-from echelon.forecast.data import series_rows
+from echelon.forecast.data import SeriesTable
 from echelon.forecast.engine import (
     BATCHED_MEANS,
     BATCHED_PATHS,
@@ -108,20 +108,12 @@ class ModelOutput:
 
 def future_dates(train: pd.DataFrame, uids: Sequence[str], h: int, freq: str) -> np.ndarray:
     """(n, H) forecast dates following each series' last date."""
-    last = train.groupby("unique_id")["ds"].max().loc[list(uids)]
-    off = pd.tseries.frequencies.to_offset(freq)
-    steps = [last + off * (s + 1) for s in range(h)]
-    return np.stack([s.to_numpy() for s in steps], axis=1)
+    return SeriesTable.of(train).future_dates(uids, h, freq)
 
 
 def histories(train: pd.DataFrame, uids: Sequence[str]) -> list[np.ndarray]:
     """Demand history arrays in the order of ``uids`` (rows of each series in their order)."""
-    index, order, bounds = series_rows(train["unique_id"])
-    pos = index.get_indexer(pd.Index(list(uids)))
-    if (pos < 0).any():
-        raise KeyError(str(np.asarray(uids, dtype=object)[pos < 0][0]))
-    y = train["y"].to_numpy(float)[order]
-    return [y[bounds[k] : bounds[k + 1]] for k in pos]  # views of one private array
+    return SeriesTable.of(train).histories(uids)
 
 
 def _finish(
@@ -190,9 +182,10 @@ def run_statsforecast(
         sub = train[train["unique_id"].isin(comp_ids)][["unique_id", "ds", "y"]]
         sf = StatsForecast(models=[make_sf_model(m, season) for m in sf_comp], freq=freq, n_jobs=1)
         means = sf.forecast(df=sub, h=h).set_index("unique_id")
+    table = SeriesTable.of(train)  # the rows grouped once for every model below
     for m in comp_models:
         uids = sorted(assignments[m]["compound"])
-        hist = histories(train, uids)
+        hist = table.histories(uids)
         if m == "Zero":
             mu = np.zeros((len(uids), h))
         elif batched and m in BATCHED_MEANS:
@@ -204,20 +197,20 @@ def run_statsforecast(
         if pools:
             hist = [pools.get(u, hh) for u, hh in zip(uids, hist, strict=True)]
         paths = ltd.compound_paths(mu, ltd.size_pools(hist), n_paths, rng)
-        ds = future_dates(train, uids, h, freq)
+        ds = table.future_dates(uids, h, freq)
         out[m] = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
     # 2) simulated paths (bootstrapped residuals) for smooth/erratic series
     sim_models = sorted(m for m, a in assignments.items() if a.get("simulate"))
     for m in sim_models:
         uids = sorted(assignments[m]["simulate"])
         if batched and m in BATCHED_PATHS:
-            raw = batched_paths(m, histories(train, uids), h, n_paths, seed)
+            raw = batched_paths(m, table.histories(uids), h, n_paths, seed)
         else:
             sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]]
             raw = _simulate(sub, uids, m, season, h, freq, n_paths, seed)
         paths = np.clip(raw, 0.0, None)
         mu = paths.mean(axis=1)  # mean of the (non-negative) simulated demand
-        ds = future_dates(train, uids, h, freq)
+        ds = table.future_dates(uids, h, freq)
         res = _finish(m, uids, ds, mu, paths, taus, lead_times, keep_paths)
         if m in out:  # same model also ran with compound paths on other series
             out[m] = merge_outputs(out[m], res)
@@ -335,7 +328,8 @@ def empirical_quantile(
     lead_times: Sequence[int] = (),
 ) -> ModelOutput:
     """Baseline: per-period quantiles of the history; lead-time quantiles of its L-sums."""
-    hist = histories(train, uids)
+    table = SeriesTable.of(train)
+    hist = table.histories(uids)
     q = np.stack([np.quantile(x, list(taus)) for x in hist])
     mean = np.array([x.mean() for x in hist])
     lt = {}
@@ -348,7 +342,7 @@ def empirical_quantile(
     return ModelOutput(
         model="EmpiricalQuantile",
         uids=list(uids),
-        ds=future_dates(train, uids, h, freq),
+        ds=table.future_dates(uids, h, freq),
         mean=np.repeat(mean[:, None], h, axis=1),
         quantiles=np.repeat(q[:, None, :], h, axis=1),
         leadtime=lt,

@@ -86,13 +86,20 @@ def _fit_profile(years: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return coef[2:] / level, cov[2:, 2:] / level**2
 
 
-def _pooled(train: pd.DataFrame, groups: Mapping[str, str] | None) -> pd.DataFrame:
-    """Per pool and date: the mean of its members' demand scaled by their own mean."""
-    mean = train.groupby("unique_id")["y"].transform("mean")
+def _pooled(
+    train: pd.DataFrame, mean: np.ndarray, codes: np.ndarray, pool_of_code: np.ndarray
+) -> pd.DataFrame:
+    """Per pool and date: the mean of its members' demand scaled by their own mean.
+    ``mean``: each row's series mean (units); ``codes``: each row's series code, whose pool
+    is ``pool_of_code[code]``."""
     ok = mean > 0
-    t = train.loc[ok, ["unique_id", "ds"]].assign(z=train.loc[ok, "y"] / mean[ok])
-    ids = t["unique_id"].astype(str)
-    t["pool"] = ids.map(groups).fillna(ids) if groups is not None else ids
+    t = pd.DataFrame(
+        {
+            "ds": train["ds"].to_numpy()[ok],
+            "z": train["y"].to_numpy(float)[ok] / mean[ok],
+            "pool": pool_of_code[codes[ok]],
+        }
+    )
     return t.groupby(["pool", "ds"], sort=True)["z"].mean().reset_index()
 
 
@@ -144,11 +151,16 @@ def _significant(beta: np.ndarray, cov: np.ndarray) -> bool:
 def fit_index(train: pd.DataFrame, groups: Mapping[str, str] | None = None) -> SeasonIndex:
     """The pooled seasonal index of every series of ``train`` (unique_id, ds, y; module doc).
     ``groups``: series id → pool (None: each series its own pool)."""
-    ids = train["unique_id"].astype(str).unique()
+    codes, uniq = pd.factorize(train["unique_id"].astype(str).to_numpy())
+    ids = [str(u) for u in uniq]
     pool_of = {u: (groups.get(u, u) if groups is not None else u) for u in ids}
-    prof = _pooled(train, groups)
-    every = train.assign(z=train["y"] / train.groupby("unique_id")["y"].transform("mean"))
-    allz = every[np.isfinite(every["z"])].groupby("ds", sort=True)["z"].mean()
+    y = train["y"].to_numpy(float)
+    mean = pd.Series(y).groupby(codes).transform("mean").to_numpy()  # grouped once
+    prof = _pooled(train, mean, codes, np.array([pool_of[u] for u in ids], dtype=object))
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 of an all-zero series
+        z = y / mean
+    fin = np.isfinite(z)
+    allz = pd.Series(z[fin]).groupby(train["ds"].to_numpy()[fin], sort=True).mean()
     glob = _fit_profile(years_since_epoch(allz.index.to_numpy()), allz.to_numpy(float))
     fits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for pool, g in prof.groupby("pool", sort=True):
