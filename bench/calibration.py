@@ -147,6 +147,8 @@ def _policy_over_draws(cells: list[dict[str, Any]], target: float) -> dict[str, 
     """One policy's cells of one class over the draws (``realized`` / ``projected`` fill
     rates, fractions; draws without a realized value are left out)."""
     kept = [c for c in cells if c["realized"] is not None and c["projected"] is not None]
+    if not kept:
+        return {"realized": None, "ci": None, "projected": None, "gap": None, "draws": 0}
     realized, ci = mean_ci([c["realized"] for c in kept])
     gap, gap_ci = mean_ci([c["projected"] - c["realized"] for c in kept])
     return {

@@ -75,3 +75,11 @@ def test_aggregate_skips_draws_without_realized_service() -> None:
     draws[1]["classes"][0]["meio"]["realized"] = None
     meio = cal.aggregate(draws)["classes"][0]["meio"]
     assert meio["draws"] == 1 and meio["realized"] == pytest.approx(0.95) and meio["ci"] is None
+
+
+def test_aggregate_of_a_class_never_served_is_empty() -> None:
+    draws = [_draw(0.95, 0.97, 0.98, 0.1)]
+    draws[0]["classes"][0]["meio"]["realized"] = None
+    meio = cal.aggregate(draws)["classes"][0]["meio"]
+    assert meio["draws"] == 0 and meio["realized"] is None
+    assert "| A |" in cal.draws_table("x", cal.aggregate(draws), [1])
