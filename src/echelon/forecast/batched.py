@@ -172,6 +172,18 @@ def _ses_rows(values: np.ndarray, start: np.ndarray, alpha: float) -> np.ndarray
 
 
 @njit(cache=True)
+def _positive(y: np.ndarray) -> np.ndarray:
+    """The demand sizes of ``y``: its values above 0, in order (units)."""
+    sizes = np.empty(y.size)
+    k = 0
+    for t in range(y.size):
+        if y[t] > 0:
+            sizes[k] = y[t]
+            k += 1
+    return sizes[:k]
+
+
+@njit(cache=True)
 def _croston_rows(values: np.ndarray, start: np.ndarray, alpha: float) -> np.ndarray:
     """Croston's mean per row: SES of the non-zero sizes over SES of the intervals between
     them (statsforecast's ``_croston_classic``); Naive (the last value) without demand."""
@@ -181,23 +193,19 @@ def _croston_rows(values: np.ndarray, start: np.ndarray, alpha: float) -> np.nda
         y = values[i, start[i] :]
         if y.size == 0:
             continue
-        sizes = np.empty(y.size)
+        sizes = _positive(y)
         gaps = np.empty(y.size)
-        k = 0
         g = 0
         last = 0
         for t in range(y.size):
-            if y[t] > 0:
-                sizes[k] = y[t]
-                k += 1
             if y[t] != 0:
                 gaps[g] = float(t + 1 - last)
                 last = t + 1
                 g += 1
-        if k == 0:
+        if sizes.size == 0:
             out[i] = y[y.size - 1]
             continue
-        ydp = _ses_last(sizes[:k], alpha)
+        ydp = _ses_last(sizes, alpha)
         yip = _ses_last(gaps[:g], alpha)
         out[i] = ydp / yip if yip != 0.0 else ydp
     return out
@@ -213,19 +221,13 @@ def _tsb_rows(values: np.ndarray, start: np.ndarray, alpha_d: float, alpha_p: fl
         y = values[i, start[i] :]
         if y.size == 0:
             continue
-        sizes = np.empty(y.size)
-        occ = np.empty(y.size)
-        k = 0
-        for t in range(y.size):
-            occ[t] = 1.0 if y[t] != 0 else 0.0
-            if y[t] > 0:
-                sizes[k] = y[t]
-                k += 1
-        if k == 0 and not np.any(occ):
+        sizes = _positive(y)
+        occ = (y != 0).astype(np.float64)
+        if sizes.size == 0 and not np.any(occ):
             out[i] = 0.0
             continue
         ypf = _ses_last(occ, alpha_p)
-        ydf = _ses_last(sizes[:k], alpha_d) if k > 0 else np.nan
+        ydf = _ses_last(sizes, alpha_d) if sizes.size > 0 else np.nan
         out[i] = ypf * ydf
     return out
 
