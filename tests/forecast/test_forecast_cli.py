@@ -120,3 +120,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, p.stderr
     assert "bad.csv" in lines[0] and "row 3" in lines[0] and "unparseable date" in lines[0]
     assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+def test_engine_option_runs_the_batched_engine(tmp_path: Path, command: str) -> None:
+    src = _demand(tmp_path / "d.csv")
+    out = tmp_path / "o.csv"
+    args = [command, str(src), "-H", "4", "--id-col", "item,store", "--ds-col", "week"]
+    args += ["--y-col", "units", "--out", str(out), "--engine", "batched"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out)) > 0
+
+
+def test_unknown_engine_is_a_data_error_before_reading(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.csv"  # never read: the engine is checked first
+    args = ["forecast", str(missing), "-H", "2", "--out", str(tmp_path / "o.csv")]
+    res = CliRunner().invoke(app, [*args, "--engine", "x"])
+    assert isinstance(res.exception, DataError)
+    assert res.exception.field == "engine" and "batched" in str(res.exception)

@@ -20,6 +20,12 @@ from rich.table import Table
 from echelon.errors import DataError
 from echelon.fileio import check_output_path
 
+#: the ``--engine`` choices (:mod:`echelon.forecast.engine`; ``auto`` as plan.yaml's)
+ENGINE_HELP = (
+    "statsforecast | batched (every series of a model at once) | auto (batched on large "
+    "inputs, as plan.yaml's forecast_engine)"
+)
+
 console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
 
 
@@ -152,11 +158,14 @@ def register(app: typer.Typer) -> None:
             None, "--explain", help="file for LightGBM SHAP contributions"
         ),
         seed: int = typer.Option(0, "--seed", help="random seed of the sample paths"),
+        engine: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     ) -> None:
         """Forecast DEMAND: quantiles per period and lead-time demand per series."""
         from echelon.forecast.data import read_table, write_table
+        from echelon.forecast.engine import resolve_engine
         from echelon.forecast.service import Settings, forecast
 
+        resolve_engine(engine, 0)  # an unknown engine fails before the data is read
         for path in (out, leadtime_out, explain):
             if path is not None:
                 _check_out(path, demand, future)
@@ -170,6 +179,7 @@ def register(app: typer.Typer) -> None:
             n_windows=windows,
             seed=seed,
             group_col=group_col,
+            engine=resolve_engine(engine, data.n_series),
         )
         xf = None
         if future is not None:
@@ -232,12 +242,15 @@ def register(app: typer.Typer) -> None:
         lgbm: bool = typer.Option(False, "--lgbm"),
         fill_gaps: bool = typer.Option(False, "--fill-gaps"),
         seed: int = typer.Option(0, "--seed"),
+        engine: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     ) -> None:
         """Walk-forward backtest of all candidates; champion per demand class; calibration."""
         from echelon.forecast import metrics as mt
         from echelon.forecast.data import write_table
+        from echelon.forecast.engine import resolve_engine
         from echelon.forecast.service import Settings, backtest
 
+        resolve_engine(engine, 0)  # an unknown engine fails before the data is read
         if out is not None:
             _check_out(out, demand)
         data = _load(demand, id_col, ds_col, y_col, freq, stockout_col, exog, fill_gaps, None)
@@ -250,6 +263,7 @@ def register(app: typer.Typer) -> None:
             n_windows=windows,
             step=step,
             seed=seed,
+            engine=resolve_engine(engine, data.n_series),
         )
         with _progress(sys.stderr.isatty()) as update:
             bt = backtest(data, st, progress=update)
