@@ -21,6 +21,14 @@ store (:class:`LtdError`):
   ``v_τ = Σ σ_τ² / Σ τ·s²`` (``s²``: a series' mean squared centred per-period error over all
   O × H errors) scales the series' own ``τ·s²``; weights ``O`` (own curve) and
   :data:`POOL_ORIGINS` (the group's), on the variance scale;
+- **spread calibration** (:func:`loo_spread`, on by :data:`LOO_SPREAD`): the in-sample rms of
+  a few origins under-states the error at a new origin (an origin's level miss is not one of
+  the others'), so per group the curve is multiplied by one factor ``k ∈ [1, MAX_SPREAD]``
+  measured leave-one-origin-out on the backtest itself (data before the plan's origin only):
+  each origin's error summed over τ is scored against the model of the other origins, and k
+  makes its shortage beyond the safety factors of :data:`LOO_SAFETY` equal what that model's
+  own bootstrap claims. The bootstrap is scaled to the curve, so placement, tuning,
+  single-echelon and the KPI projection all see k;
 - **exposure std** (:func:`ltd_std`): ``√(σ_τ² + μ²·σ_L²)`` (units) at any τ ≥ 0 — linear in
   variance between whole periods, extrapolated past H at the mean variance per period of the
   last measured exposure — with a random lead time of std ``σ_L`` periods. It replaces σ·√τ
@@ -144,7 +152,7 @@ def persistent_biases(stack: np.ndarray) -> np.ndarray:
 
 
 def shrunk_variance(
-    origins: float, own: np.ndarray, taus: np.ndarray, s2: np.ndarray, ratio: np.ndarray
+    origins: float, own: np.ndarray, taus: np.ndarray, s2: np.ndarray | float, ratio: np.ndarray
 ) -> np.ndarray:
     """σ_τ² of a series' curve shrunk towards its group's (module doc, units²): its own
     ``own`` = σ_τ² measured on ``origins`` origins, weight ``origins``, and the group's
