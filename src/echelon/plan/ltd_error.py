@@ -66,6 +66,7 @@ LOO_SPREAD = True
 MAX_SPREAD = 2.0  # the largest spread factor k the calibration may set
 MIN_LOO_SCORES = 30  # (series, origin) scores a group needs for its own k; fewer: all series'
 LOO_SAFETY = np.array([0.5, 1.0, 1.5, 2.0])  # safety factors (in σ) whose shortage is matched
+LOO_RELATIVE = False  # True: every safety factor's shortage counts relative to its claim
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def loo_spread(
         if p.shape[0] > MIN_ORIGINS:
             by_origins.setdefault(int(p.shape[0]), []).append(u)
     zs, zcodes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
-    claimed, scores = np.zeros(len(names) + 1), np.zeros(len(names) + 1)
+    claimed, scores = np.zeros((len(names) + 1, len(LOO_SAFETY))), np.zeros(len(names) + 1)
     for o, us in by_origins.items():
         x = np.stack([paths[u][:, :h] for u in us])
         gi = np.array([code[groups.get(u, "")] for u in us])
@@ -254,8 +255,8 @@ def loo_spread(
             scale = sigma[:, -1] / np.sqrt(own[ok, -1])
             boot = np.concatenate([sums, sums - 2.0 * level], axis=1)
             boot = boot * (scale[:, None, None] / sigma[:, None, :])
-            loss = np.maximum(0.0, boot[..., None] - LOO_SAFETY).mean(axis=1).sum(axis=(1, 2))
-            claimed += np.bincount(g, weights=loss, minlength=len(names) + 1)
+            loss = np.maximum(0.0, boot[..., None] - LOO_SAFETY).mean(axis=1).sum(axis=1)
+            claimed += _by_code(g, loss, len(names) + 1)
             scores += np.bincount(g, minlength=len(names) + 1)
             z = (np.cumsum(x[ok, j, :] - b[ok], axis=1) / sigma).ravel()
             tail = z > LOO_SAFETY[0]
@@ -263,7 +264,7 @@ def loo_spread(
             zcodes.append(np.repeat(g, h)[tail])
     z, zc = np.concatenate(zs), np.concatenate(zcodes)
     every = len(names)  # the extra slot: all series together
-    claimed[every], scores[every] = claimed[:every].sum(), scores[:every].sum()
+    claimed[every], scores[every] = claimed[:every].sum(axis=0), scores[:every].sum()
     z_all, zc_all = np.concatenate([z, z]), np.concatenate([zc, np.full(len(zc), every)])
     k = _solve_spread(z_all, zc_all, claimed)
     if scores[every] < MIN_LOO_SCORES:
@@ -271,23 +272,34 @@ def loo_spread(
     return {g: float(k[i] if scores[i] >= MIN_LOO_SCORES else k[every]) for g, i in code.items()}
 
 
+def _by_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sums of the rows of ``values`` ``[rows, columns]`` per code, ``[n, columns]``."""
+    out = np.zeros((n, values.shape[1]))
+    np.add.at(out, codes, values)
+    return out
+
+
 def _solve_spread(z: np.ndarray, codes: np.ndarray, claimed: np.ndarray) -> np.ndarray:
-    """Per code: the k ∈ [1, :data:`MAX_SPREAD`] with ``Σ_c Σ (z / k − c)⁺ = claimed`` (the
-    left side falls with k; k = 1 where it is already at most the claim, the bound where it
-    is still above it), by bisection."""
-    lo, hi = np.ones(len(claimed)), np.full(len(claimed), MAX_SPREAD)
+    """Per code: the k ∈ [1, :data:`MAX_SPREAD`] with ``Σ_c w_c Σ (z / k − c)⁺ = Σ_c w_c
+    claimed_c`` (``claimed``: ``[codes, safety factors]``; ``w_c`` = 1, or 1 / claimed_c with
+    :data:`LOO_RELATIVE`; the left side falls with k; k = 1 where it is already at most the
+    claim, the bound where it is still above it), by bisection."""
+    n = len(claimed)
+    w = np.where(claimed > 0, 1.0 / np.where(claimed > 0, claimed, 1.0), 0.0)
+    w = w if LOO_RELATIVE else np.ones_like(claimed)
+    want = (w * claimed).sum(axis=1)
 
     def realized(k: np.ndarray) -> np.ndarray:
-        loss = np.maximum(0.0, (z / k[codes])[:, None] - LOO_SAFETY).sum(axis=1)
-        return np.bincount(codes, weights=loss, minlength=len(claimed))
+        loss = np.maximum(0.0, (z / k[codes])[:, None] - LOO_SAFETY)
+        return np.asarray((w * _by_code(codes, loss, n)).sum(axis=1))
 
+    lo, hi = np.ones(n), np.full(n, MAX_SPREAD)
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        above = realized(mid) > claimed
+        above = realized(mid) > want
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    k = 0.5 * (lo + hi)
-    k = np.where(realized(np.ones(len(claimed))) <= claimed, 1.0, k)
-    return np.where(realized(np.full(len(claimed), MAX_SPREAD)) > claimed, MAX_SPREAD, k)
+    k = np.where(realized(np.ones(n)) <= want, 1.0, 0.5 * (lo + hi))
+    return np.where(realized(np.full(n, MAX_SPREAD)) > want, MAX_SPREAD, k)
 
 
 def ltd_std(
