@@ -66,6 +66,7 @@ LOO_SPREAD = True
 MAX_SPREAD = 2.0  # the largest spread factor k the calibration may set
 MIN_LOO_SCORES = 30  # (series, origin) scores a group needs for its own k; fewer: all series'
 LOO_SAFETY = np.array([0.5, 1.0, 1.5, 2.0])  # safety factors (in σ) whose shortage is matched
+LOO_SAMPLE = 2000  # series per group the calibration scores at most (evenly over the ids)
 LOO_RELATIVE = False  # True: every safety factor's shortage counts relative to its claim
 
 
@@ -219,13 +220,19 @@ def loo_spread(
     claim is the bootstrap of the other origins (their sums with the random-sign level, scaled
     to σ_H). k makes the expected shortage ``Σ (z / k − c)⁺`` over the safety factors ``c`` of
     :data:`LOO_SAFETY` (in σ) equal the claimed one; a group with fewer than
-    :data:`MIN_LOO_SCORES` (series, origin) scores takes the factor of all series together."""
+    :data:`MIN_LOO_SCORES` (series, origin) scores takes the factor of all series together.
+    A group of more than :data:`LOO_SAMPLE` series scores every n-th of its ids (sorted)."""
     names = sorted({groups.get(u, "") for u in paths})
     code = {g: i for i, g in enumerate(names)}
     taus = np.arange(1, h + 1, dtype=float)
+    members: dict[str, list[str]] = {}
+    for u in sorted(paths):
+        if paths[u].shape[0] > MIN_ORIGINS:
+            members.setdefault(groups.get(u, ""), []).append(u)
+    scored = {u for us in members.values() for u in us[:: -(-len(us) // LOO_SAMPLE)]}
     by_origins: dict[int, list[str]] = {}
     for u, p in paths.items():
-        if p.shape[0] > MIN_ORIGINS:
+        if u in scored:
             by_origins.setdefault(int(p.shape[0]), []).append(u)
     zs, zcodes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
     claimed, scores = np.zeros((len(names) + 1, len(LOO_SAFETY))), np.zeros(len(names) + 1)
@@ -274,9 +281,8 @@ def loo_spread(
 
 def _by_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Sums of the rows of ``values`` ``[rows, columns]`` per code, ``[n, columns]``."""
-    out = np.zeros((n, values.shape[1]))
-    np.add.at(out, codes, values)
-    return out
+    cols = [np.bincount(codes, weights=values[:, i], minlength=n) for i in range(values.shape[1])]
+    return np.stack(cols, axis=1) if cols else np.zeros((n, 0))
 
 
 def _solve_spread(z: np.ndarray, codes: np.ndarray, claimed: np.ndarray) -> np.ndarray:
