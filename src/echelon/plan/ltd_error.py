@@ -21,6 +21,14 @@ store (:class:`LtdError`):
   ``v_τ = Σ σ_τ² / Σ τ·s²`` (``s²``: a series' mean squared centred per-period error over all
   O × H errors) scales the series' own ``τ·s²``; weights ``O`` (own curve) and
   :data:`POOL_ORIGINS` (the group's), on the variance scale;
+- **spread calibration** (:func:`loo_spread`, on by :data:`LOO_SPREAD`): the in-sample rms of
+  a few origins under-states the error at a new origin (an origin's level miss is not one of
+  the others'), so per group the curve is multiplied by one factor ``k ∈ [1, MAX_SPREAD]``
+  measured leave-one-origin-out on the backtest itself (data before the plan's origin only):
+  each origin's error summed over τ is scored against the model of the other origins, and k
+  makes its shortage beyond the safety factors of :data:`LOO_SAFETY` equal what that model's
+  own bootstrap claims. The bootstrap is scaled to the curve, so placement, tuning,
+  single-echelon and the KPI projection all see k;
 - **exposure std** (:func:`ltd_std`): ``√(σ_τ² + μ²·σ_L²)`` (units) at any τ ≥ 0 — linear in
   variance between whole periods, extrapolated past H at the mean variance per period of the
   last measured exposure — with a random lead time of std ``σ_L`` periods. It replaces σ·√τ
@@ -53,6 +61,13 @@ BIAS_T = 2.0  # a mean error this many standard errors from 0 is a persistent bi
 MIN_BIAS_ORIGINS = 3  # fewer origins: no bias correction
 POOL_ORIGINS = 6.0  # weight (in origins) of the group's curve in a series' shrunk curve
 MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to its σ)
+#: calibrate the spread on the backtest itself: leave one origin out (:func:`loo_spread`)
+LOO_SPREAD = True
+MAX_SPREAD = 2.0  # the largest spread factor k the calibration may set
+MIN_LOO_SCORES = 30  # (series, origin) scores a group needs for its own k; fewer: all series'
+LOO_SAFETY = np.array([0.5, 1.0, 1.5, 2.0])  # safety factors (in σ) whose shortage is matched
+LOO_SAMPLE = 2000  # series per group the calibration scores at most (evenly over the ids)
+LOO_RELATIVE = False  # True: every safety factor's shortage counts relative to its claim
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class LtdError:
     bias: float
     curve: np.ndarray
     per_period: float
+    spread: float = 1.0  # the leave-one-origin-out factor k already in ``curve``
 
     @property
     def origins(self) -> int:
@@ -121,14 +137,30 @@ def error_paths(
 def persistent_bias(paths: np.ndarray) -> float:
     """The mean error per period where it is persistent across origins (one sign at every
     origin and 2 standard errors from 0), else 0 (units per period; module doc)."""
-    o = paths.shape[0]
+    return float(persistent_biases(paths[None])[0])
+
+
+def persistent_biases(stack: np.ndarray) -> np.ndarray:
+    """:func:`persistent_bias` of every series of a stack ``[series, origins, H]`` of error
+    paths (units per period), ``[series]``."""
+    o = stack.shape[1]
     if o < MIN_BIAS_ORIGINS:
-        return 0.0
-    per_origin = paths.mean(axis=1)
-    mean = float(per_origin.mean())
-    se = float(per_origin.std(ddof=1)) / math.sqrt(o)
-    same_sign = bool((per_origin > 0).all() or (per_origin < 0).all())
-    return mean if same_sign and abs(mean) > BIAS_T * se else 0.0
+        return np.zeros(stack.shape[0])
+    per_origin = stack.mean(axis=2)
+    mean = per_origin.mean(axis=1)
+    se = per_origin.std(axis=1, ddof=1) / math.sqrt(o)
+    same_sign = (per_origin > 0).all(axis=1) | (per_origin < 0).all(axis=1)
+    return np.where(same_sign & (np.abs(mean) > BIAS_T * se), mean, 0.0)
+
+
+def shrunk_variance(
+    origins: float, own: np.ndarray, taus: np.ndarray, s2: np.ndarray | float, ratio: np.ndarray
+) -> np.ndarray:
+    """σ_τ² of a series' curve shrunk towards its group's (module doc, units²): its own
+    ``own`` = σ_τ² measured on ``origins`` origins, weight ``origins``, and the group's
+    variance ratio ``ratio`` times ``τ·s2`` (``s2``: the series' mean squared centred
+    per-period error), weight :data:`POOL_ORIGINS`."""
+    return (origins * own + POOL_ORIGINS * taus * s2 * ratio) / (origins + POOL_ORIGINS)
 
 
 def ltd_curve(centred: np.ndarray) -> np.ndarray:
@@ -161,14 +193,119 @@ def pooled_models(
         g = groups.get(u, "")
         num[g] = num.get(g, np.zeros(h)) + curve[:h] ** 2
         den[g] = den.get(g, np.zeros(h)) + taus * s**2
+    spread = loo_spread(paths, groups, h, num, den) if LOO_SPREAD else {}
     out = {}
     for u, (bias, curve, s) in own.items():
         g = groups.get(u, "")
         ratio = np.where(den[g] > 0, num[g] / np.where(den[g] > 0, den[g], 1.0), 1.0)
-        o = float(paths[u].shape[0])
-        var = (o * curve[:h] ** 2 + POOL_ORIGINS * taus * s**2 * ratio) / (o + POOL_ORIGINS)
-        out[u] = LtdError(paths[u][:, :h] - bias, bias, np.sqrt(var), s)
+        var = shrunk_variance(float(paths[u].shape[0]), curve[:h] ** 2, taus, s**2, ratio)
+        k = spread.get(g, 1.0)
+        var = var * k**2 if k != 1.0 else var
+        out[u] = LtdError(paths[u][:, :h] - bias, bias, np.sqrt(var), s, k)
     return out
+
+
+def loo_spread(
+    paths: Mapping[str, np.ndarray],
+    groups: Mapping[str, str],
+    h: int,
+    num: Mapping[str, np.ndarray],
+    den: Mapping[str, np.ndarray],
+) -> dict[str, float]:
+    """Per group: the spread factor k ∈ [1, :data:`MAX_SPREAD`] of the leave-one-origin-out
+    calibration (module doc). For every series with more than :data:`MIN_ORIGINS` origins and
+    each origin o, the model of the other origins (the same bias, centring and pooling rules;
+    the group's variance ratio ``num / den`` with this series' own terms measured without o)
+    scores o's error summed over τ = 1 … ``h`` periods, ``z = S_τ[o] / σ_τ``; the model's own
+    claim is the bootstrap of the other origins (their sums with the random-sign level, scaled
+    to σ_H). k makes the expected shortage ``Σ (z / k − c)⁺`` over the safety factors ``c`` of
+    :data:`LOO_SAFETY` (in σ) equal the claimed one; a group with fewer than
+    :data:`MIN_LOO_SCORES` (series, origin) scores takes the factor of all series together.
+    A group of more than :data:`LOO_SAMPLE` series scores every n-th of its ids (sorted)."""
+    names = sorted({groups.get(u, "") for u in paths})
+    code = {g: i for i, g in enumerate(names)}
+    taus = np.arange(1, h + 1, dtype=float)
+    members: dict[str, list[str]] = {}
+    for u in sorted(paths):
+        if paths[u].shape[0] > MIN_ORIGINS:
+            members.setdefault(groups.get(u, ""), []).append(u)
+    scored = {u for us in members.values() for u in us[:: -(-len(us) // LOO_SAMPLE)]}
+    by_origins: dict[int, list[str]] = {}
+    for u, p in paths.items():
+        if u in scored:
+            by_origins.setdefault(int(p.shape[0]), []).append(u)
+    zs, zcodes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
+    claimed, scores = np.zeros((len(names) + 1, len(LOO_SAFETY))), np.zeros(len(names) + 1)
+    for o, us in by_origins.items():
+        x = np.stack([paths[u][:, :h] for u in us])
+        gi = np.array([code[groups.get(u, "")] for u in us])
+        gnum = np.stack([num[groups.get(u, "")] for u in us])
+        gden = np.stack([den[groups.get(u, "")] for u in us])
+        full = x - persistent_biases(x)[:, None, None]
+        full_own = (np.cumsum(full, axis=2) ** 2).mean(axis=1)
+        full_s2 = (full**2).mean(axis=(1, 2))[:, None]
+        for j in range(o):
+            rest = np.delete(x, j, axis=1)
+            b = persistent_biases(rest)[:, None]
+            c = rest - b[:, :, None]
+            sums = np.cumsum(c, axis=2)
+            own = (sums**2).mean(axis=1)
+            s2 = (c**2).mean(axis=(1, 2))[:, None]
+            gn, gd = gnum - full_own + own, gden - taus * full_s2 + taus * s2
+            ratio = np.where(gd > 0, gn / np.where(gd > 0, gd, 1.0), 1.0)
+            sigma = np.sqrt(np.maximum(0.0, shrunk_variance(o - 1.0, own, taus, s2, ratio)))
+            ok = (sigma > 0).all(axis=1) & (own[:, -1] > 0)
+            if not ok.any():
+                continue
+            sigma, sums, g = sigma[ok], sums[ok], gi[ok]
+            level = c[ok].mean(axis=(1, 2))[:, None, None] * taus
+            scale = sigma[:, -1] / np.sqrt(own[ok, -1])
+            boot = np.concatenate([sums, sums - 2.0 * level], axis=1)
+            boot = boot * (scale[:, None, None] / sigma[:, None, :])
+            loss = np.maximum(0.0, boot[..., None] - LOO_SAFETY).mean(axis=1).sum(axis=1)
+            claimed += _by_code(g, loss, len(names) + 1)
+            scores += np.bincount(g, minlength=len(names) + 1)
+            z = (np.cumsum(x[ok, j, :] - b[ok], axis=1) / sigma).ravel()
+            tail = z > LOO_SAFETY[0]
+            zs.append(z[tail])
+            zcodes.append(np.repeat(g, h)[tail])
+    z, zc = np.concatenate(zs), np.concatenate(zcodes)
+    every = len(names)  # the extra slot: all series together
+    claimed[every], scores[every] = claimed[:every].sum(axis=0), scores[:every].sum()
+    z_all, zc_all = np.concatenate([z, z]), np.concatenate([zc, np.full(len(zc), every)])
+    k = _solve_spread(z_all, zc_all, claimed)
+    if scores[every] < MIN_LOO_SCORES:
+        return {}
+    return {g: float(k[i] if scores[i] >= MIN_LOO_SCORES else k[every]) for g, i in code.items()}
+
+
+def _by_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sums of the rows of ``values`` ``[rows, columns]`` per code, ``[n, columns]``."""
+    cols = [np.bincount(codes, weights=values[:, i], minlength=n) for i in range(values.shape[1])]
+    return np.stack(cols, axis=1) if cols else np.zeros((n, 0))
+
+
+def _solve_spread(z: np.ndarray, codes: np.ndarray, claimed: np.ndarray) -> np.ndarray:
+    """Per code: the k ∈ [1, :data:`MAX_SPREAD`] with ``Σ_c w_c Σ (z / k − c)⁺ = Σ_c w_c
+    claimed_c`` (``claimed``: ``[codes, safety factors]``; ``w_c`` = 1, or 1 / claimed_c with
+    :data:`LOO_RELATIVE`; the left side falls with k; k = 1 where it is already at most the
+    claim, the bound where it is still above it), by bisection."""
+    n = len(claimed)
+    w = np.where(claimed > 0, 1.0 / np.where(claimed > 0, claimed, 1.0), 0.0)
+    w = w if LOO_RELATIVE else np.ones_like(claimed)
+    want = (w * claimed).sum(axis=1)
+
+    def realized(k: np.ndarray) -> np.ndarray:
+        loss = np.maximum(0.0, (z / k[codes])[:, None] - LOO_SAFETY)
+        return np.asarray((w * _by_code(codes, loss, n)).sum(axis=1))
+
+    lo, hi = np.ones(n), np.full(n, MAX_SPREAD)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        above = realized(mid) > want
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    k = np.where(realized(np.ones(n)) <= want, 1.0, 0.5 * (lo + hi))
+    return np.where(realized(np.full(n, MAX_SPREAD)) > want, MAX_SPREAD, k)
 
 
 def ltd_std(
