@@ -14,8 +14,10 @@ from hypothesis.extra.numpy import arrays
 
 from echelon.examples import example_path
 from echelon.network.io import load_network
+from echelon.plan import ltd_error
 from echelon.plan.ltd_error import (
     LtdError,
+    count_noise,
     demand_paths,
     effective_std,
     error_paths,
@@ -134,7 +136,10 @@ def test_error_paths_measure_against_the_flat_mean_the_plan_holds() -> None:
     assert error_paths(pd.DataFrame(rows), {"u": "M"})["u"].tolist() == [[-1.0, 0.0, 1.0]]
 
 
-def test_demand_paths_keep_the_block_structure_and_the_stores_in_step() -> None:
+def test_demand_paths_keep_the_block_structure_and_the_stores_in_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ltd_error, "COUNT_NOISE", 0.0)  # the blocks alone, without count noise
     base = np.array([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0], [0.5, 0.5, 0.5]])
     models = {"S1": _model(base), "S2": _model(base)}
     sims = demand_paths(models, {"S1": 10.0, "S2": 10.0}, paths=50, periods=10, seed=4)
@@ -165,7 +170,9 @@ def test_simulated_lead_time_demand_has_the_modelled_spread() -> None:
     m = _model(base)
     sims = np.array(demand_paths({"S": m}, {"S": 1000.0}, paths=4000, periods=4, seed=2)["S"])
     sums = sims.sum(axis=1) - 4000.0
-    assert float(np.sqrt((sums**2).mean())) == pytest.approx(float(m.curve[-1]), rel=0.05)
+    # the modelled σ_4 plus the count noise's variance, COUNT_NOISE · 1000 units per period
+    want = math.sqrt(float(m.curve[-1]) ** 2 + ltd_error.COUNT_NOISE * 4000.0)
+    assert float(np.sqrt((sums**2).mean())) == pytest.approx(want, rel=0.05)
 
 
 def test_longest_supply_periods_and_the_simulation_network() -> None:
@@ -223,4 +230,24 @@ def test_a_mean_error_that_is_no_bias_widens_the_spread_instead_of_shifting_the_
     sims = np.array(demand_paths({"S1": m, "S2": m}, {"S1": 500.0, "S2": 500.0}, 6000, 6, 3)["S1"])
     assert float(sims.mean()) == pytest.approx(500.0, abs=0.15)  # the old bootstrap: 503
     sums = sims[:, :3].sum(axis=1) - 1500.0
-    assert float(np.sqrt((sums**2).mean())) == pytest.approx(float(m.curve[-1]), rel=0.03)
+    want = math.sqrt(float(m.curve[-1]) ** 2 + ltd_error.COUNT_NOISE * 1500.0)
+    assert float(np.sqrt((sums**2).mean())) == pytest.approx(want, rel=0.03)
+
+
+def test_count_noise_keeps_the_mean_and_the_zeros_and_adds_its_variance() -> None:
+    # a two-point demand, 0 or 4 units: the noise keeps 0 at 0, keeps the mean 4 of the
+    # 4-unit periods, gives them the variance COUNT_NOISE · 4 and values above 4
+    x = np.tile(np.array([0.0, 4.0]), (20000, 1))
+    (got,) = count_noise({"S": x}, seed=3).values()
+    assert (got[:, 0] == 0.0).all()
+    assert float(got[:, 1].mean()) == pytest.approx(4.0, abs=0.05)
+    assert float(got[:, 1].var()) == pytest.approx(ltd_error.COUNT_NOISE * 4.0, rel=0.05)
+    assert float(got[:, 1].max()) > 8.0  # beyond the largest value resampled
+    again = count_noise({"S": x}, seed=3)["S"]
+    assert np.array_equal(got, again)
+
+
+def test_count_noise_off_returns_the_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ltd_error, "COUNT_NOISE", 0.0)
+    x = np.array([[0.0, 1.5, 2.5]])
+    assert count_noise({"S": x}, seed=0)["S"].tolist() == x.tolist()

@@ -39,7 +39,9 @@ store (:class:`LtdError`):
   exposure is kept; the **same origin** for every store of an item in a block, so the
   correlation between stores is kept too), scaled to the pooled ``σ_H``; a mean error that is
   no persistent bias enters each block with a random sign (:func:`symmetric_errors`), so it
-  widens the spread instead of shifting the simulated mean. Tuning and the KPI
+  widens the spread instead of shifting the simulated mean; each period's value is then drawn
+  with count noise (:func:`count_noise`), so that the tail of lead-time demand is not capped at
+  the largest one the backtest observed. Tuning and the KPI
   projection simulate it, so that projected and realized service are the same quantity.
 """
 
@@ -68,6 +70,9 @@ MIN_LOO_SCORES = 30  # (series, origin) scores a group needs for its own k; fewe
 LOO_SAFETY = np.array([0.5, 1.0, 1.5, 2.0])  # safety factors (in σ) whose shortage is matched
 LOO_SAMPLE = 2000  # series per group the calibration scores at most (evenly over the ids)
 LOO_RELATIVE = False  # True: every safety factor's shortage counts relative to its claim
+#: variance per unit of the count noise a simulated period's demand is drawn with (units;
+#: :func:`count_noise`); 0 turns it off
+COUNT_NOISE = 1.0
 
 
 @dataclass(frozen=True)
@@ -356,9 +361,9 @@ def demand_path_arrays(
     """Simulated demand per store (key of ``models``): ``paths`` paths of ``periods`` periods,
     ``[paths, periods]``, ``max(0, mean + ê)`` (``means``: the plan's mean per period, bias
     included; ``ê``: the block bootstrap of the centred error paths, the same origin for every
-    store in a block, scaled to the pooled σ_H; units per period; module doc). The stores'
-    models share their horizon; a store with fewer origins takes the block's origin modulo its
-    own count."""
+    store in a block, scaled to the pooled σ_H; units per period; module doc), each value then
+    drawn with :func:`count_noise`. The stores' models share their horizon; a store with fewer
+    origins takes the block's origin modulo its own count."""
     if not models:
         return {}
     first = next(iter(models.values()))
@@ -375,6 +380,28 @@ def demand_path_arrays(
         blocked = residual[pick % m.origins] + signs * level
         err = blocked.reshape(paths, blocks * h)[:, :periods] * scale
         out[key] = np.maximum(0.0, means[key] + err)
+    return count_noise(out, seed)
+
+
+def count_noise(demand: Mapping[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """Each simulated period's demand ``x`` (units) replaced by a gamma draw of mean ``x`` and
+    variance ``COUNT_NOISE · x`` (a period without demand stays without): the resampled
+    periods are the few dozen the backtest observed, so their largest lead-time demand is the
+    largest observed one; a period *like* an observed one of ``x`` units (a Poisson rate
+    whose posterior, given the count x, is Gamma(x, 1)) can bring more or less. The mean and
+    P(zero) are kept; the variance per period grows by ``COUNT_NOISE · x``. Independent
+    between stores and periods; its own random stream (``seed``), so the blocks are those of
+    :func:`demand_path_arrays` without it."""
+    if COUNT_NOISE <= 0:
+        return dict(demand)
+    rng = np.random.default_rng([seed, 1])
+    out = {}
+    for key, x in demand.items():
+        shape = x / COUNT_NOISE
+        pos = shape > 0
+        drawn = np.zeros_like(x)
+        drawn[pos] = rng.gamma(shape[pos], COUNT_NOISE)
+        out[key] = drawn
     return out
 
 
