@@ -139,6 +139,17 @@ def cluster_workers() -> int:
     return session.workers if session is not None else 1
 
 
+def worker_cpu_seconds() -> float | None:
+    """CPU seconds (``time.process_time``, every thread) the current cluster's worker processes
+    have used so far, summed over the workers; None without a cluster (for benchmarks)."""
+    session = _SESSION.get()
+    if session is None:
+        return None
+    import time
+
+    return float(sum(session.client.run(time.process_time).values()))
+
+
 def split(items: Sequence[X], max_size: int, workers: int = 1) -> list[list[X]]:
     """``items`` in consecutive chunks of at most ``max_size`` (at least 1), as few as that
     allows with their number a multiple of ``workers`` (so that every worker gets as many;
