@@ -68,6 +68,35 @@ def test_later_without_a_cluster_runs_when_asked() -> None:
     assert pending.result() == 9 and pending.result() == 9 and calls == [3]
 
 
+class _FakeClient:
+    """Counts scatters (the futures are stand-in objects)."""
+
+    def __init__(self) -> None:
+        self.scattered: list[object] = []
+
+    def scatter(self, data: list[object], broadcast: bool, hash: bool) -> list[object]:
+        assert broadcast and not hash
+        self.scattered.extend(data)
+        return [object() for _ in data]
+
+
+def test_shared_inputs_are_sent_once_while_in_use() -> None:
+    from echelon.plan import parallel
+
+    fake = _FakeClient()
+    session = parallel._Session(fake, 2)
+    data, other = {"a": 1}, {"a": 1}  # equal but not the same object: sent apart
+    first = parallel.shared_future(session, data)
+    assert parallel.shared_future(session, data) is first and fake.scattered == [data]
+    parallel.shared_future(session, other)
+    assert len(fake.scattered) == 2
+    for k in range(parallel.KEEP_SENT - 1):  # `data` is now the least recently used of 9
+        parallel.shared_future(session, [k])
+    assert parallel.shared_future(session, other) is not None and len(fake.scattered) == 9
+    parallel.shared_future(session, data)  # let go: sent again
+    assert len(fake.scattered) == 10 and len(session.sent) == parallel.KEEP_SENT
+
+
 def _numba_threads() -> int:
     import numba
 

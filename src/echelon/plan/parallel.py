@@ -13,10 +13,11 @@ without a cluster both run in this process, as before.
 Results are identical to the single-process run: every item's work depends only on the shared
 inputs and on its own seed (``config.seed`` + the item's index), never on which worker ran it,
 in which chunk or in which order; :func:`map_items` returns the results in the items' order.
-Shared inputs are sent to the workers once per cluster (:func:`shared_future`, keyed by the
-object: they must not be changed while the cluster is in use). Storage and the report stay on
-the client. On the cluster today: the **place** stage (GSM + simulation tuning per item) and
-the shadow stage's placements and its earlier origins' forecasts (one task per origin).
+Shared inputs are sent to the workers once while they are in use (:func:`shared_future`,
+keyed by the object: they must not be changed while the cluster is in use). Storage and the
+report stay on the client. On the cluster today: the **place** stage (GSM + simulation tuning
+per item) and the shadow stage's placements and its earlier origins' forecasts (one task per
+origin).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from echelon.errors import InputError
 T = TypeVar("T")
 X = TypeVar("X")
 NUMBA_THREADS = "NUMBA_NUM_THREADS"  # numba's thread count, read when a process starts
+KEEP_SENT = 8  # shared inputs kept on the workers (a plan reuses its data, forecasts, lead times)
 _SCALARS = (int, float, str, bool, date, type(None))  # sent with the task, not scattered
 
 
@@ -67,12 +70,13 @@ class ClusterSpec:
 
 @dataclass
 class _Session:
-    """The current cluster: its client, its worker count and the shared inputs already sent
-    (``id(obj)`` → (obj, future); the object is kept so that its id is not reused)."""
+    """The current cluster: its client, its worker count and the shared inputs last sent
+    (``id(obj)`` → (obj, future), the most recently used last; the object is kept so that
+    its id is not reused)."""
 
     client: Any
     workers: int
-    sent: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    sent: OrderedDict[int, tuple[Any, Any]] = field(default_factory=OrderedDict)
 
 
 _SESSION: contextvars.ContextVar[_Session | None] = contextvars.ContextVar(
@@ -167,11 +171,15 @@ def split(items: Sequence[X], max_size: int, workers: int = 1) -> list[list[X]]:
 
 def shared_future(session: _Session, obj: Any) -> Any:
     """``obj`` on every worker of ``session``: scattered (broadcast) the first time, its
-    future again afterwards."""
+    future again while it is among the :data:`KEEP_SENT` most recently used (the older ones
+    are let go: the workers free them once no task waits on them)."""
     key = id(obj)
     if key not in session.sent:
         future = session.client.scatter([obj], broadcast=True, hash=False)[0]
         session.sent[key] = (obj, future)
+        while len(session.sent) > KEEP_SENT:
+            session.sent.popitem(last=False)
+    session.sent.move_to_end(key)
     return session.sent[key][1]
 
 
