@@ -16,7 +16,7 @@ its last; ``load`` is before the first call, ``store+report`` after the last), s
 more sizes, the growth exponent ``b`` of ``seconds ≈ a · N^b`` (least squares on logs); with
 ``--workers 1 2``, the wall-clock speed-up of the stages that run on the Dask cluster (place and
 shadow, each and together) and of the whole plan, and per stage the CPU seconds of the workers
-(``workers' CPU``, read from them as each stage begins) next to the client's; numba's threads
+(``workers' CPU``, read from them at every progress call) next to the client's; numba's threads
 in each worker: ``parallel.worker_env`` (set ``NUMBA_NUM_THREADS`` to choose them).
 """
 
@@ -70,10 +70,11 @@ def run_one(
     cpu_first: dict[str, float] = {}
     cpu_last: dict[str, float] = {}
 
-    worker_cpu: dict[str, float] = {}  # the workers' CPU seconds when each stage began
+    worker_cpu: dict[str, float] = {}  # the workers' CPU seconds at each stage's last call
 
     def progress(stage: str, _fraction: float) -> None:
-        if stage not in first and (used := worker_cpu_seconds()) is not None:
+        if (used := worker_cpu_seconds()) is not None:
+            worker_cpu.setdefault("", used)  # at the first call
             worker_cpu[stage] = used
         now, cpu = time.perf_counter(), time.process_time()
         first.setdefault(stage, now)
@@ -139,11 +140,12 @@ def _stage_seconds(
     return stages
 
 
-def _worker_stages(began: dict[str, float]) -> dict[str, float]:
-    """The workers' CPU seconds per stage, from the readings when each stage began (the last
-    stage has no later reading: left out)."""
-    stages = [st for st in STAGE_ORDER if st in began]
-    return {a: began[b] - began[a] for a, b in pairwise(stages)}
+def _worker_stages(readings: dict[str, float]) -> dict[str, float]:
+    """The workers' CPU seconds per stage from their readings at each stage's last progress
+    call (``""``: at the very first call), a stage from the previous stage's last call to its
+    own as for the wall-clock (:func:`_stage_seconds`)."""
+    stages = ["", *(st for st in STAGE_ORDER if st in readings)]
+    return {b: readings[b] - readings[a] for a, b in pairwise(stages)}
 
 
 def growth_exponent(sizes: list[float], seconds: list[float]) -> float:
