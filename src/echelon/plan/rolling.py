@@ -104,6 +104,8 @@ def shadow_windows(
                 progress("shadow", ((k - 1) + 0.95 * x) / count)
 
         out.append(replay_window(ctx, view, lead_times, hold, step))
+    for window in out:  # every replay done (on the cluster while the next window was placed)
+        window.replayed.result()
     return out
 
 
