@@ -16,8 +16,8 @@ in which chunk or in which order; :func:`map_items` returns the results in the i
 Shared inputs are sent to the workers once while they are in use (:func:`shared_future`,
 keyed by the object: they must not be changed while the cluster is in use). Storage and the
 report stay on the client. On the cluster today: the **place** stage (GSM + simulation tuning
-per item) and the shadow stage's placements and its earlier origins' forecasts (one task per
-origin).
+per item) and the shadow stage's placements, its earlier origins' forecasts (one task per
+origin) and its replays (one task per origin).
 """
 
 from __future__ import annotations
