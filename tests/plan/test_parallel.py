@@ -14,6 +14,7 @@ from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.leadtimes import fit_lead_times
+from echelon.plan.model import PolicyName
 from echelon.plan.parallel import (
     ClusterSpec,
     cluster_workers,
@@ -97,6 +98,10 @@ def test_shared_inputs_are_sent_once_while_in_use() -> None:
     assert len(fake.scattered) == 10 and len(session.sent) == parallel.KEEP_SENT
 
 
+def _by_policy() -> dict[PolicyName, int]:
+    return {p: k for k, p in enumerate(PolicyName)}
+
+
 def _numba_threads() -> int:
     import numba
 
@@ -145,6 +150,8 @@ def test_two_workers_place_and_shadow_like_one_process(
         assert cluster_workers() == 2
         assert map_items(_square, list(range(9)), (1,)) == [x * x + 1 for x in range(9)]
         assert later(_square, [3, 4], 1).result() == [10, 17]
+        keys = later(_by_policy).result()  # a dict's enum keys come back as enums
+        assert [type(k) for k in keys] == [PolicyName] * len(PolicyName)
         threads = {str(t) for t in _client_run(_numba_threads)}  # cores // 2 each
         assert threads == {worker_env(2, environ={})["NUMBA_NUM_THREADS"]}
         spread = place(ctx, fc, lead, lambda _stage, f: seen.append(f))

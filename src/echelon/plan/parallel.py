@@ -187,6 +187,21 @@ def _task_args(session: _Session, args: Sequence[Any]) -> list[Any]:
     return [a if isinstance(a, _SCALARS) else shared_future(session, a) for a in args]
 
 
+class _Box(Generic[T]):
+    """A task's result, pickled whole: Dask would send a plain dict or list as msgpack, and a
+    dict's enum keys would come back as strings."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+def _boxed(fn: Callable[..., T], *args: Any) -> _Box[T]:
+    """``fn(*args)`` in a :class:`_Box` (the function a cluster runs)."""
+    return _Box(fn(*args))
+
+
 def map_items(
     fn: Callable[..., list[T]],
     items: Sequence[X],
@@ -209,11 +224,11 @@ def map_items(
     from distributed import as_completed
 
     args = _task_args(session, shared)
-    futures = [session.client.submit(fn, [item], *args, pure=False) for item in items]
+    futures = [session.client.submit(_boxed, fn, [item], *args, pure=False) for item in items]
     index = {f.key: k for k, f in enumerate(futures)}
     results: dict[int, list[T]] = {}
     for fut in as_completed(futures):
-        results[index[fut.key]] = fut.result()
+        results[index[fut.key]] = fut.result().value
         if progress:
             progress(len(results) / total)
     return [r for k in range(len(items)) for r in results[k]]
@@ -229,7 +244,7 @@ class Later(Generic[T]):
         self._future = (
             None
             if session is None
-            else session.client.submit(fn, *_task_args(session, args), pure=False)
+            else session.client.submit(_boxed, fn, *_task_args(session, args), pure=False)
         )
         self._done: list[T] = []
 
@@ -237,7 +252,7 @@ class Later(Generic[T]):
         """The call's result (waits for the cluster; computed once)."""
         if not self._done:
             self._done.append(
-                self._fn(*self._args) if self._future is None else self._future.result()
+                self._fn(*self._args) if self._future is None else self._future.result().value
             )
         return self._done[0]
 
