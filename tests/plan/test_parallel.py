@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,6 +149,7 @@ def test_two_workers_place_and_shadow_like_one_process(
     seen: list[float] = []
     with use_cluster(ClusterSpec(workers=2)):
         assert cluster_workers() == 2
+        assert [f.result() for f in _session().warming] == [None, None]  # modules imported
         assert map_items(_square, list(range(9)), (1,)) == [x * x + 1 for x in range(9)]
         assert later(_square, [3, 4], 1).result() == [10, 17]
         keys = later(_by_policy).result()  # a dict's enum keys come back as enums
@@ -183,13 +185,17 @@ def _same(result: SimulationResult) -> str:
     return repr(replace(result, seconds=0.0))
 
 
-def _client_run(fn: object) -> list[object]:
-    """``fn()`` on every worker of the current cluster."""
+def _session() -> Any:
     from echelon.plan import parallel
 
     session = parallel._SESSION.get()
     assert session is not None
-    return list(session.client.run(fn).values())
+    return session
+
+
+def _client_run(fn: object) -> list[object]:
+    """``fn()`` on every worker of the current cluster."""
+    return list(_session().client.run(fn).values())
 
 
 def test_cli_cluster_options_fail_in_one_line(

@@ -38,6 +38,7 @@ from echelon.errors import InputError
 T = TypeVar("T")
 X = TypeVar("X")
 NUMBA_THREADS = "NUMBA_NUM_THREADS"  # numba's thread count, read when a process starts
+WARM_MODULES = ("echelon.plan.tuning", "echelon.plan.forecasting", "echelon.plan.shadow")
 KEEP_SENT = 8  # shared inputs kept on the workers (a plan reuses its data, forecasts, lead times)
 _SCALARS = (int, float, str, bool, date, type(None))  # sent with the task, not scattered
 
@@ -77,6 +78,7 @@ class _Session:
     client: Any
     workers: int
     sent: OrderedDict[int, tuple[Any, Any]] = field(default_factory=OrderedDict)
+    warming: list[Any] = field(default_factory=list)  # the futures of :func:`_warm`
 
 
 _SESSION: contextvars.ContextVar[_Session | None] = contextvars.ContextVar(
@@ -126,8 +128,11 @@ def use_cluster(spec: ClusterSpec | None) -> Iterator[None]:
             found=str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__,
             fix="start it with `dask scheduler` and give its tcp://HOST:PORT (docs/plan.md)",
         ) from None
-    count = max(1, len(client.scheduler_info().get("workers", {})))
-    token = _SESSION.set(_Session(client, count))
+    addresses = list(client.scheduler_info().get("workers", {}))
+    warming = [  # on every worker while the client forecasts (kept: a dropped future stops)
+        client.submit(_warm, WARM_MODULES, workers=[a], pure=False) for a in addresses
+    ]
+    token = _SESSION.set(_Session(client, max(1, len(addresses)), warming=warming))
     try:
         yield
     finally:
@@ -135,6 +140,15 @@ def use_cluster(spec: ClusterSpec | None) -> Iterator[None]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _warm(modules: Sequence[str]) -> None:
+    """Import ``modules`` (on a worker, once it starts: their imports cost seconds of CPU
+    there that the first task would otherwise wait for)."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
 
 
 def cluster_workers() -> int:
