@@ -68,6 +68,8 @@ def test_later_without_a_cluster_runs_when_asked() -> None:
     pending = later(square, 3)
     assert calls == []
     assert pending.result() == 9 and pending.result() == 9 and calls == [3]
+    now = later(square, 4, eager=True)
+    assert calls == [3, 4] and now.result() == 16 and calls == [3, 4]
 
 
 class _FakeClient:

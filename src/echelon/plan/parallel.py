@@ -249,10 +249,10 @@ def map_items(
 
 
 class Later(Generic[T]):
-    """One call, on the current cluster from the moment it is made (:func:`later`), or here
-    when its :meth:`result` is first asked for."""
+    """One call, on the current cluster from the moment it is made (:func:`later`), or here:
+    at once (``eager``) or when its :meth:`result` is first asked for."""
 
-    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...], eager: bool) -> None:
         session = _SESSION.get()
         self._fn, self._args = fn, args
         self._future = (
@@ -261,6 +261,8 @@ class Later(Generic[T]):
             else session.client.submit(_boxed, fn, *_task_args(session, args), pure=False)
         )
         self._done: list[T] = []
+        if eager and session is None:
+            self.result()
 
     def result(self) -> T:
         """The call's result (waits for the cluster; computed once)."""
@@ -268,10 +270,12 @@ class Later(Generic[T]):
             self._done.append(
                 self._fn(*self._args) if self._future is None else self._future.result().value
             )
+            self._args = ()  # the inputs are no longer needed here
         return self._done[0]
 
 
-def later(fn: Callable[..., T], *args: Any) -> Later[T]:
+def later(fn: Callable[..., T], *args: Any, eager: bool = False) -> Later[T]:
     """``fn(*args)`` started on the current cluster now (its non-scalar arguments sent once,
-    :func:`shared_future`), or run here on :meth:`Later.result` without a cluster."""
-    return Later(fn, args)
+    :func:`shared_future`); without a cluster run here, at once with ``eager`` (as a plain
+    call would), else on :meth:`Later.result` (never, if it is never asked for)."""
+    return Later(fn, args, eager)

@@ -197,8 +197,8 @@ def shadow_mode(
 @dataclass
 class ShadowWindow:
     """One shadow-mode window: planned as of ``start`` and replayed over ``periods`` periods
-    (the replay on the current cluster while the next window is planned, or here when its
-    :attr:`runs` are first asked for: :func:`echelon.plan.parallel.later`)."""
+    (the replay on the current cluster while the next window is planned, or here at once:
+    :func:`echelon.plan.parallel.later`)."""
 
     start: date
     periods: int
@@ -222,7 +222,7 @@ def replay_window(
     placements, _ = place_with_mix(ctx, view, lead_times, progress)
     end = pd.Timestamp(view.as_of) + pd.Timedelta(days=hold * ctx.config.period_days)
     history = ctx.history[ctx.history["ds"] < end]
-    replayed = later(replay_runs, placements, history, hold, ctx.config.sim_reps)
+    replayed = later(replay_runs, placements, history, hold, ctx.config.sim_reps, eager=True)
     return ShadowWindow(view.as_of, hold, replayed)
 
 
