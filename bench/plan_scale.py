@@ -14,7 +14,10 @@ seconds of every stage (from the pipeline's progress calls: a stage runs from it
 its last; ``load`` is before the first call, ``store+report`` after the last), seconds per
 1,000 store series, and the peak resident memory (``resource.getrusage``, maxrss). With two or
 more sizes, the growth exponent ``b`` of ``seconds ≈ a · N^b`` (least squares on logs); with
-``--workers 1 2``, the speed-up of the place stage (the one on the Dask cluster).
+``--workers 1 2``, the wall-clock speed-up of the stages that run on the Dask cluster (place and
+shadow, each and together) and of the whole plan, and per stage the CPU seconds of the workers
+(``workers' CPU``, read from them at every progress call) next to the client's; numba's threads
+in each worker: ``parallel.worker_env`` (set ``NUMBA_NUM_THREADS`` to choose them).
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 STAGE_ORDER = ("load", "forecast", "place", "kpis", "shadow", "orders", "exceptions")
+PARALLEL_STAGES = ("place", "shadow")  # the stages that run on a Dask cluster
 
 
 def run_one(
@@ -47,7 +52,7 @@ def run_one(
     local Dask cluster of that many processes; ``load_only``: only time ``load_context``); the
     measurements as a dict."""
     from echelon.plan.catalogue import CatalogueParams, write_catalogue
-    from echelon.plan.parallel import ClusterSpec
+    from echelon.plan.parallel import ClusterSpec, worker_cpu_seconds
     from echelon.plan.service import plan_and_store
 
     params = CatalogueParams(
@@ -65,7 +70,12 @@ def run_one(
     cpu_first: dict[str, float] = {}
     cpu_last: dict[str, float] = {}
 
+    worker_cpu: dict[str, float] = {}  # the workers' CPU seconds at each stage's last call
+
     def progress(stage: str, _fraction: float) -> None:
+        if (used := worker_cpu_seconds()) is not None:
+            worker_cpu.setdefault("", used)  # at the first call
+            worker_cpu[stage] = used
         now, cpu = time.perf_counter(), time.process_time()
         first.setdefault(stage, now)
         last[stage] = now
@@ -97,6 +107,7 @@ def run_one(
         end, cpu_end = time.perf_counter(), time.process_time()
     stages = _stage_seconds(start, end, first, last)
     cpu = _stage_seconds(cpu_start, cpu_end, cpu_first, cpu_last)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the cluster's, once it closed
     return {
         "items": items,
         "stores": stores,
@@ -107,6 +118,8 @@ def run_one(
         "stages": stages,
         "cpu_seconds": cpu_end - cpu_start,
         "cpu_stages": cpu,
+        "worker_cpu_stages": _worker_stages(worker_cpu),
+        "children_cpu_seconds": children.ru_utime + children.ru_stime,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -127,6 +140,14 @@ def _stage_seconds(
     return stages
 
 
+def _worker_stages(readings: dict[str, float]) -> dict[str, float]:
+    """The workers' CPU seconds per stage from their readings at each stage's last progress
+    call (``""``: at the very first call), a stage from the previous stage's last call to its
+    own as for the wall-clock (:func:`_stage_seconds`)."""
+    stages = ["", *(st for st in STAGE_ORDER if st in readings)]
+    return {b: readings[b] - readings[a] for a, b in pairwise(stages)}
+
+
 def growth_exponent(sizes: list[float], seconds: list[float]) -> float:
     """Slope of log(seconds) on log(size) (least squares)."""
     xs, ys = [math.log(s) for s in sizes], [math.log(t) for t in seconds]
@@ -144,12 +165,17 @@ def report(run: dict[str, Any]) -> None:
         f"{run['seconds']:.1f} s ({per_k:.2f} s per 1,000 series), peak {run['peak_mb']:,.0f} MB "
         f"(catalogue written in {run['write_seconds']:.1f} s)"
     )
-    print(f"  CPU {run['cpu_seconds']:.1f} s (this process; wall-clock is inflated by load)")
+    print(
+        f"  CPU {run['cpu_seconds']:.1f} s (this process; wall-clock is inflated by load), "
+        f"{run.get('children_cpu_seconds', 0.0):.1f} s (its child processes: the workers)"
+    )
+    workers = run.get("worker_cpu_stages") or {}
     for stage, sec in run["stages"].items():
         cpu = run["cpu_stages"].get(stage, math.nan)
+        on = f"  workers' CPU {workers[stage]:9.2f} s" if stage in workers else ""
         print(
             f"  {stage:<13} {sec:9.2f} s  {sec / run['series'] * 1000:8.3f} s/1k series"
-            f"  CPU {cpu:9.2f} s"
+            f"  CPU {cpu:9.2f} s{on}"
         )
 
 
@@ -202,14 +228,29 @@ def main() -> None:
             sizes = ", ".join(str(r["items"]) for r in same)
             print(f"growth exponent (seconds ~ N^b, N = {sizes}, workers {w}): b = {b:.3f}")
     if len(args.workers) >= 2:
-        base = {r["items"]: r["stages"]["place"] for r in runs if r["workers"] == args.workers[0]}
-        for r in runs:
-            if r["workers"] != args.workers[0]:
-                speed = base[r["items"]] / r["stages"]["place"]
-                print(
-                    f"place stage speed-up, {r['workers']} vs {args.workers[0]} workers, "
-                    f"N = {r['items']}: {speed:.2f}x"
-                )
+        for line in speed_ups(runs, args.workers[0]):
+            print(line)
+
+
+def speed_ups(runs: list[dict[str, Any]], base_workers: int) -> list[str]:
+    """Wall-clock speed-up of every run over the run of the same size with ``base_workers``:
+    per parallel stage (:data:`PARALLEL_STAGES`), the two together and the whole plan."""
+    base = {r["items"]: r for r in runs if r["workers"] == base_workers}
+    out = []
+    for r in runs:
+        b = base.get(r["items"])
+        if r["workers"] == base_workers or b is None:
+            continue
+        parts = []
+        for name, stages in [*((s, (s,)) for s in PARALLEL_STAGES), ("both", PARALLEL_STAGES)]:
+            one, other = (sum(x["stages"].get(s, 0.0) for s in stages) for x in (b, r))
+            parts.append(f"{name} {one:.1f} → {other:.1f} s = {one / other:.2f}x")
+        parts.append(f"whole plan {b['seconds'] / r['seconds']:.2f}x")
+        out.append(
+            f"speed-up, {r['workers']} vs {base_workers} workers, N = {r['items']}: "
+            + "; ".join(parts)
+        )
+    return out
 
 
 if __name__ == "__main__":

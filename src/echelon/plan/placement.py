@@ -56,7 +56,7 @@ from echelon.plan.decompose import explain_placements
 from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
-from echelon.plan.parallel import map_items
+from echelon.plan.parallel import cluster_workers, map_items, split
 from echelon.policies.model import BaseStock, PolicySet
 from echelon.sim.batch import simulate
 from echelon.sim.items import items_per_chunk
@@ -464,8 +464,7 @@ def place(
     shared = (ctx, forecasts, lead_times, targets)
     from echelon.plan.tuning import item_bytes, place_groups  # it builds on this module
 
-    size = items_per_chunk(item_bytes(ctx))
-    groups = [todo[k : k + size] for k in range(0, len(todo), size)]
+    groups = split(todo, items_per_chunk(item_bytes(ctx)), cluster_workers())
     for group in map_items(place_groups, groups, shared, step):
         for plan in group:
             out.items[plan.item] = plan

@@ -57,6 +57,7 @@ from echelon.plan.model import (
     ShadowResult,
     inventory_saving,
 )
+from echelon.plan.parallel import later
 from echelon.plan.shadow import (
     Runs,
     ShadowWindow,
@@ -87,11 +88,14 @@ def shadow_windows(
         return []
     count = max(1, ctx.config.shadow_origins)
     ctx = sample_context(ctx, shadow_sample(ctx))
+    bt = None if fresh_backtests else forecasts.backtest
+    cuts = [
+        ctx.as_of - timedelta(days=k * hold * ctx.config.period_days) for k in range(1, count + 1)
+    ]
+    views = [later(origin_view, ctx, cut, hold, bt) for cut in cuts[1:]]  # on the cluster now
     out = []
     for k in range(1, count + 1):
-        cut = ctx.as_of - timedelta(days=k * hold * ctx.config.period_days)
-        bt = None if fresh_backtests else forecasts.backtest
-        view = holdout_view(forecasts) if k == 1 else origin_view(ctx, cut, hold, bt)
+        view = holdout_view(forecasts) if k == 1 else views[k - 2].result()
         if view is None:
             break  # earlier origins have even less history
 
@@ -100,6 +104,8 @@ def shadow_windows(
                 progress("shadow", ((k - 1) + 0.95 * x) / count)
 
         out.append(replay_window(ctx, view, lead_times, hold, step))
+    for window in out:  # every replay done (on the cluster while the next window was placed)
+        window.replayed.result()
     return out
 
 

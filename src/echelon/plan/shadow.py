@@ -32,6 +32,7 @@ from echelon.plan.forecasting import PlanForecasts
 from echelon.plan.kpis import ItemRun, policy_description, policy_kpis
 from echelon.plan.leadtimes import LaneLeadTime
 from echelon.plan.model import Kpis, PolicyKpis, PolicyName, ShadowResult
+from echelon.plan.parallel import Later, later
 from echelon.plan.placement import ItemPlan, Placements
 from echelon.plan.stock_mix import place_with_mix
 from echelon.policies.model import BaseStock
@@ -195,11 +196,18 @@ def shadow_mode(
 
 @dataclass
 class ShadowWindow:
-    """One shadow-mode window: planned as of ``start`` and replayed over ``periods`` periods."""
+    """One shadow-mode window: planned as of ``start`` and replayed over ``periods`` periods
+    (the replay on the current cluster while the next window is planned, or here at once:
+    :func:`echelon.plan.parallel.later`)."""
 
     start: date
     periods: int
-    runs: Runs
+    replayed: Later[Runs]
+
+    @property
+    def runs(self) -> Runs:
+        """Every policy of every item replayed (:func:`replay_runs`)."""
+        return self.replayed.result()
 
 
 def replay_window(
@@ -210,13 +218,12 @@ def replay_window(
     progress: Progress | None = None,
 ) -> ShadowWindow:
     """Place with the forecasts ``view`` (as of its origin) and replay the ``hold`` periods
-    after the origin against the actual demand."""
+    after the origin against the actual demand (on the cluster while the caller goes on)."""
     placements, _ = place_with_mix(ctx, view, lead_times, progress)
     end = pd.Timestamp(view.as_of) + pd.Timedelta(days=hold * ctx.config.period_days)
     history = ctx.history[ctx.history["ds"] < end]
-    return ShadowWindow(
-        view.as_of, hold, replay_runs(placements, history, hold, ctx.config.sim_reps)
-    )
+    replayed = later(replay_runs, placements, history, hold, ctx.config.sim_reps, eager=True)
+    return ShadowWindow(view.as_of, hold, replayed)
 
 
 def window_result(ctx: PlanContext, window: ShadowWindow) -> ShadowResult:
