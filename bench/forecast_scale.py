@@ -17,7 +17,7 @@ the per-series code's results; default: the plan's ``PLAN_SELECT_SAMPLE``).
 
 ``--engine statsforecast batched``: time the stage with each forecast engine (plan.yaml's
 ``forecast_engine``; default: the catalogue's, ``auto``). ``--accuracy``: instead of timing
-the whole stage, run the plan fit (:func:`echelon.plan.forecasting._fit`, its walk-forward
+the whole stage, run the plan fit (:func:`echelon.plan.forecast_fit._fit`, its walk-forward
 backtest) with each engine and print, per demand class and model, the mean of the plan's
 selection loss (scaled pinball of demand summed over ``SELECT_PERIODS`` periods) and of the
 per-period scaled pinball over the backtest windows, the champions, and the CPU seconds of
@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from echelon.forecast.engine import ENGINES
-from echelon.plan import forecasting
+from echelon.plan import forecast_fit
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.context import PlanContext
 from echelon.plan.data import load_context
@@ -92,11 +92,11 @@ def accuracy(ctx: PlanContext, engines: list[str]) -> None:
     hist = ctx.history
     if cfg.history_periods is not None:
         hist = hist.groupby(["item_id", "location_id"]).tail(cfg.history_periods)
-    crit = f"ltd_spinball_{min(forecasting.SELECT_PERIODS, cfg.horizon)}"
+    crit = f"ltd_spinball_{min(forecast_fit.SELECT_PERIODS, cfg.horizon)}"
     print(f"series={hist.groupby(['item_id', 'location_id']).ngroups} criterion={crit}")
     for engine in engines:
         t0 = time.process_time()
-        fit, _ = forecasting._fit(hist, cfg.period_days, cfg.horizon, cfg.seed, engine=engine)
+        fit, _ = forecast_fit._fit(hist, cfg.period_days, cfg.horizon, cfg.seed, engine=engine)
         cpu = time.process_time() - t0
         assert fit.backtest is not None
         sc = fit.backtest.scores
@@ -163,8 +163,8 @@ def main() -> None:
         n_jobs_check(args.n_jobs, args.series)
         return
     if args.select_sample is not None:
-        forecasting.PLAN_SELECT_SAMPLE = args.select_sample or None
-    print(f"select_sample={forecasting.PLAN_SELECT_SAMPLE}", flush=True)
+        forecast_fit.PLAN_SELECT_SAMPLE = args.select_sample or None
+    print(f"select_sample={forecast_fit.PLAN_SELECT_SAMPLE}", flush=True)
     root = args.out or Path(tempfile.mkdtemp())
     engines = [e for e in args.engine if e is not None] or list(ENGINES)
     if args.accuracy or args.demo:

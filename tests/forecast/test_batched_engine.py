@@ -115,7 +115,7 @@ def test_auto_is_batched_above_the_threshold_only() -> None:
 
 def test_every_plan_candidate_runs_on_the_batched_engine() -> None:
     from echelon.forecast.seasonal import base_model
-    from echelon.plan.forecasting import PLAN_CANDIDATES
+    from echelon.plan.forecast_fit import PLAN_CANDIDATES
 
     for cls, models in PLAN_CANDIDATES.items():
         for m in models:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from echelon.monitor import challengers
-from echelon.plan.forecasting import PLAN_CANDIDATES
+from echelon.plan.forecast_fit import PLAN_CANDIDATES
 from echelon.plan.model import ForecastSeries, PlanResult
 from plan.bad_folders import TINY_AS_OF, TINY_RATES, write_tiny_folder
 from storage.factories import AS_OF, make_plan_result

@@ -10,7 +10,7 @@ import pytest
 from echelon.monitor.challengers import pinned_champions
 from echelon.monitor.ingest import ingest
 from echelon.monitor.store_plan import plan_from_store
-from echelon.plan.forecasting import PLAN_CANDIDATES
+from echelon.plan.forecast_fit import PLAN_CANDIDATES
 from echelon.plan.service import pins_key
 from echelon.storage.promotions import (
     registered_champions,

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 from test_placement import small_plan_data
 
-from echelon.plan.forecasting import PLAN_CANDIDATES, _settings, plan_forecasts
+from echelon.plan.forecast_fit import PLAN_CANDIDATES, _settings
+from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.model import PlanConfig
 
 

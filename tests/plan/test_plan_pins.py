@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 from test_placement import small_plan_data
 
-from echelon.plan.forecasting import PLAN_CANDIDATES, plan_forecasts
+from echelon.plan.forecast_fit import PLAN_CANDIDATES
+from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.model import WarningKind
 
 

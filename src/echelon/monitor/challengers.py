@@ -6,7 +6,7 @@ After each ingest that completes a period (:func:`evaluate_challengers`, called 
 (the ``forecast:<segment>`` registry rows, :mod:`echelon.storage.promotions`):
 
 - **scores**: every candidate of the plan (``PLAN_CANDIDATES`` of
-  :mod:`echelon.plan.forecasting`, the champion included) is refitted on the periods before
+  :mod:`echelon.plan.forecast_fit`, the champion included) is refitted on the periods before
   the newly completed period and forecasts it, one period ahead (the forecast package's
   walk-forward :func:`echelon.forecast.service.backtest`, one window, horizon 1, the plan's
   quantile levels); its loss on a series is the scaled pinball loss (mean over the quantile
@@ -73,7 +73,7 @@ def candidate_losses(history: pd.DataFrame) -> pd.DataFrame:
     periods before it; columns item_id, location_id, model, loss."""
     from echelon.forecast.data import validate_demand
     from echelon.forecast.service import Settings, backtest
-    from echelon.plan.forecasting import PLAN_CANDIDATES, PLAN_MIN_HISTORY, PLAN_TAUS, SEP
+    from echelon.plan.forecast_fit import PLAN_CANDIDATES, PLAN_MIN_HISTORY, PLAN_TAUS, SEP
 
     df = history.assign(unique_id=history["item_id"] + SEP + history["location_id"])
     data = validate_demand(df[["unique_id", "ds", "y"]], source="stored demand")

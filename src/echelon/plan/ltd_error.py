@@ -1,7 +1,7 @@
 """Lead-time-demand error from rolling-origin backtests: what safety stock must cover.
 
 The plan's forecast fit runs a walk-forward backtest from several origins
-(:data:`echelon.plan.forecasting.BACKTEST_ORIGINS` over the last year). At origin ``o`` the
+(:data:`echelon.plan.forecast_fit.BACKTEST_ORIGINS` over the last year). At origin ``o`` the
 champion forecasts the next ``H`` periods; its **error path** is ``e[o, h] = actual − f̄_o``
 (units per period, h = 1 … H; ``f̄_o`` the forecast averaged over its first ``M ≤ H`` periods,
 the flat mean the plan holds while its levels are in force, :func:`error_paths`). Per item ×
