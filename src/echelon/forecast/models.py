@@ -41,7 +41,7 @@ from echelon.forecast.engine import (
     check_engine,
 )
 from echelon.forecast.ets_paths import autoets_paths
-from echelon.forecast.seasonal import SeasonIndex, base_model, is_seasonal
+from echelon.forecast.seasonal import SeasonIndex, base_model, has_trend, is_seasonal
 
 TSB_ALPHA_D, TSB_ALPHA_P = 0.1, 0.1
 INTERMITTENT_MODELS = ("CrostonClassic", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
@@ -258,18 +258,26 @@ def run_seasonal(
 ) -> ModelOutput:
     """A seasonal candidate ``<base>+season``: the base model fitted on the demand divided by
     the pooled seasonal index (:mod:`echelon.forecast.seasonal`), its forecasts and sample
-    paths multiplied by the index of the forecast dates (units per period)."""
+    paths multiplied by the index of the forecast dates (units per period); a trend candidate
+    ``<base>+trend`` divides and multiplies by the index times the pool's trend factor."""
     base = base_model(name)
     uids = sorted({u for v in assignment.values() for u in v})
     sub = train[train["unique_id"].isin(uids)][["unique_id", "ds", "y"]].copy()
-    sub["y"] = sub["y"] / index.factors_at(sub["unique_id"].to_numpy(), sub["ds"].to_numpy())
+    sub["y"] = sub["y"] / _factors(index, name, sub["unique_id"].to_numpy(), sub["ds"].to_numpy())
     res = run_statsforecast(sub, h, {base: assignment}, seed=seed, keep_paths=True, **kw)[base]
     n_fut = res.ds.shape[1]
-    fut = index.factors_at(np.repeat(res.uids, n_fut), res.ds.ravel()).reshape(-1, n_fut)
+    fut = _factors(index, name, np.repeat(res.uids, n_fut), res.ds.ravel()).reshape(-1, n_fut)
     assert res.paths is not None
     paths = res.paths * fut[:, None, :]
     taus, lead_times = kw["taus"], kw["lead_times"]
     return _finish(name, res.uids, res.ds, res.mean * fut, paths, taus, lead_times, keep_paths)
+
+
+def _factors(index: SeasonIndex, name: str, uids: np.ndarray, ds: np.ndarray) -> np.ndarray:
+    """The factor candidate ``name`` divides its rows by: ``s(t)``, times ``g(t)`` for a
+    trend candidate (:mod:`echelon.forecast.seasonal`; dimensionless)."""
+    s = index.factors_at(uids, ds)
+    return s * index.trend_factors_at(uids, ds) if has_trend(name) else s
 
 
 def merge_outputs(a: ModelOutput, b: ModelOutput) -> ModelOutput:
