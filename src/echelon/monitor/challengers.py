@@ -5,7 +5,7 @@ After each ingest that completes a period (:func:`evaluate_challengers`, called 
 ``echelon ingest`` once the period is scored), per ABC/XYZ segment with a registered champion
 (the ``forecast:<segment>`` registry rows, :mod:`echelon.storage.promotions`):
 
-- **scores**: every candidate of the plan (``PLAN_CANDIDATES`` of
+- **scores**: every candidate of the plan (``plan_candidates()`` of
   :mod:`echelon.plan.forecast_fit`, the champion included) is refitted on the periods before
   the newly completed period and forecasts it, one period ahead (the forecast package's
   walk-forward :func:`echelon.forecast.service.backtest`, one window, horizon 1, the plan's
@@ -73,12 +73,12 @@ def candidate_losses(history: pd.DataFrame) -> pd.DataFrame:
     periods before it; columns item_id, location_id, model, loss."""
     from echelon.forecast.data import validate_demand
     from echelon.forecast.service import Settings, backtest
-    from echelon.plan.forecast_fit import PLAN_CANDIDATES, PLAN_MIN_HISTORY, PLAN_TAUS, SEP
+    from echelon.plan.forecast_fit import PLAN_MIN_HISTORY, PLAN_TAUS, SEP, plan_candidates
 
     df = history.assign(unique_id=history["item_id"] + SEP + history["location_id"])
     data = validate_demand(df[["unique_id", "ds", "y"]], source="stored demand")
     st = Settings(
-        horizon=1, taus=PLAN_TAUS, n_paths=50, candidates=dict(PLAN_CANDIDATES), n_windows=1,
+        horizon=1, taus=PLAN_TAUS, n_paths=50, candidates=plan_candidates(), n_windows=1,
         step=1, min_history=PLAN_MIN_HISTORY, unconstrain=False,
     )  # fmt: skip
     scores = backtest(data, st, baseline=False).scores

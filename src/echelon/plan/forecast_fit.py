@@ -31,6 +31,19 @@ PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
 #: series per demand class that backtest every candidate; the others backtest their class's
 #: champion only (``Settings.select_sample``; whole items are drawn: the season pools)
 PLAN_SELECT_SAMPLE: int | None = None  # off: no CPU gain measured at 40-100 items (bench/README.md)
+#: the pooled-trend challenger (:mod:`echelon.forecast.seasonal`), added to every class but
+#: "zero" when :data:`PLAN_TREND` is on; off by default until measured on every set
+#: (bench/README.md, 2026-12-05 wt96)
+TREND_CANDIDATE = "HistoricAverage+trend"
+PLAN_TREND = False
+
+
+def plan_candidates() -> dict[str, tuple[str, ...]]:
+    """The candidates per demand class: :data:`PLAN_CANDIDATES`, with
+    :data:`TREND_CANDIDATE` in every class but "zero" when :data:`PLAN_TREND` is on."""
+    if not PLAN_TREND:
+        return dict(PLAN_CANDIDATES)
+    return {c: m if c == "zero" else (*m, TREND_CANDIDATE) for c, m in PLAN_CANDIDATES.items()}
 
 
 def _freq(period_days: int, ds: pd.Series) -> tuple[str, int]:
@@ -70,7 +83,7 @@ def _settings(
         season=season,
         n_paths=200,
         seed=seed,
-        candidates=dict(PLAN_CANDIDATES),
+        candidates=plan_candidates(),
         n_windows=windows,
         step=step,
         min_history=PLAN_MIN_HISTORY,
@@ -121,7 +134,7 @@ def _pins(
     fc: ForecastResult, pinned: Mapping[tuple[str, str], str]
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Pinned model → the series ids to refit with it (those whose free champion differs),
-    and the pins that are no candidate of their series' demand class (:data:`PLAN_CANDIDATES`;
+    and the pins that are no candidate of their series' demand class (:func:`plan_candidates`;
     those series keep the free choice)."""
     classes = dict(
         zip(fc.classes["unique_id"].astype(str), fc.classes["demand_class"], strict=True)
@@ -129,12 +142,13 @@ def _pins(
     chosen = fc.forecasts.groupby("unique_id", sort=False)["model"].first()
     refit: dict[str, list[str]] = {}
     rejected = []
+    candidates = plan_candidates()
     for (item, loc), model in sorted(pinned.items()):
         uid = item + SEP + loc
         if uid not in classes:
             continue  # not planned: nothing to pin
         cls = str(classes[uid])
-        if model not in PLAN_CANDIDATES.get(cls, ()):
+        if model not in candidates.get(cls, ()):
             rejected.append(f"{item} at {loc}: {model} ({cls})")
         elif str(chosen.get(uid)) != model:
             refit.setdefault(model, []).append(uid)
