@@ -113,11 +113,12 @@ def test_auto_is_batched_above_the_threshold_only() -> None:
     assert resolve_engine("batched", 1) == "batched"
 
 
-def test_every_plan_candidate_runs_on_the_batched_engine() -> None:
+def test_every_plan_candidate_runs_on_the_batched_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     from echelon.forecast.seasonal import base_model
-    from echelon.plan.forecast_fit import PLAN_CANDIDATES
+    from echelon.plan import forecast_fit
 
-    for cls, models in PLAN_CANDIDATES.items():
+    monkeypatch.setattr(forecast_fit, "PLAN_TREND", True)  # the trend candidate too
+    for cls, models in forecast_fit.plan_candidates().items():
         for m in models:
             base = base_model(m)
             simulated = cls in ("smooth", "erratic") and base != "Zero"

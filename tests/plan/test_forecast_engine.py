@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from test_placement import small_plan_data
 
-from echelon.plan.forecast_fit import PLAN_CANDIDATES, _settings
+from echelon.plan.forecast_fit import _settings, plan_candidates
 from echelon.plan.forecasting import plan_forecasts
 from echelon.plan.model import PlanConfig
 
@@ -36,7 +36,7 @@ def test_the_batched_engine_plans_every_series_and_pins_work() -> None:
     assert free.series.keys() == ref.series.keys()
     assert free.holdout.keys() == ref.holdout.keys() and len(free.fan) == len(ref.fan)
     for key, s in free.series.items():
-        assert s.model in {m for ms in PLAN_CANDIDATES.values() for m in ms}
+        assert s.model in {m for ms in plan_candidates().values() for m in ms}
         assert s.errors is not None and s.std_from_backtest
         assert s.mean == pytest.approx(ref.series[key].mean, rel=0.25)
     a = free.series[("A", "S1")]
