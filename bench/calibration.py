@@ -34,6 +34,7 @@ from typing import Any
 
 from scipy import stats
 
+from echelon.plan import ltd_error
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
 from echelon.plan.demo_data import write_demo_folder
@@ -262,7 +263,13 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=12)
     ap.add_argument("--stores", type=int, default=8)
     ap.add_argument("--seeds", type=int, default=0, help="catalogue draws per synthetic set")
+    ap.add_argument(
+        "--spread-by-segment",
+        action="store_true",
+        help="the LOO spread factor per demand class × ABC segment (ltd_error.SPREAD_BY_SEGMENT)",
+    )
     args = ap.parse_args()
+    ltd_error.SPREAD_BY_SEGMENT = args.spread_by_segment or ltd_error.SPREAD_BY_SEGMENT
     results = _stored(args.out)
     if args.seeds:
         _run_draws(args.sets.split(","), args.seeds, args.items, args.stores, args.out, results)
