@@ -268,7 +268,9 @@ def main() -> None:
         action="store_true",
         help="the LOO spread factor per demand class × ABC segment (ltd_error.SPREAD_BY_SEGMENT)",
     )
+    ap.add_argument("--min-spread", type=float, help="ltd_error.MIN_SPREAD (default 1)")
     args = ap.parse_args()
+    ltd_error.MIN_SPREAD = args.min_spread or ltd_error.MIN_SPREAD
     ltd_error.SPREAD_BY_SEGMENT = args.spread_by_segment or ltd_error.SPREAD_BY_SEGMENT
     results = _stored(args.out)
     if args.seeds:
