@@ -10,6 +10,7 @@ import pytest
 
 from echelon.plan import ltd_error
 from echelon.plan.ltd_error import pooled_models
+from echelon.plan.ltd_spread import solve_spread
 
 
 def _level(series: int, origins: int, seed: int, prefix: str) -> dict[str, np.ndarray]:
@@ -72,3 +73,17 @@ def test_one_segment_everywhere_is_the_class_factor_exactly() -> None:
     for u, m in plain.items():
         assert one[u].spread == pytest.approx(m.spread, rel=1e-12)
         np.testing.assert_allclose(one[u].curve, m.curve, rtol=1e-12)
+
+
+def test_an_over_dispersed_model_is_narrowed_only_below_one_when_allowed() -> None:
+    # held-out errors at half the claimed spread: z = x / 2 with the claim the shortage of x
+    x = np.random.default_rng(4).normal(size=20000)
+    safety = ltd_error.LOO_SAFETY
+    claimed = np.maximum(0.0, x[:, None] - safety).sum(axis=0)[None]
+    codes = np.zeros(len(x), dtype=np.int64)
+    (k,) = solve_spread(x / 2.0, codes, claimed, safety, (0.3, 2.0), False)
+    assert k == pytest.approx(0.5, rel=1e-6)
+    (k1,) = solve_spread(x / 2.0, codes, claimed, safety, (1.0, 2.0), False)
+    assert k1 == 1.0
+    (k2,) = solve_spread(x * 3.0, codes, claimed, safety, (0.3, 2.0), False)
+    assert k2 == 2.0
