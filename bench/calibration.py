@@ -269,7 +269,10 @@ def main() -> None:
         help="the LOO spread factor per demand class × ABC segment (ltd_error.SPREAD_BY_SEGMENT)",
     )
     ap.add_argument("--min-spread", type=float, help="ltd_error.MIN_SPREAD (default 1)")
+    ap.add_argument("--count-noise", type=float, help="ltd_error.COUNT_NOISE (default 1)")
     args = ap.parse_args()
+    if args.count_noise is not None:
+        ltd_error.COUNT_NOISE = args.count_noise
     ltd_error.MIN_SPREAD = args.min_spread or ltd_error.MIN_SPREAD
     ltd_error.SPREAD_BY_SEGMENT = args.spread_by_segment or ltd_error.SPREAD_BY_SEGMENT
     results = _stored(args.out)
