@@ -34,7 +34,7 @@ from typing import Any
 
 from scipy import stats
 
-from echelon.plan import forecast_fit
+from echelon.plan import forecast_fit, ltd_error
 from echelon.plan.catalogue import CatalogueParams, write_catalogue
 from echelon.plan.data import load_context
 from echelon.plan.demo_data import write_demo_folder
@@ -263,9 +263,25 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=12)
     ap.add_argument("--stores", type=int, default=8)
     ap.add_argument("--seeds", type=int, default=0, help="catalogue draws per synthetic set")
-    ap.add_argument("--trend", action="store_true", help="the pooled-trend candidate on")
+    ap.add_argument(
+        "--trend",
+        choices=("on", "off"),
+        help="the pooled-trend candidate (forecast_fit.PLAN_TREND; default: the code's)",
+    )
+    ap.add_argument(
+        "--spread-by-segment",
+        action="store_true",
+        help="the LOO spread factor per demand class × ABC segment (ltd_error.SPREAD_BY_SEGMENT)",
+    )
+    ap.add_argument("--min-spread", type=float, help="ltd_error.MIN_SPREAD (default 1)")
+    ap.add_argument("--count-noise", type=float, help="ltd_error.COUNT_NOISE (default 1)")
     args = ap.parse_args()
-    forecast_fit.PLAN_TREND = args.trend
+    if args.trend is not None:
+        forecast_fit.PLAN_TREND = args.trend == "on"
+    if args.count_noise is not None:
+        ltd_error.COUNT_NOISE = args.count_noise
+    ltd_error.MIN_SPREAD = args.min_spread or ltd_error.MIN_SPREAD
+    ltd_error.SPREAD_BY_SEGMENT = args.spread_by_segment or ltd_error.SPREAD_BY_SEGMENT
     results = _stored(args.out)
     if args.seeds:
         _run_draws(args.sets.split(","), args.seeds, args.items, args.stores, args.out, results)

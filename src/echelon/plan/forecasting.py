@@ -50,6 +50,7 @@ from echelon.plan.forecast_fit import PLAN_TAUS, SEP, _fit
 from echelon.plan.ltd_error import LtdError, error_paths, pooled_models
 from echelon.plan.model import ForecastSeries, PlanWarning, WarningKind
 from echelon.plan.shadow_sample import shadow_sample
+from echelon.plan.store_segments import spread_segments
 
 Z90 = 1.2815515655446004  # Φ⁻¹(0.9): (q0.9 − q0.1) / (2·Z90) is σ for a normal distribution
 HISTORY_TAIL = 26  # periods of history kept in a fan chart
@@ -109,21 +110,27 @@ def held_periods(horizon: int, holdout_periods: int) -> int:
     return max(1, min(horizon, holdout_periods)) if holdout_periods > 0 else max(1, horizon)
 
 
-def _error_models(fc: ForecastResult, models: pd.Series, held: int) -> dict[str, LtdError]:
+def _error_models(
+    fc: ForecastResult, models: pd.Series, held: int, segments: Mapping[str, str] | None = None
+) -> dict[str, LtdError]:
     """Per series id: the error model of the champion's backtest (empty without one),
-    against the flat mean over ``held`` periods, pooled by demand class
-    (:func:`echelon.plan.ltd_error.pooled_models`)."""
+    against the flat mean over ``held`` periods, pooled by demand class, its spread factor
+    per ``segments`` within it (:func:`echelon.plan.ltd_error.pooled_models`)."""
     if fc.backtest is None or fc.backtest.forecasts.empty:
         return {}
     champions = {str(k): str(v) for k, v in models.items()}
     paths = error_paths(fc.backtest.forecasts, champions, held)
     classes = fc.classes
     groups = dict(zip(classes["unique_id"].astype(str), classes["demand_class"], strict=True))
-    return pooled_models(paths, groups)
+    return pooled_models(paths, groups, segments)
 
 
 def _summaries(
-    fc: ForecastResult, hist: pd.DataFrame, actual: pd.DataFrame | None, held: int
+    fc: ForecastResult,
+    hist: pd.DataFrame,
+    actual: pd.DataFrame | None,
+    held: int,
+    segments: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], SeriesForecast]:
     """Per item × store: the :class:`SeriesForecast` of the fit ``fc`` (mean over its first
     ``held`` periods, :func:`held_periods`), with the hold-out bias against ``actual``."""
@@ -132,7 +139,7 @@ def _summaries(
     g = f.assign(spread=spread).groupby("unique_id", sort=True)
     means = g.head(held).groupby("unique_id", sort=True)["mean"].mean()
     stds, models = g["spread"].first(), g["model"].first()
-    errors = _error_models(fc, models, held)
+    errors = _error_models(fc, models, held, segments)
     hstats = hist.groupby(["item_id", "location_id"])["y"].agg(["mean", "std"])
     h_mean, h_std = hstats["mean"].to_dict(), hstats["std"].to_dict()
     paths = _by_series(f, "unique_id", "mean")
@@ -244,7 +251,8 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
     fit, unpinned = _fit(
         hist, cfg.period_days, cfg.horizon, cfg.seed, ctx.pinned, engine=cfg.forecast_engine
     )
-    series = _summaries(fit, hist, None, held)
+    segs = spread_segments(ctx, full, SEP)
+    series = _summaries(fit, hist, None, held, segs)
     result = PlanForecasts(ctx.as_of, int(cfg.period_days), full, series)
     plan_fit = fit
     if hold > 0:
@@ -252,7 +260,7 @@ def plan_forecasts(ctx: PlanContext, progress: Progress | None = None) -> PlanFo
             progress("forecast", 0.5)
         cut = pd.Timestamp(ctx.calendar.holdout_start(hold))
         fit, train, test = _origin_fit(ctx, cut, hold)
-        result.holdout = _summaries(fit, train, test, held)
+        result.holdout = _summaries(fit, train, test, held, segs)
         plan_models = {key: s.model for key, s in result.series.items()}
         result.fan = _fan(fit, train, test, plan_models)
         result.holdout_periods = hold
@@ -349,7 +357,10 @@ def origin_view(
         return None
     fit, train, test = _origin_fit(ctx, pd.Timestamp(cut), hold, backtest)
     held = held_periods(ctx.config.horizon, hold)
-    return PlanForecasts(cut, ctx.config.period_days, before, _summaries(fit, train, test, held))
+    segs = spread_segments(ctx, before, SEP)
+    return PlanForecasts(
+        cut, ctx.config.period_days, before, _summaries(fit, train, test, held, segs)
+    )
 
 
 def _fallback_warnings(fc: PlanForecasts, holdout_asked: int) -> list[PlanWarning]:

@@ -23,7 +23,8 @@ store (:class:`LtdError`):
   :data:`POOL_ORIGINS` (the group's), on the variance scale;
 - **spread calibration** (:func:`loo_spread`, on by :data:`LOO_SPREAD`): the in-sample rms of
   a few origins under-states the error at a new origin (an origin's level miss is not one of
-  the others'), so per group the curve is multiplied by one factor ``k ∈ [1, MAX_SPREAD]``
+  the others'), so per group the curve is multiplied by one factor
+  ``k ∈ [MIN_SPREAD, MAX_SPREAD]``
   measured leave-one-origin-out on the backtest itself (data before the plan's origin only):
   each origin's error summed over τ is scored against the model of the other origins, and k
   makes its shortage beyond the safety factors of :data:`LOO_SAFETY` equal what that model's
@@ -57,6 +58,7 @@ import pandas as pd
 from echelon.network.distributions import ScenarioDemand, ceil_periods
 from echelon.network.graph import topological_order
 from echelon.network.model import Network
+from echelon.plan.ltd_spread import by_code, solve_spread
 from echelon.policies.normal import exposure_std
 
 BIAS_T = 2.0  # a mean error this many standard errors from 0 is a persistent bias
@@ -66,7 +68,11 @@ MIN_ORIGINS = 2  # a series with fewer origins has no error model (fallback to i
 #: calibrate the spread on the backtest itself: leave one origin out (:func:`loo_spread`)
 LOO_SPREAD = True
 MAX_SPREAD = 2.0  # the largest spread factor k the calibration may set
+MIN_SPREAD = 1.0  # the smallest: below 1 the calibration may narrow an over-dispersed model
 MIN_LOO_SCORES = 30  # (series, origin) scores a group needs for its own k; fewer: all series'
+#: k per demand class × ABC segment (the segment a series' target comes from), falling back to
+#: the demand class, then to all series, below :data:`MIN_LOO_SCORES` (:func:`loo_spread`)
+SPREAD_BY_SEGMENT = False
 LOO_SAFETY = np.array([0.5, 1.0, 1.5, 2.0])  # safety factors (in σ) whose shortage is matched
 LOO_SAMPLE = 2000  # series per group the calibration scores at most (evenly over the ids)
 LOO_RELATIVE = False  # True: every safety factor's shortage counts relative to its claim
@@ -183,10 +189,14 @@ def _own(paths: np.ndarray) -> tuple[float, np.ndarray, float]:
 
 
 def pooled_models(
-    paths: Mapping[str, np.ndarray], groups: Mapping[str, str]
+    paths: Mapping[str, np.ndarray],
+    groups: Mapping[str, str],
+    segments: Mapping[str, str] | None = None,
 ) -> dict[str, LtdError]:
     """The error model of every series with at least :data:`MIN_ORIGINS` origins, its curve
-    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group."""
+    shrunk towards its group's variance ratio (module doc). ``groups``: series id → group;
+    ``segments``: series id → ABC segment, whose k :func:`loo_spread` measures within each
+    group (None: one k per group)."""
     own = {u: _own(p) for u, p in paths.items() if p.shape[0] >= MIN_ORIGINS}
     if not own:
         return {}
@@ -198,16 +208,22 @@ def pooled_models(
         g = groups.get(u, "")
         num[g] = num.get(g, np.zeros(h)) + curve[:h] ** 2
         den[g] = den.get(g, np.zeros(h)) + taus * s**2
-    spread = loo_spread(paths, groups, h, num, den) if LOO_SPREAD else {}
+    spread = loo_spread(paths, groups, h, num, den, segments) if LOO_SPREAD else {}
     out = {}
     for u, (bias, curve, s) in own.items():
         g = groups.get(u, "")
         ratio = np.where(den[g] > 0, num[g] / np.where(den[g] > 0, den[g], 1.0), 1.0)
         var = shrunk_variance(float(paths[u].shape[0]), curve[:h] ** 2, taus, s**2, ratio)
-        k = spread.get(g, 1.0)
+        k = spread.get(spread_key(u, groups, segments), 1.0)
         var = var * k**2 if k != 1.0 else var
         out[u] = LtdError(paths[u][:, :h] - bias, bias, np.sqrt(var), s, k)
     return out
+
+
+def spread_key(u: str, groups: Mapping[str, str], segments: Mapping[str, str] | None) -> str:
+    """The key of series ``u``'s spread factor: its group, with its segment where given."""
+    g = groups.get(u, "")
+    return g if segments is None else f"{g}|{segments.get(u, '')}"
 
 
 def loo_spread(
@@ -216,19 +232,26 @@ def loo_spread(
     h: int,
     num: Mapping[str, np.ndarray],
     den: Mapping[str, np.ndarray],
+    segments: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
-    """Per group: the spread factor k ∈ [1, :data:`MAX_SPREAD`] of the leave-one-origin-out
-    calibration (module doc). For every series with more than :data:`MIN_ORIGINS` origins and
-    each origin o, the model of the other origins (the same bias, centring and pooling rules;
-    the group's variance ratio ``num / den`` with this series' own terms measured without o)
-    scores o's error summed over τ = 1 … ``h`` periods, ``z = S_τ[o] / σ_τ``; the model's own
-    claim is the bootstrap of the other origins (their sums with the random-sign level, scaled
-    to σ_H). k makes the expected shortage ``Σ (z / k − c)⁺`` over the safety factors ``c`` of
-    :data:`LOO_SAFETY` (in σ) equal the claimed one; a group with fewer than
-    :data:`MIN_LOO_SCORES` (series, origin) scores takes the factor of all series together.
-    A group of more than :data:`LOO_SAMPLE` series scores every n-th of its ids (sorted)."""
-    names = sorted({groups.get(u, "") for u in paths})
+    """Per group: the spread factor k ∈ [:data:`MIN_SPREAD`, :data:`MAX_SPREAD`] of the
+    leave-one-origin-out calibration (module doc). For every series with more than
+    :data:`MIN_ORIGINS` origins and each origin o, the model of the other origins (the same
+    bias, centring and pooling rules; the group's variance ratio ``num / den`` with this
+    series' own terms measured without o) scores o's error summed over τ = 1 … ``h``
+    periods, ``z = S_τ[o] / σ_τ``; the model's own claim is the bootstrap of the other
+    origins (their sums with the random-sign level, scaled to σ_H). k makes the expected
+    shortage ``Σ (z / k − c)⁺`` over the safety factors ``c`` of :data:`LOO_SAFETY` (in σ)
+    equal the claimed one; a group with fewer than :data:`MIN_LOO_SCORES` (series, origin)
+    scores takes the factor of all series together. With ``segments`` (series id → ABC
+    segment) k is per group × segment (keys :func:`spread_key`), one below
+    :data:`MIN_LOO_SCORES` taking its group's, then all series'. A group of more than
+    :data:`LOO_SAMPLE` series scores every n-th of its ids (sorted)."""
+    names = sorted({spread_key(u, groups, segments) for u in paths})
     code = {g: i for i, g in enumerate(names)}
+    coarse = sorted({groups.get(u, "") for u in paths})
+    coarse_of = {spread_key(u, groups, segments): groups.get(u, "") for u in paths}
+    parent = np.array([coarse.index(coarse_of[g]) for g in names], dtype=np.int64)
     taus = np.arange(1, h + 1, dtype=float)
     members: dict[str, list[str]] = {}
     for u in sorted(paths):
@@ -240,10 +263,10 @@ def loo_spread(
         if u in scored:
             by_origins.setdefault(int(p.shape[0]), []).append(u)
     zs, zcodes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
-    claimed, scores = np.zeros((len(names) + 1, len(LOO_SAFETY))), np.zeros(len(names) + 1)
+    claimed, scores = np.zeros((len(names), len(LOO_SAFETY))), np.zeros(len(names))
     for o, us in by_origins.items():
         x = np.stack([paths[u][:, :h] for u in us])
-        gi = np.array([code[groups.get(u, "")] for u in us])
+        gi = np.array([code[spread_key(u, groups, segments)] for u in us])
         gnum = np.stack([num[groups.get(u, "")] for u in us])
         gden = np.stack([den[groups.get(u, "")] for u in us])
         full = x - persistent_biases(x)[:, None, None]
@@ -268,49 +291,28 @@ def loo_spread(
             boot = np.concatenate([sums, sums - 2.0 * level], axis=1)
             boot = boot * (scale[:, None, None] / sigma[:, None, :])
             loss = np.maximum(0.0, boot[..., None] - LOO_SAFETY).mean(axis=1).sum(axis=1)
-            claimed += _by_code(g, loss, len(names) + 1)
-            scores += np.bincount(g, minlength=len(names) + 1)
+            claimed += by_code(g, loss, len(names))
+            scores += np.bincount(g, minlength=len(names))
             z = (np.cumsum(x[ok, j, :] - b[ok], axis=1) / sigma).ravel()
             tail = z > LOO_SAFETY[0]
             zs.append(z[tail])
             zcodes.append(np.repeat(g, h)[tail])
     z, zc = np.concatenate(zs), np.concatenate(zcodes)
-    every = len(names)  # the extra slot: all series together
-    claimed[every], scores[every] = claimed[:every].sum(axis=0), scores[:every].sum()
-    z_all, zc_all = np.concatenate([z, z]), np.concatenate([zc, np.full(len(zc), every)])
-    k = _solve_spread(z_all, zc_all, claimed)
+    # codes: the groups (× segments), then the groups alone, then the slot of all series
+    f, every = len(names), len(names) + len(coarse)
+    claimed = np.concatenate(
+        [claimed, by_code(parent, claimed, len(coarse)), claimed.sum(axis=0)[None]]
+    )
+    scores = np.concatenate([scores, np.bincount(parent, scores, len(coarse)), [scores.sum()]])
+    z_all = np.concatenate([z, z, z])
+    zc_all = np.concatenate([zc, f + parent[zc], np.full(len(zc), every)])
+    bounds = (MIN_SPREAD, MAX_SPREAD)
+    k = solve_spread(z_all, zc_all, claimed, LOO_SAFETY, bounds, LOO_RELATIVE)
     if scores[every] < MIN_LOO_SCORES:
         return {}
-    return {g: float(k[i] if scores[i] >= MIN_LOO_SCORES else k[every]) for g, i in code.items()}
-
-
-def _by_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Sums of the rows of ``values`` ``[rows, columns]`` per code, ``[n, columns]``."""
-    cols = [np.bincount(codes, weights=values[:, i], minlength=n) for i in range(values.shape[1])]
-    return np.stack(cols, axis=1) if cols else np.zeros((n, 0))
-
-
-def _solve_spread(z: np.ndarray, codes: np.ndarray, claimed: np.ndarray) -> np.ndarray:
-    """Per code: the k ∈ [1, :data:`MAX_SPREAD`] with ``Σ_c w_c Σ (z / k − c)⁺ = Σ_c w_c
-    claimed_c`` (``claimed``: ``[codes, safety factors]``; ``w_c`` = 1, or 1 / claimed_c with
-    :data:`LOO_RELATIVE`; the left side falls with k; k = 1 where it is already at most the
-    claim, the bound where it is still above it), by bisection."""
-    n = len(claimed)
-    w = np.where(claimed > 0, 1.0 / np.where(claimed > 0, claimed, 1.0), 0.0)
-    w = w if LOO_RELATIVE else np.ones_like(claimed)
-    want = (w * claimed).sum(axis=1)
-
-    def realized(k: np.ndarray) -> np.ndarray:
-        loss = np.maximum(0.0, (z / k[codes])[:, None] - LOO_SAFETY)
-        return np.asarray((w * _by_code(codes, loss, n)).sum(axis=1))
-
-    lo, hi = np.ones(n), np.full(n, MAX_SPREAD)
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        above = realized(mid) > want
-        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    k = np.where(realized(np.ones(n)) <= want, 1.0, 0.5 * (lo + hi))
-    return np.where(realized(np.full(n, MAX_SPREAD)) > want, MAX_SPREAD, k)
+    ok = scores >= MIN_LOO_SCORES
+    up = np.where(ok[f + parent], k[f + parent], k[every])
+    return {g: float(k[i] if ok[i] else up[i]) for g, i in code.items()}
 
 
 def ltd_std(

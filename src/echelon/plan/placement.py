@@ -49,7 +49,6 @@ from echelon.network.graph import echelon_demand
 from echelon.network.model import Network, ServiceMeasure, ServiceTarget
 from echelon.optimize.gsm.batched import solve_gsm_items
 from echelon.optimize.result import OptimizationResult
-from echelon.optimize.segments import SegmentTargets, classify_history
 from echelon.plan import ltd_error
 from echelon.plan.context import PlanContext
 from echelon.plan.decompose import explain_placements
@@ -57,6 +56,7 @@ from echelon.plan.forecasting import SEP, PlanForecasts
 from echelon.plan.leadtimes import LaneLeadTime, inbound_lead_time, with_lead_times
 from echelon.plan.model import Placement, PlanWarning, PolicyName, WarningKind
 from echelon.plan.parallel import cluster_workers, map_items, split
+from echelon.plan.store_segments import store_segments
 from echelon.policies.model import BaseStock, PolicySet
 from echelon.sim.batch import simulate
 from echelon.sim.items import items_per_chunk
@@ -174,13 +174,7 @@ def demand_distribution(mean: float, std: float) -> DemandDistribution:
 
 def store_targets(ctx: PlanContext, history: pd.DataFrame) -> Targets:
     """The target of every item × store, by its ABC/XYZ segment in the period ``history``."""
-    h = history.assign(unique_id=history["item_id"] + SEP + history["location_id"])
-    values = {
-        u: ctx.items[u.split(SEP)[0]].unit_cost if u.split(SEP)[0] in ctx.items else 1.0
-        for u in h["unique_id"].unique()
-    }
-    rules = ctx.targets or SegmentTargets(targets={})
-    segs = classify_history(h[["unique_id", "ds", "y"]], values, rules)
+    segs = store_segments(ctx, history, SEP)
     out = {}
     for uid, seg in segs.items():
         item, loc = uid.split(SEP)
