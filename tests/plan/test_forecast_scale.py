@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from forecast_digest import GOLDEN, plan_digest, sha
 
-from echelon.plan import ltd_error
+from echelon.plan import forecast_fit, ltd_error
+
+
+@pytest.fixture(autouse=True)
+def _without_the_trend_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digests record the plan's candidates before the pooled-trend challenger joined them
+    (``forecast_fit.PLAN_TREND``, on by default since 2026-12-05; bench/README.md, wt96)."""
+    monkeypatch.setattr(forecast_fit, "PLAN_TREND", False)
 
 
 def _digest(tmp_path: Path, engine: str | None = None) -> dict:

@@ -9,8 +9,12 @@ from echelon.plan import forecast_fit
 from echelon.plan.forecast_fit import PLAN_CANDIDATES, TREND_CANDIDATE, plan_candidates
 
 
-def test_flag_off_is_the_candidate_table() -> None:
-    assert forecast_fit.PLAN_TREND is False  # off by default (bench/README.md, wt96)
+def test_flag_is_on_by_default() -> None:
+    assert forecast_fit.PLAN_TREND is True  # measured on every set (bench/README.md, wt96)
+
+
+def test_flag_off_is_the_candidate_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forecast_fit, "PLAN_TREND", False)
     assert plan_candidates() == PLAN_CANDIDATES
     assert all(TREND_CANDIDATE not in m for m in plan_candidates().values())
 

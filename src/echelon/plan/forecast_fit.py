@@ -32,10 +32,10 @@ PLAN_MIN_HISTORY = 24  # periods a backtest origin needs before it
 #: champion only (``Settings.select_sample``; whole items are drawn: the season pools)
 PLAN_SELECT_SAMPLE: int | None = None  # off: no CPU gain measured at 40-100 items (bench/README.md)
 #: the pooled-trend challenger (:mod:`echelon.forecast.seasonal`), added to every class but
-#: "zero" when :data:`PLAN_TREND` is on; off by default until measured on every set
+#: "zero" when :data:`PLAN_TREND` is on; on by default since it was measured on every set
 #: (bench/README.md, 2026-12-05 wt96)
 TREND_CANDIDATE = "HistoricAverage+trend"
-PLAN_TREND = False
+PLAN_TREND = True
 
 
 def plan_candidates() -> dict[str, tuple[str, ...]]:
